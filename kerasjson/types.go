@@ -1,0 +1,82 @@
+// Package kerasjson decodes Keras model configurations (model.to_json(),
+// the model_config and training_config attributes of legacy .h5 files, and
+// config.json of .keras archives) from every Keras dialect, Keras 1 to 3,
+// into one normalized form that uses Keras 3 vocabulary.
+//
+// The package uses only the standard library and knows nothing of layers'
+// semantics beyond renaming old arguments to their Keras 3 names.
+package kerasjson
+
+// Model is a Sequential or Functional model's configuration.
+type Model struct {
+	// ClassName is "Sequential" or "Functional" ("Model" in Keras 2 files is
+	// normalized to "Functional").
+	ClassName string
+	Name      string
+	// Layers in config order. For a Sequential model the layers carry no
+	// inbound nodes; an InputLayer is synthesized from the first layer's
+	// batch_shape or the model's build_input_shape when the file has none.
+	Layers []*Layer
+	// Inputs and Outputs name the model's input and output tensors, in
+	// Keras's order. For a Sequential model they are derived from Layers.
+	Inputs  []TensorRef
+	Outputs []TensorRef
+}
+
+// Layer is one layer's configuration.
+type Layer struct {
+	ClassName      string // normalized Keras 3 class name, e.g. "Conv2D" for Keras 1's "Convolution2D"
+	Module         string // Keras 3 "module", empty for older files
+	RegisteredName string // Keras 3 "registered_name", empty for older files
+	Name           string
+	// Config is the layer's "config" object with argument names normalized
+	// to Keras 3 (units, filters, padding, data_format, batch_shape, ...).
+	Config Config
+	// Inbound lists the layer's call nodes in a Functional model: one per
+	// call, several for a shared layer. Empty in a Sequential model.
+	Inbound []Node
+	// Model is set when the layer is itself a Sequential or Functional
+	// model nested inside this one.
+	Model *Model
+}
+
+// Node is one call of a layer: its positional tensor arguments and its
+// keyword arguments.
+type Node struct {
+	Args []TensorRef
+	// Kwargs holds keyword arguments: plain JSON values, or TensorRef
+	// (or []TensorRef) where the argument is a tensor (mask, initial_state).
+	Kwargs map[string]any
+}
+
+// TensorRef names a tensor in a Functional graph: output TensorIndex of call
+// NodeIndex of layer Layer (Keras's keras_history).
+type TensorRef struct {
+	Layer       string
+	NodeIndex   int
+	TensorIndex int
+}
+
+// Object is a serialized Keras object: an initializer, regularizer,
+// constraint, activation, optimizer, loss, metric or learning-rate schedule.
+// A bare string such as "relu" decodes to Object{ClassName: "relu"}.
+type Object struct {
+	ClassName      string
+	Module         string
+	RegisteredName string
+	Config         Config
+}
+
+// TrainingConfig is what model.compile() recorded: Keras 2 and Keras 3
+// legacy .h5 "training_config", or Keras 3 .keras "compile_config".
+type TrainingConfig struct {
+	Optimizer *Object
+	// Loss is a single loss (Object), or a list ([]any) or dict
+	// (map[string]any) of them for multi-output models, as in the file.
+	Loss             any
+	Metrics          any
+	WeightedMetrics  any
+	LossWeights      any
+	// Raw is the whole decoded object, for fields not mapped above.
+	Raw Config
+}

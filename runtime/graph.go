@@ -1,0 +1,226 @@
+package runtime
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// Context carries what one forward (and backward) pass needs besides its
+// inputs. A Context is used by one goroutine; the graph and its operations
+// are shared read-only, so concurrent passes each use their own Context.
+type Context struct {
+	// Training selects training behaviour (Dropout active, BatchNormalization
+	// using batch statistics).
+	Training bool
+	// Grad asks operations to return a Backward function from Forward.
+	Grad bool
+	// Rand is the source for dropout and noise in training.
+	Rand *rand.Rand
+	// Grads accumulates the gradient of every trainable Variable touched by
+	// Backward functions; created on demand.
+	Grads map[*Variable]*Tensor
+	// Updates collects non-gradient variable updates made in training
+	// (BatchNormalization moving statistics), applied after the step.
+	Updates []VariableUpdate
+}
+
+// VariableUpdate is an assignment to apply once a training step's forward
+// and backward passes have run.
+type VariableUpdate struct {
+	Variable *Variable
+	Value    *Tensor
+}
+
+// AccumulateGrad adds g to the gradient of v.
+func (c *Context) AccumulateGrad(v *Variable, g *Tensor) {
+	if c.Grads == nil {
+		c.Grads = make(map[*Variable]*Tensor)
+	}
+	if old, ok := c.Grads[v]; ok {
+		for i, x := range g.Data {
+			old.Data[i] += x
+		}
+		return
+	}
+	c.Grads[v] = g.Clone()
+}
+
+// Backward maps the gradients of an operation's outputs to the gradients of
+// its inputs, adding weight gradients to the Context. A nil entry in gradOut
+// means a zero gradient; a nil entry returned means the input gets none.
+type Backward func(gradOut []*Tensor) (gradIn []*Tensor, err error)
+
+// Op is one operation of a graph: a layer call.
+type Op interface {
+	// Forward computes the outputs from the inputs. When ctx.Grad is set it
+	// also returns the Backward function of this call; otherwise nil.
+	Forward(ctx *Context, in []*Tensor) (out []*Tensor, back Backward, err error)
+}
+
+// Node is one operation applied to graph values.
+type Node struct {
+	Name string // for error messages: the layer's name and class
+	Op   Op
+	In   []int // value indexes read
+	Out  []int // value indexes written
+}
+
+// Graph is a dataflow graph over numbered values, nodes in topological
+// order.
+type Graph struct {
+	NumValues int
+	Inputs    []int
+	Outputs   []int
+	Nodes     []Node
+	lastUse   []int // node index of each value's last reader, -1 for none
+}
+
+// Finish validates the graph and prepares it to run. It must be called once
+// after the nodes are added.
+func (g *Graph) Finish() error {
+	defined := make([]bool, g.NumValues)
+	for _, v := range g.Inputs {
+		if v < 0 || v >= g.NumValues {
+			return fmt.Errorf("runtime: graph input %d out of range", v)
+		}
+		defined[v] = true
+	}
+	g.lastUse = make([]int, g.NumValues)
+	for i := range g.lastUse {
+		g.lastUse[i] = -1
+	}
+	for i, n := range g.Nodes {
+		for _, v := range n.In {
+			if v < 0 || v >= g.NumValues || !defined[v] {
+				return fmt.Errorf("runtime: node %s reads value %d before it is computed", n.Name, v)
+			}
+			g.lastUse[v] = i
+		}
+		for _, v := range n.Out {
+			if v < 0 || v >= g.NumValues {
+				return fmt.Errorf("runtime: node %s writes value %d out of range", n.Name, v)
+			}
+			defined[v] = true
+		}
+	}
+	for _, v := range g.Outputs {
+		if v < 0 || v >= g.NumValues || !defined[v] {
+			return fmt.Errorf("runtime: graph output %d is never computed", v)
+		}
+		g.lastUse[v] = len(g.Nodes) // outputs live to the end
+	}
+	return nil
+}
+
+// Trace is what a forward pass with ctx.Grad set keeps for the backward pass.
+type Trace struct {
+	g     *Graph
+	backs []Backward
+}
+
+// Run executes the graph on inputs and returns its outputs. Intermediate
+// values are released as soon as their last reader has run. With ctx.Grad
+// set it also returns the Trace for Backward.
+func (g *Graph) Run(ctx *Context, inputs []*Tensor) ([]*Tensor, *Trace, error) {
+	if g.lastUse == nil {
+		panic("runtime: Graph.Run before Finish")
+	}
+	if len(inputs) != len(g.Inputs) {
+		return nil, nil, fmt.Errorf("graph takes %d inputs, got %d", len(g.Inputs), len(inputs))
+	}
+	vals := make([]*Tensor, g.NumValues)
+	for i, v := range g.Inputs {
+		vals[v] = inputs[i]
+	}
+	var tr *Trace
+	if ctx.Grad {
+		tr = &Trace{g: g, backs: make([]Backward, len(g.Nodes))}
+	}
+	args := make([]*Tensor, 0, 4)
+	for i, n := range g.Nodes {
+		args = args[:0]
+		for _, v := range n.In {
+			args = append(args, vals[v])
+		}
+		out, back, err := n.Op.Forward(ctx, args)
+		if err != nil {
+			return nil, nil, fmt.Errorf("layer %s: %w", n.Name, err)
+		}
+		if len(out) != len(n.Out) {
+			return nil, nil, fmt.Errorf("layer %s: returned %d outputs, want %d", n.Name, len(out), len(n.Out))
+		}
+		for j, v := range n.Out {
+			vals[v] = out[j]
+		}
+		if tr != nil {
+			tr.backs[i] = back
+		}
+		for _, v := range n.In {
+			if g.lastUse[v] == i {
+				vals[v] = nil
+			}
+		}
+	}
+	outs := make([]*Tensor, len(g.Outputs))
+	for i, v := range g.Outputs {
+		outs[i] = vals[v]
+	}
+	return outs, tr, nil
+}
+
+// Backward runs the recorded backward functions in reverse order, from the
+// gradients of the graph's outputs, and returns the gradients of its inputs.
+// Weight gradients accumulate in the Context the forward pass used; a value
+// read by several nodes (a shared tensor) sums its gradients.
+func (tr *Trace) Backward(gradOutputs []*Tensor) ([]*Tensor, error) {
+	g := tr.g
+	if len(gradOutputs) != len(g.Outputs) {
+		return nil, fmt.Errorf("backward takes %d output gradients, got %d", len(g.Outputs), len(gradOutputs))
+	}
+	grads := make([]*Tensor, g.NumValues)
+	add := func(v int, t *Tensor) {
+		if t == nil {
+			return
+		}
+		if grads[v] == nil {
+			grads[v] = t.Clone()
+			return
+		}
+		for i, x := range t.Data {
+			grads[v].Data[i] += x
+		}
+	}
+	for i, v := range g.Outputs {
+		add(v, gradOutputs[i])
+	}
+	for i := len(g.Nodes) - 1; i >= 0; i-- {
+		n := g.Nodes[i]
+		back := tr.backs[i]
+		gout := make([]*Tensor, len(n.Out))
+		any := false
+		for j, v := range n.Out {
+			gout[j] = grads[v]
+			any = any || grads[v] != nil
+		}
+		if !any {
+			continue
+		}
+		if back == nil {
+			return nil, fmt.Errorf("layer %s: no backward pass recorded", n.Name)
+		}
+		gin, err := back(gout)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s backward: %w", n.Name, err)
+		}
+		for j, v := range n.In {
+			if j < len(gin) {
+				add(v, gin[j])
+			}
+		}
+	}
+	out := make([]*Tensor, len(g.Inputs))
+	for i, v := range g.Inputs {
+		out[i] = grads[v]
+	}
+	return out, nil
+}
