@@ -1,0 +1,127 @@
+package layers
+
+import (
+	"github.com/kerasrun/kerasrun/kerasjson"
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// Dense is keras.layers.Dense: output = activation(dot(input, kernel) + bias)
+// over the last axis. Weights: kernel (input_dim, units), bias (units,).
+type Dense struct {
+	Base
+	Units      int
+	UseBias    bool
+	Activation *activation
+	Kernel     *runtime.Variable
+	Bias       *runtime.Variable
+}
+
+func init() { Register("Dense", newDense) }
+
+func newDense(spec *kerasjson.Layer) (Layer, error) {
+	b, err := NewBase(spec)
+	if err != nil {
+		return nil, err
+	}
+	l := &Dense{Base: b}
+	c := spec.Config
+	if l.Units, err = c.Int("units", 0); err != nil {
+		return nil, err
+	}
+	if l.Units <= 0 {
+		return nil, ShapeError(&l.Base, "units must be positive, got %d", l.Units)
+	}
+	if l.UseBias, err = c.Bool("use_bias", true); err != nil {
+		return nil, err
+	}
+	act, err := c.Object("activation")
+	if err != nil {
+		return nil, err
+	}
+	if l.Activation, err = lookupActivation(act); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Build creates kernel and bias from the input's last dimension.
+func (l *Dense) Build(in [][]int) ([][]int, error) {
+	if len(in) != 1 || len(in[0]) < 2 {
+		return nil, ShapeError(&l.Base, "expects one input of rank >= 2, got %v", shapesString(in))
+	}
+	s := in[0]
+	d := s[len(s)-1]
+	if d <= 0 {
+		return nil, ShapeError(&l.Base, "input's last dimension must be known, got %s", runtime.FormatShape(s))
+	}
+	if l.Kernel == nil {
+		l.Kernel = &runtime.Variable{Name: "kernel", Value: runtime.NewTensor(d, l.Units), Trainable: true}
+		if l.UseBias {
+			l.Bias = &runtime.Variable{Name: "bias", Value: runtime.NewTensor(l.Units), Trainable: true}
+		}
+	} else if l.Kernel.Value.Shape[0] != d {
+		return nil, ShapeError(&l.Base, "built for input dimension %d, called on %s", l.Kernel.Value.Shape[0], runtime.FormatShape(s))
+	}
+	out := append(append([]int(nil), s[:len(s)-1]...), l.Units)
+	return [][]int{out}, nil
+}
+
+// Weights returns kernel and bias.
+func (l *Dense) Weights() []*runtime.Variable {
+	if l.Bias == nil {
+		return []*runtime.Variable{l.Kernel}
+	}
+	return []*runtime.Variable{l.Kernel, l.Bias}
+}
+
+// Forward computes the affine map and activation.
+func (l *Dense) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
+	x := in[0]
+	d := l.Kernel.Value.Shape[0]
+	if x.Rank() < 2 || x.Shape[x.Rank()-1] != d {
+		return nil, nil, ShapeError(&l.Base, "expects last dimension %d, got input %s", d, runtime.FormatShape(x.Shape))
+	}
+	rows := x.Size() / d
+	shape := append(append([]int(nil), x.Shape[:x.Rank()-1]...), l.Units)
+	z := runtime.NewTensor(shape...)
+	var bias []float32
+	if l.Bias != nil {
+		bias = l.Bias.Value.Data
+	}
+	matMul(rows, l.Units, d, x.Data, l.Kernel.Value.Data, z.Data, bias)
+	y := &runtime.Tensor{Shape: shape, Data: l.Activation.apply(z.Data, l.Units)}
+	if !ctx.Grad {
+		return []*runtime.Tensor{y}, nil, nil
+	}
+	back := func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
+		gz := activationGrad(l.Activation, z.Data, y.Data, gout[0].Data, l.Units)
+		if l.Base.Trainable {
+			gk := runtime.NewTensor(d, l.Units)
+			matMulTransA(d, l.Units, rows, x.Data, gz, gk.Data)
+			ctx.AccumulateGrad(l.Kernel, gk)
+			if l.Bias != nil {
+				gb := runtime.NewTensor(l.Units)
+				for r := 0; r < rows; r++ {
+					for j, g := range gz[r*l.Units : (r+1)*l.Units] {
+						gb.Data[j] += g
+					}
+				}
+				ctx.AccumulateGrad(l.Bias, gb)
+			}
+		}
+		gx := &runtime.Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, x.Size())}
+		matMulTransB(rows, d, l.Units, gz, l.Kernel.Value.Data, gx.Data)
+		return []*runtime.Tensor{gx}, nil
+	}
+	return []*runtime.Tensor{y}, back, nil
+}
+
+// activationGrad returns dL/dz for y = act(z).
+func activationGrad(a *activation, z, y, gy []float32, axisLen int) []float32 {
+	if a.name == "linear" {
+		return gy
+	}
+	gz := make([]float32, len(gy))
+	a.backward(z, y, gy, gz, axisLen)
+	return gz
+}

@@ -1,0 +1,280 @@
+package layers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kerasrun/kerasrun/kerasjson"
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// Model is a Sequential or Functional model: a graph of layer calls. It is
+// itself a Layer, so models nest.
+type Model struct {
+	Base
+	// Layers in configuration order, InputLayers included.
+	Layers []Layer
+	// InputNames and OutputNames name the model's inputs (their
+	// InputLayers) and outputs (the producing layers), in Keras's order.
+	InputNames, OutputNames []string
+	// InputShapes and OutputShapes are the shapes inferred at build time,
+	// -1 for unknown dimensions (the batch).
+	InputShapes, OutputShapes [][]int
+	// NodeShapes holds each layer's output shapes at its first call.
+	NodeShapes map[Layer][][]int
+
+	graph runtime.Graph
+}
+
+// Children returns the model's layers.
+func (m *Model) Children() []Layer { return m.Layers }
+
+// Weights returns nothing: a model's variables belong to its layers.
+func (m *Model) Weights() []*runtime.Variable { return nil }
+
+// valueKey names the output tensor of one layer call.
+type valueKey struct {
+	layer       string
+	node, index int
+}
+
+// NewModel builds a model and all its layers from a configuration and
+// infers every shape. Layers that cannot run are all reported in one
+// *UnsupportedError.
+func NewModel(spec *kerasjson.Model) (*Model, error) {
+	m := &Model{Base: Base{Name: spec.Name, ClassName: spec.ClassName, Trainable: true, Config: kerasjson.Config{}}}
+	var unsupported []UnsupportedLayer
+	m.build(spec, &unsupported)
+	if len(unsupported) > 0 {
+		return nil, &UnsupportedError{Layers: unsupported}
+	}
+	if err := m.connect(spec); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// build instantiates the layers, collecting the ones that cannot run.
+func (m *Model) build(spec *kerasjson.Model, unsupported *[]UnsupportedLayer) {
+	for _, ls := range spec.Layers {
+		if ls.Model != nil {
+			sub := &Model{Base: Base{Name: ls.Name, ClassName: ls.ClassName, Trainable: true, Config: ls.Config, Spec: ls}}
+			if t, err := ls.Config.Bool("trainable", true); err == nil {
+				sub.Trainable = t
+			}
+			n := len(*unsupported)
+			sub.build(ls.Model, unsupported)
+			if len(*unsupported) == n {
+				if err := sub.connect(ls.Model); err != nil {
+					*unsupported = append(*unsupported, UnsupportedLayer{Name: ls.Name, ClassName: ls.ClassName, Reason: err.Error()})
+				}
+			}
+			m.Layers = append(m.Layers, sub)
+			continue
+		}
+		f, ok := Lookup(ls)
+		if !ok {
+			*unsupported = append(*unsupported, UnsupportedLayer{Name: ls.Name, ClassName: ls.ClassName,
+				RegisteredName: ls.RegisteredName, Reason: unsupportedReason(ls)})
+			m.Layers = append(m.Layers, nil)
+			continue
+		}
+		l, err := f(ls)
+		if err != nil {
+			*unsupported = append(*unsupported, UnsupportedLayer{Name: ls.Name, ClassName: ls.ClassName,
+				RegisteredName: ls.RegisteredName, Reason: err.Error()})
+		}
+		m.Layers = append(m.Layers, l)
+	}
+}
+
+func unsupportedReason(ls *kerasjson.Layer) string {
+	switch {
+	case ls.ClassName == "Lambda":
+		return "a Lambda layer holds Python code, which cannot run outside Python; register a Go implementation under its layer name with layers.Register(" + fmt.Sprintf("%q", ls.Name) + ", ...)"
+	case ls.RegisteredName != "" && ls.Module != "" && !strings.HasPrefix(ls.Module, "keras."):
+		return "custom class; register a Go implementation with layers.Register(" + fmt.Sprintf("%q", ls.RegisteredName) + ", ...)"
+	}
+	return "no implementation of this layer class; register one with layers.Register"
+}
+
+// connect turns the layer calls into the execution graph, in topological
+// order, building each layer for the shapes that reach it.
+func (m *Model) connect(spec *kerasjson.Model) error {
+	byName := make(map[string]Layer, len(m.Layers))
+	specs := make(map[string]*kerasjson.Layer, len(spec.Layers))
+	for i, ls := range spec.Layers {
+		if _, dup := byName[ls.Name]; dup {
+			return fmt.Errorf("model %s: two layers named %q", spec.Name, ls.Name)
+		}
+		byName[ls.Name] = m.Layers[i]
+		specs[ls.Name] = ls
+	}
+	m.NodeShapes = make(map[Layer][][]int)
+	values := map[valueKey]int{}
+	shapes := [][]int{}
+	newValue := func(k valueKey, shape []int) int {
+		values[k] = len(shapes)
+		shapes = append(shapes, shape)
+		return values[k]
+	}
+
+	// Model inputs: each names an InputLayer, whose node 0 is the input.
+	for _, ref := range spec.Inputs {
+		il, ok := byName[ref.Layer].(*InputLayer)
+		if !ok {
+			return fmt.Errorf("model %s: input %q is not an InputLayer", spec.Name, ref.Layer)
+		}
+		v := newValue(valueKey{ref.Layer, 0, 0}, copyShape(il.BatchShape))
+		m.graph.Inputs = append(m.graph.Inputs, v)
+		m.InputNames = append(m.InputNames, ref.Layer)
+		m.InputShapes = append(m.InputShapes, copyShape(il.BatchShape))
+		m.NodeShapes[il] = [][]int{copyShape(il.BatchShape)}
+	}
+
+	type call struct {
+		spec *kerasjson.Layer
+		node int
+		args []valueKey
+	}
+	var pending []call
+	if spec.ClassName == "Sequential" {
+		prev := valueKey{spec.Inputs[0].Layer, 0, 0}
+		for _, ls := range spec.Layers {
+			if ls.ClassName == "InputLayer" {
+				continue
+			}
+			pending = append(pending, call{ls, 0, []valueKey{prev}})
+			prev = valueKey{ls.Name, 0, 0}
+		}
+	} else {
+		for _, ls := range spec.Layers {
+			for k, n := range ls.Inbound {
+				if err := checkKwargs(ls, n); err != nil {
+					return err
+				}
+				c := call{spec: ls, node: k}
+				for _, a := range n.Args {
+					c.args = append(c.args, valueKey{a.Layer, a.NodeIndex, a.TensorIndex})
+				}
+				pending = append(pending, c)
+			}
+		}
+	}
+
+	// Place calls whose arguments exist, until none are left.
+	for len(pending) > 0 {
+		progress := false
+		rest := pending[:0]
+		for _, c := range pending {
+			ready := true
+			for _, a := range c.args {
+				if _, ok := values[a]; !ok {
+					ready = false
+					break
+				}
+			}
+			if !ready {
+				rest = append(rest, c)
+				continue
+			}
+			progress = true
+			l := byName[c.spec.Name]
+			in := make([][]int, len(c.args))
+			node := runtime.Node{Name: l.Common().String(), Op: l}
+			for i, a := range c.args {
+				node.In = append(node.In, values[a])
+				in[i] = shapes[values[a]]
+			}
+			out, err := l.Build(in)
+			if err != nil {
+				return err
+			}
+			if _, seen := m.NodeShapes[l]; !seen {
+				m.NodeShapes[l] = out
+			}
+			for t, s := range out {
+				node.Out = append(node.Out, newValue(valueKey{c.spec.Name, c.node, t}, s))
+			}
+			m.graph.Nodes = append(m.graph.Nodes, node)
+		}
+		pending = rest
+		if !progress {
+			var names []string
+			for _, c := range pending {
+				names = append(names, fmt.Sprintf("%s (node %d)", c.spec.Name, c.node))
+			}
+			return fmt.Errorf("model %s: calls whose inputs are never computed: %s", spec.Name, strings.Join(names, ", "))
+		}
+	}
+
+	outs := spec.Outputs
+	for _, ref := range outs {
+		v, ok := values[valueKey{ref.Layer, ref.NodeIndex, ref.TensorIndex}]
+		if !ok {
+			return fmt.Errorf("model %s: output %s[%d][%d] is never computed", spec.Name, ref.Layer, ref.NodeIndex, ref.TensorIndex)
+		}
+		m.graph.Outputs = append(m.graph.Outputs, v)
+		m.OutputNames = append(m.OutputNames, ref.Layer)
+		m.OutputShapes = append(m.OutputShapes, shapes[v])
+	}
+	m.graph.NumValues = len(shapes)
+	return m.graph.Finish()
+}
+
+func checkKwargs(ls *kerasjson.Layer, n kerasjson.Node) error {
+	for k, v := range n.Kwargs {
+		switch v.(type) {
+		case kerasjson.TensorRef, []kerasjson.TensorRef:
+			return &UnsupportedError{Layers: []UnsupportedLayer{{Name: ls.Name, ClassName: ls.ClassName,
+				Reason: fmt.Sprintf("call argument %q passed as a tensor is not supported yet", k)}}}
+		}
+	}
+	return nil
+}
+
+// Build checks the shapes a nested model is called on and returns its
+// output shapes.
+func (m *Model) Build(in [][]int) ([][]int, error) {
+	if len(in) != len(m.InputShapes) {
+		return nil, ShapeError(&m.Base, "takes %d inputs, called with %d", len(m.InputShapes), len(in))
+	}
+	for i, s := range in {
+		if !shapeCompatible(m.InputShapes[i], s) {
+			return nil, ShapeError(&m.Base, "input %d expects %s, got %s", i, runtime.FormatShape(m.InputShapes[i]), runtime.FormatShape(s))
+		}
+	}
+	out := make([][]int, len(m.OutputShapes))
+	for i, s := range m.OutputShapes {
+		out[i] = copyShape(s)
+	}
+	return out, nil
+}
+
+// Forward runs the model's graph.
+func (m *Model) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
+	for i, x := range in {
+		if !shapeCompatible(m.InputShapes[i], x.Shape) {
+			return nil, nil, fmt.Errorf("input %q expects shape %s, got %s", m.InputNames[i],
+				runtime.FormatShape(m.InputShapes[i]), runtime.FormatShape(x.Shape))
+		}
+	}
+	out, trace, err := m.graph.Run(ctx, in)
+	if err != nil || trace == nil {
+		return out, nil, err
+	}
+	return out, trace.Backward, nil
+}
+
+// shapeCompatible reports whether a concrete shape fits a declared one.
+func shapeCompatible(declared, got []int) bool {
+	if len(declared) != len(got) {
+		return false
+	}
+	for i, d := range declared {
+		if d >= 0 && got[i] >= 0 && d != got[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,135 @@
+package kernels
+
+// ConvParams describes a 2-D convolution over an NHWC (channels_last) batch.
+// Zero strides and dilations mean 1.
+type ConvParams struct {
+	Batch, InH, InW, InC int
+	KH, KW, OutC         int
+	StrideH, StrideW     int
+	DilationH, DilationW int
+	PadTop, PadBottom    int
+	PadLeft, PadRight    int
+}
+
+func (p ConvParams) norm() ConvParams {
+	p.StrideH, p.StrideW = max(p.StrideH, 1), max(p.StrideW, 1)
+	p.DilationH, p.DilationW = max(p.DilationH, 1), max(p.DilationW, 1)
+	return p
+}
+
+// OutH returns the output height.
+func (p ConvParams) OutH() int {
+	p = p.norm()
+	return outSize(p.InH, p.KH, p.StrideH, p.DilationH, p.PadTop, p.PadBottom)
+}
+
+// OutW returns the output width.
+func (p ConvParams) OutW() int {
+	p = p.norm()
+	return outSize(p.InW, p.KW, p.StrideW, p.DilationW, p.PadLeft, p.PadRight)
+}
+
+func outSize(in, k, stride, dil, before, after int) int {
+	span := in + before + after - dil*(k-1)
+	if span <= 0 || k <= 0 {
+		return 0
+	}
+	return (span-1)/stride + 1
+}
+
+// SamePadding returns the padding Keras's padding="same" puts before and
+// after a dimension of size in (TensorFlow's rule: the extra one goes after).
+func SamePadding(in, k, stride, dilation int) (before, after int) {
+	stride, dilation = max(stride, 1), max(dilation, 1)
+	out := (in + stride - 1) / stride
+	total := max((out-1)*stride+dilation*(k-1)+1-in, 0)
+	return total / 2, total - total/2
+}
+
+// PackedConv is a convolution kernel packed once for Conv2D.
+type PackedConv struct {
+	kh, kw, cin, cout int
+	b                 *PackedB
+}
+
+// PackConv packs a Keras Conv2D kernel of shape (kh, kw, cin, cout). That
+// layout is already the (kh*kw*cin) x cout matrix of the implicit GEMM.
+func PackConv(kh, kw, cin, cout int, w []float32) *PackedConv {
+	return &PackedConv{kh: kh, kw: kw, cin: cin, cout: cout, b: PackB(kh*kw*cin, cout, w, cout)}
+}
+
+// Conv2D computes the convolution of in (Batch, InH, InW, InC) with the
+// packed kernel into out (Batch, OutH, OutW, OutC), adding bias (OutC values)
+// when it is not nil. Padding is zeros. The reference loop:
+//
+//	out[n,y,x,co] = bias[co] + sum_{ky,kx,ci} in[n, y*sh+ky*dh-PadTop, x*sw+kx*dw-PadLeft, ci] * w[ky,kx,ci,co]
+//
+// 1x1 convolutions with unit stride and no padding are a plain Gemm; the
+// others pack input patches straight into the GEMM's row panels, a cache-
+// sized tile at a time, never building the whole im2col matrix.
+func Conv2D(p ConvParams, in []float32, w *PackedConv, out []float32, bias []float32) {
+	p = p.norm()
+	if w == nil || w.kh != p.KH || w.kw != p.KW || w.cin != p.InC || w.cout != p.OutC {
+		panic("kernels: Conv2D: packed kernel does not match the parameters")
+	}
+	oh, ow := p.OutH(), p.OutW()
+	if len(in) < p.Batch*p.InH*p.InW*p.InC || len(out) < p.Batch*oh*ow*p.OutC {
+		panic("kernels: Conv2D: input or output too short")
+	}
+	if bias != nil && len(bias) < p.OutC {
+		panic("kernels: Conv2D: bias shorter than OutC")
+	}
+	m, k := p.Batch*oh*ow, p.KH*p.KW*p.InC
+	if m == 0 {
+		return
+	}
+	var src aSource
+	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadTop == 0 && p.PadBottom == 0 && p.PadLeft == 0 && p.PadRight == 0 {
+		src = denseA{in, p.InC}
+	} else {
+		src = &convA{p: p, in: in, oh: oh, ow: ow}
+	}
+	gemmSource(m, p.OutC, k, src, w.b, out, p.OutC, false, bias)
+}
+
+// convA is the virtual im2col matrix of a convolution: row i is output pixel
+// i (n, y, x in order), column p = (ky*KW+kx)*InC + ci.
+type convA struct {
+	p      ConvParams
+	in     []float32
+	oh, ow int
+}
+
+func (s *convA) packA(dst []float32, i0, rows, p0, kc int) {
+	p := &s.p
+	cin := p.InC
+	for i := 0; i < rows; i++ {
+		r := i0 + i
+		x := r % s.ow
+		y := (r / s.ow) % s.oh
+		n := r / (s.ow * s.oh)
+		iy0 := y*p.StrideH - p.PadTop
+		ix0 := x*p.StrideW - p.PadLeft
+		tap, ci := p0/cin, p0%cin
+		for q := 0; q < kc; {
+			run := min(cin-ci, kc-q)
+			ky, kx := tap/p.KW, tap%p.KW
+			iy, ix := iy0+ky*p.DilationH, ix0+kx*p.DilationW
+			d := dst[q*rows+i:]
+			if iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW {
+				for t := 0; t < run; t++ {
+					d[t*rows] = 0
+				}
+			} else {
+				off := ((n*p.InH+iy)*p.InW+ix)*cin + ci
+				for t, v := range s.in[off : off+run] {
+					d[t*rows] = v
+				}
+			}
+			q += run
+			tap++
+			ci = 0
+		}
+	}
+}
