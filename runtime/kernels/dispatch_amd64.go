@@ -14,3 +14,52 @@ func detectLevel() level {
 	}
 	return levelGeneric
 }
+
+func init() {
+	asmKernels[levelAVX512] = &microKernel{mr: 12, nr: 32, run: run512}
+	asmKernels[levelAVX2] = &microKernel{mr: 6, nr: 16, run: run256}
+	switch bestLevel {
+	case levelAVX512:
+		mulAddAsm = func(dst, x, y []float32) { mulAdd512(&dst[0], &x[0], &y[0], len(dst)) }
+	case levelAVX2:
+		mulAddAsm = func(dst, x, y []float32) { mulAdd256(&dst[0], &x[0], &y[0], len(dst)) }
+	}
+}
+
+// checkTile panics unless the slices hold the operands of a rows x nv tile;
+// the assembly trusts them.
+func checkTile(rows, k, nr int, a, b, c []float32, ldc, nv int, bias []float32) {
+	if len(a) < k*rows || len(b) < k*nr || len(c) < (rows-1)*ldc+nv || nv > nr || (bias != nil && len(bias) < nv) {
+		panic("kernels: micro-kernel operands too short")
+	}
+}
+
+func run512(rows, k int, a, b, c []float32, ldc, nv int, load bool, bias []float32) {
+	checkTile(rows, k, 32, a, b, c, ldc, nv, bias)
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	flags := 0
+	if load {
+		flags = 1
+	}
+	sgemm512Funcs[rows](k, &a[0], &b[0], &c[0], ldc, uint32(uint64(1)<<nv-1), flags, bp)
+}
+
+// laneMasks holds 16 all-ones lanes then 16 zero lanes: &laneMasks[16-nv]
+// is the VMASKMOVPS mask of the first nv lanes.
+var laneMasks = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
+
+func run256(rows, k int, a, b, c []float32, ldc, nv int, load bool, bias []float32) {
+	checkTile(rows, k, 16, a, b, c, ldc, nv, bias)
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	flags := 0
+	if load {
+		flags = 1
+	}
+	sgemm256Funcs[rows](k, &a[0], &b[0], &c[0], ldc, &laneMasks[16-nv], flags, bp)
+}
