@@ -101,7 +101,7 @@ type convA struct {
 	oh, ow int
 }
 
-func (s *convA) packA(dst []float32, i0, rows, p0, kc int) {
+func (s *convA) packA(dst []float32, ld, i0, rows, p0, kc int) {
 	p := &s.p
 	cin := p.InC
 	for i := 0; i < rows; i++ {
@@ -116,16 +116,12 @@ func (s *convA) packA(dst []float32, i0, rows, p0, kc int) {
 			run := min(cin-ci, kc-q)
 			ky, kx := tap/p.KW, tap%p.KW
 			iy, ix := iy0+ky*p.DilationH, ix0+kx*p.DilationW
-			d := dst[q*rows+i:]
+			d := dst[i*ld+q : i*ld+q+run]
 			if iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW {
-				for t := 0; t < run; t++ {
-					d[t*rows] = 0
-				}
+				clear(d)
 			} else {
 				off := ((n*p.InH+iy)*p.InW+ix)*cin + ci
-				for t, v := range s.in[off : off+run] {
-					d[t*rows] = v
-				}
+				copy(d, s.in[off:off+run])
 			}
 			q += run
 			tap++

@@ -28,14 +28,14 @@ func init() {
 
 // checkTile panics unless the slices hold the operands of a rows x nv tile;
 // the assembly trusts them.
-func checkTile(rows, k, nr int, a, b, c []float32, ldc, nv int, bias []float32) {
-	if len(a) < k*rows || len(b) < k*nr || len(c) < (rows-1)*ldc+nv || nv > nr || (bias != nil && len(bias) < nv) {
+func checkTile(rows, k, nr int, a []float32, lda int, b, c []float32, ldc, nv int, bias []float32) {
+	if len(a) < (rows-1)*lda+k || (rows > 1 && lda < k) || len(b) < k*nr || len(c) < (rows-1)*ldc+nv || nv > nr || (bias != nil && len(bias) < nv) {
 		panic("kernels: micro-kernel operands too short")
 	}
 }
 
-func run512(rows, k int, a, b, c []float32, ldc, nv int, load bool, bias []float32) {
-	checkTile(rows, k, 32, a, b, c, ldc, nv, bias)
+func run512(rows, k int, a []float32, lda int, b, c []float32, ldc, nv int, load bool, bias []float32) {
+	checkTile(rows, k, 32, a, lda, b, c, ldc, nv, bias)
 	var bp *float32
 	if bias != nil {
 		bp = &bias[0]
@@ -44,15 +44,15 @@ func run512(rows, k int, a, b, c []float32, ldc, nv int, load bool, bias []float
 	if load {
 		flags = 1
 	}
-	sgemm512Funcs[rows](k, &a[0], &b[0], &c[0], ldc, uint32(uint64(1)<<nv-1), flags, bp)
+	sgemm512Funcs[rows](k, &a[0], lda, &b[0], &c[0], ldc, uint32(uint64(1)<<nv-1), flags, bp)
 }
 
 // laneMasks holds 16 all-ones lanes then 16 zero lanes: &laneMasks[16-nv]
 // is the VMASKMOVPS mask of the first nv lanes.
 var laneMasks = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
 
-func run256(rows, k int, a, b, c []float32, ldc, nv int, load bool, bias []float32) {
-	checkTile(rows, k, 16, a, b, c, ldc, nv, bias)
+func run256(rows, k int, a []float32, lda int, b, c []float32, ldc, nv int, load bool, bias []float32) {
+	checkTile(rows, k, 16, a, lda, b, c, ldc, nv, bias)
 	var bp *float32
 	if bias != nil {
 		bp = &bias[0]
@@ -61,5 +61,5 @@ func run256(rows, k int, a, b, c []float32, ldc, nv int, load bool, bias []float
 	if load {
 		flags = 1
 	}
-	sgemm256Funcs[rows](k, &a[0], &b[0], &c[0], ldc, &laneMasks[16-nv], flags, bp)
+	sgemm256Funcs[rows](k, &a[0], lda, &b[0], &c[0], ldc, &laneMasks[16-nv], flags, bp)
 }

@@ -15,11 +15,11 @@ type microKernel struct {
 	mr, nr int
 	// run computes, for i < rows (rows <= mr) and j < nv (nv <= nr):
 	//
-	//	c[i*ldc+j] = sum_{p<k} a[p*rows+i]*b[p*nr+j] + (load ? c[i*ldc+j] : 0) + (bias != nil ? bias[j] : 0)
+	//	c[i*ldc+j] = sum_{p<k} a[i*lda+p]*b[p*nr+j] + (load ? c[i*ldc+j] : 0) + (bias != nil ? bias[j] : 0)
 	//
-	// a is a packed row panel (k groups of rows values), b a packed column
-	// panel (k rows of nr values).
-	run func(rows, k int, a, b, c []float32, ldc, nv int, load bool, bias []float32)
+	// a is a row-major tile of A (rows rows of k values, row stride lda), b a
+	// packed column panel (k rows of nr values).
+	run func(rows, k int, a []float32, lda int, b, c []float32, ldc, nv int, load bool, bias []float32)
 }
 
 var (
@@ -29,8 +29,8 @@ var (
 
 // genericFor returns the portable micro-kernel for panels nr wide.
 func genericFor(nr int) *microKernel {
-	return &microKernel{mr: 4, nr: nr, run: func(rows, k int, a, b, c []float32, ldc, nv int, load bool, bias []float32) {
-		kernGeneric(nr, rows, k, a, b, c, ldc, nv, load, bias)
+	return &microKernel{mr: 4, nr: nr, run: func(rows, k int, a []float32, lda int, b, c []float32, ldc, nv int, load bool, bias []float32) {
+		kernGeneric(nr, rows, k, a, lda, b, c, ldc, nv, load, bias)
 	}}
 }
 
@@ -68,9 +68,9 @@ func kernelForPanel(nr int) *microKernel {
 // aSource produces row panels of the left operand A, so that a convolution
 // can feed patches straight into the packed layout without an im2col matrix.
 type aSource interface {
-	// packA writes rows [i0, i0+rows) and columns [p0, p0+kc) of A into dst
-	// as kc groups of rows values: dst[p*rows+i] = A[i0+i][p0+p].
-	packA(dst []float32, i0, rows, p0, kc int)
+	// packA copies rows [i0, i0+rows) and columns [p0, p0+kc) of A into
+	// the row-major tile dst with row stride ld: dst[i*ld+p] = A[i0+i][p0+p].
+	packA(dst []float32, ld, i0, rows, p0, kc int)
 }
 
 // denseA is a row-major matrix with row stride lda.
@@ -79,12 +79,9 @@ type denseA struct {
 	lda int
 }
 
-func (d denseA) packA(dst []float32, i0, rows, p0, kc int) {
+func (d denseA) packA(dst []float32, ld, i0, rows, p0, kc int) {
 	for i := 0; i < rows; i++ {
-		row := d.a[(i0+i)*d.lda+p0 : (i0+i)*d.lda+p0+kc]
-		for p, v := range row {
-			dst[p*rows+i] = v
-		}
+		copy(dst[i*ld:i*ld+kc], d.a[(i0+i)*d.lda+p0:(i0+i)*d.lda+p0+kc])
 	}
 }
 
@@ -179,7 +176,11 @@ type gemmJob struct {
 	bias       []float32
 }
 
-var aBufPool = sync.Pool{New: func() any { b := make([]float32, kcBlock*16); return &b }}
+var aBufPool = sync.Pool{New: func() any { b := make([]float32, (kcBlock+tilePad)*16); return &b }}
+
+// tilePad pads the row stride of the A tile so that its rows do not all fall
+// in the same L1 cache sets.
+const tilePad = 16
 
 // run computes rows [m0, m1) of C over column panels [j0, j1).
 func (g *gemmJob) run(m0, m1, j0, j1 int) {
@@ -192,7 +193,7 @@ func (g *gemmJob) run(m0, m1, j0, j1 int) {
 	}
 	bufp := aBufPool.Get().(*[]float32)
 	defer aBufPool.Put(bufp)
-	if need := kc * kern.mr; len(*bufp) < need {
+	if need := (kc + tilePad) * kern.mr; len(*bufp) < need {
 		*bufp = make([]float32, need)
 	}
 	abuf := *bufp
@@ -209,11 +210,12 @@ func (g *gemmJob) run(m0, m1, j0, j1 int) {
 			for i := m0; i < m1; i += kern.mr {
 				rows := min(kern.mr, m1-i)
 				var ap []float32
+				lda := kcur + tilePad
 				if rows == 1 && isDense {
 					ap = dense.a[i*dense.lda+pc : i*dense.lda+pc+kcur]
 				} else {
-					ap = abuf[:kcur*rows]
-					g.src.packA(ap, i, rows, pc, kcur)
+					ap = abuf[:(rows-1)*lda+kcur]
+					g.src.packA(ap, lda, i, rows, pc, kcur)
 				}
 				for j := jc; j < jend; j++ {
 					nv := min(nr, n-j*nr)
@@ -221,7 +223,7 @@ func (g *gemmJob) run(m0, m1, j0, j1 int) {
 					if bias != nil {
 						bj = bias[j*nr : j*nr+nv]
 					}
-					kern.run(rows, kcur, ap, pb.panel(j, pc), g.c[i*g.ldc+j*nr:], g.ldc, nv, load, bj)
+					kern.run(rows, kcur, ap, lda, pb.panel(j, pc), g.c[i*g.ldc+j*nr:], g.ldc, nv, load, bj)
 				}
 			}
 		}
@@ -230,7 +232,7 @@ func (g *gemmJob) run(m0, m1, j0, j1 int) {
 
 // kernGeneric is the portable micro-kernel; its contract is microKernel.run.
 // It works on 4x4 register blocks of the tile, nr being a multiple of 4.
-func kernGeneric(nr, rows, k int, a, b, c []float32, ldc, nv int, load bool, bias []float32) {
+func kernGeneric(nr, rows, k int, a []float32, lda int, b, c []float32, ldc, nv int, load bool, bias []float32) {
 	if len(b) < k*nr || nr%4 != 0 {
 		panic("kernels: kernGeneric: bad panel")
 	}
@@ -239,9 +241,9 @@ func kernGeneric(nr, rows, k int, a, b, c []float32, ldc, nv int, load bool, bia
 		ri := min(4, rows-i0)
 		for j0 := 0; j0 < nv; j0 += 4 {
 			if ri == 4 {
-				block4x4(k, a[i0:], rows, b[j0:], nr, &t)
+				block4x4(k, a[i0*lda:], lda, b[j0:], nr, &t)
 			} else {
-				block1x4(k, a[i0:], rows, ri, b[j0:], nr, &t)
+				block1x4(k, a[i0*lda:], lda, ri, b[j0:], nr, &t)
 			}
 			cj := min(4, nv-j0)
 			for i := 0; i < ri; i++ {
@@ -261,15 +263,15 @@ func kernGeneric(nr, rows, k int, a, b, c []float32, ldc, nv int, load bool, bia
 	}
 }
 
-// block4x4 sets t to the 4x4 product of rows 0..3 of a (stride lda per p)
-// and columns 0..3 of b (stride ldb per p).
+// block4x4 sets t to the 4x4 product of rows 0..3 of a (row stride lda)
+// and columns 0..3 of b (row stride ldb).
 func block4x4(k int, a []float32, lda int, b []float32, ldb int, t *[16]float32) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32
+	a0s, a1s, a2s, a3s := a[:k], a[lda:lda+k], a[2*lda:2*lda+k], a[3*lda:3*lda+k]
 	for p := 0; p < k; p++ {
-		ap := a[p*lda : p*lda+4 : p*lda+4]
 		bp := b[p*ldb : p*ldb+4 : p*ldb+4]
-		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
+		a0, a1, a2, a3 := a0s[p], a1s[p], a2s[p], a3s[p]
 		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 		c00 += a0 * b0
 		c01 += a0 * b1
@@ -295,8 +297,8 @@ func block4x4(k int, a []float32, lda int, b []float32, ldb int, t *[16]float32)
 func block1x4(k int, a []float32, lda, ri int, b []float32, ldb int, t *[16]float32) {
 	for i := 0; i < ri; i++ {
 		var c0, c1, c2, c3 float32
-		for p := 0; p < k; p++ {
-			av := a[p*lda+i]
+		ai := a[i*lda : i*lda+k]
+		for p, av := range ai {
 			bp := b[p*ldb : p*ldb+4 : p*ldb+4]
 			c0 += av * bp[0]
 			c1 += av * bp[1]

@@ -7,94 +7,94 @@ package kernels
 // sgemm512x1 computes a 1x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x1(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x1(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x2 computes a 2x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x2(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x2(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x3 computes a 3x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x3(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x3(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x4 computes a 4x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x4(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x4(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x5 computes a 5x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x5(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x5(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x6 computes a 6x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x6(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x6(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x7 computes a 7x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x7(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x7(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x8 computes a 8x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x8(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x8(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x9 computes a 9x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x9(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x9(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x10 computes a 10x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x10(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x10(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x11 computes a 11x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x11(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x11(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm512x12 computes a 12x32 tile (AVX-512F).
 //
 //go:noescape
-func sgemm512x12(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
+func sgemm512x12(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 
 // sgemm256x1 computes a 1x16 tile (AVX2+FMA); mask points to 16 int32 lane masks.
 //
 //go:noescape
-func sgemm256x1(k int, a, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
+func sgemm256x1(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 
 // sgemm256x2 computes a 2x16 tile (AVX2+FMA); mask points to 16 int32 lane masks.
 //
 //go:noescape
-func sgemm256x2(k int, a, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
+func sgemm256x2(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 
 // sgemm256x3 computes a 3x16 tile (AVX2+FMA); mask points to 16 int32 lane masks.
 //
 //go:noescape
-func sgemm256x3(k int, a, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
+func sgemm256x3(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 
 // sgemm256x4 computes a 4x16 tile (AVX2+FMA); mask points to 16 int32 lane masks.
 //
 //go:noescape
-func sgemm256x4(k int, a, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
+func sgemm256x4(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 
 // sgemm256x5 computes a 5x16 tile (AVX2+FMA); mask points to 16 int32 lane masks.
 //
 //go:noescape
-func sgemm256x5(k int, a, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
+func sgemm256x5(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 
 // sgemm256x6 computes a 6x16 tile (AVX2+FMA); mask points to 16 int32 lane masks.
 //
 //go:noescape
-func sgemm256x6(k int, a, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
+func sgemm256x6(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 
-var sgemm512Funcs = [...]func(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32){nil,
+var sgemm512Funcs = [...]func(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32){nil,
 	sgemm512x1,
 	sgemm512x2,
 	sgemm512x3,
@@ -109,7 +109,7 @@ var sgemm512Funcs = [...]func(k int, a, b, c *float32, ldc int, mask uint32, fla
 	sgemm512x12,
 }
 
-var sgemm256Funcs = [...]func(k int, a, b, c *float32, ldc int, mask *int32, flags int, bias *float32){nil,
+var sgemm256Funcs = [...]func(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32){nil,
 	sgemm256x1,
 	sgemm256x2,
 	sgemm256x3,

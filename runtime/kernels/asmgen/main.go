@@ -62,20 +62,20 @@ func generate() (asm, decl []byte) {
 		s.kernel(r, true)
 		d.p("// sgemm512x%d computes a %dx32 tile (AVX-512F).", r, r)
 		d.p("//\n//go:noescape")
-		d.p("func sgemm512x%d(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32)\n", r)
+		d.p("func sgemm512x%d(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)\n", r)
 	}
 	for r := 1; r <= mr256; r++ {
 		s.kernel(r, false)
 		d.p("// sgemm256x%d computes a %dx16 tile (AVX2+FMA); mask points to 16 int32 lane masks.", r, r)
 		d.p("//\n//go:noescape")
-		d.p("func sgemm256x%d(k int, a, b, c *float32, ldc int, mask *int32, flags int, bias *float32)\n", r)
+		d.p("func sgemm256x%d(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)\n", r)
 	}
-	d.p("var sgemm512Funcs = [...]func(k int, a, b, c *float32, ldc int, mask uint32, flags int, bias *float32){nil,")
+	d.p("var sgemm512Funcs = [...]func(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32){nil,")
 	for r := 1; r <= mr512; r++ {
 		d.p("sgemm512x%d,", r)
 	}
 	d.p("}\n")
-	d.p("var sgemm256Funcs = [...]func(k int, a, b, c *float32, ldc int, mask *int32, flags int, bias *float32){nil,")
+	d.p("var sgemm256Funcs = [...]func(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32){nil,")
 	for r := 1; r <= mr256; r++ {
 		d.p("sgemm256x%d,", r)
 	}
@@ -107,14 +107,25 @@ func (g *gen) kernel(rows int, wide bool) {
 	}
 	v := func(i int) string { return fmt.Sprintf("%s%d", reg, i) }
 	g.p("")
-	g.p("// func %sx%d(k int, a, b, c *float32, ldc int, mask, flags int, bias *float32)", name, rows)
-	g.p("TEXT ·%sx%d(SB), NOSPLIT, $0-64", name, rows)
+	g.p("// func %sx%d(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)", name, rows)
+	g.p("TEXT ·%sx%d(SB), NOSPLIT, $0-72", name, rows)
 	g.p("\tMOVQ k+0(FP), CX")
 	g.p("\tMOVQ a+8(FP), SI")
-	g.p("\tMOVQ b+16(FP), DX")
-	g.p("\tMOVQ c+24(FP), DI")
-	g.p("\tMOVQ ldc+32(FP), R8")
+	g.p("\tMOVQ b+24(FP), DX")
+	g.p("\tMOVQ c+32(FP), DI")
+	g.p("\tMOVQ ldc+40(FP), R8")
 	g.p("\tSHLQ $2, R8")
+	if rows > 1 {
+		// Row i of the A tile is at SI + i*lda*4: R11 = lda*4, R12 = 3*R11,
+		// R13 = 5*R11, and BX = SI + 6*R11 for rows 6..11.
+		g.p("\tMOVQ lda+16(FP), R11")
+		g.p("\tSHLQ $2, R11")
+		g.p("\tLEAQ (R11)(R11*2), R12")
+		g.p("\tLEAQ (R11)(R11*4), R13")
+		if rows > 6 {
+			g.p("\tLEAQ (SI)(R12*2), BX")
+		}
+	}
 	nacc := 2 * rows
 	if rows == 1 {
 		nacc = 8
@@ -142,7 +153,7 @@ func (g *gen) kernel(rows int, wide bool) {
 			if i%2 == 1 {
 				t = t1
 			}
-			g.p("\tVBROADCASTSS %d(SI), %s", 4*(u*rows+i), v(t))
+			g.p("\tVBROADCASTSS %s, %s", rowAddr(i, 4*u), v(t))
 			c0, c1 := 2*i, 2*i+1
 			if rows == 1 {
 				c0, c1 = 2*u, 2*u+1
@@ -151,7 +162,10 @@ func (g *gen) kernel(rows int, wide bool) {
 			g.p("\tVFMADD231PS %s, %s, %s", v(bB), v(t), v(c1))
 		}
 	}
-	g.p("\tADDQ $%d, SI", 16*rows)
+	g.p("\tADDQ $16, SI")
+	if rows > 6 {
+		g.p("\tADDQ $16, BX")
+	}
 	g.p("\tADDQ $%d, DX", 8*vw)
 	g.p("\tSUBQ $4, CX")
 	g.p("\tCMPQ CX, $4")
@@ -167,11 +181,14 @@ func (g *gen) kernel(rows int, wide bool) {
 		if i%2 == 1 {
 			t = t1
 		}
-		g.p("\tVBROADCASTSS %d(SI), %s", 4*i, v(t))
+		g.p("\tVBROADCASTSS %s, %s", rowAddr(i, 0), v(t))
 		g.p("\tVFMADD231PS %s, %s, %s", v(bA), v(t), v(2*i))
 		g.p("\tVFMADD231PS %s, %s, %s", v(bB), v(t), v(2*i+1))
 	}
-	g.p("\tADDQ $%d, SI", 4*rows)
+	g.p("\tADDQ $4, SI")
+	if rows > 6 {
+		g.p("\tADDQ $4, BX")
+	}
 	g.p("\tADDQ $%d, DX", 2*vw)
 	g.p("\tDECQ CX")
 	g.p("\tJNE %sx%d_loop1", name, rows)
@@ -183,16 +200,16 @@ func (g *gen) kernel(rows int, wide bool) {
 	}
 	// Epilogue: masks, bias, optional load of C, masked store.
 	if wide {
-		g.p("\tMOVL mask+40(FP), AX")
+		g.p("\tMOVL mask+48(FP), AX")
 		g.p("\tKMOVW AX, K1")
 		g.p("\tSHRL $16, AX")
 		g.p("\tKMOVW AX, K2")
 	} else {
-		g.p("\tMOVQ mask+40(FP), AX")
+		g.p("\tMOVQ mask+48(FP), AX")
 		g.p("\tVMOVUPS (AX), %s", v(bA))
 		g.p("\tVMOVUPS 32(AX), %s", v(bB))
 	}
-	g.p("\tMOVQ bias+56(FP), R9")
+	g.p("\tMOVQ bias+64(FP), R9")
 	g.p("\tTESTQ R9, R9")
 	g.p("\tJEQ %sx%d_nobias", name, rows)
 	if wide {
@@ -207,8 +224,8 @@ func (g *gen) kernel(rows int, wide bool) {
 		g.p("\tVADDPS %s, %s, %s", v(t1), v(2*i+1), v(2*i+1))
 	}
 	g.p("%sx%d_nobias:", name, rows)
-	g.p("\tMOVQ flags+48(FP), BX")
-	g.p("\tTESTQ $1, BX")
+	g.p("\tMOVQ flags+56(FP), R14")
+	g.p("\tTESTQ $1, R14")
 	g.p("\tJEQ %sx%d_store", name, rows)
 	g.p("\tMOVQ DI, R10")
 	for i := 0; i < rows; i++ {
@@ -240,6 +257,17 @@ func (g *gen) kernel(rows int, wide bool) {
 	}
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
+}
+
+// rowAddr returns the operand addressing row i of the A tile at byte
+// offset disp (see the register set-up in kernel).
+func rowAddr(i, disp int) string {
+	base := "SI"
+	if i >= 6 {
+		base, i = "BX", i-6
+	}
+	index := [...]string{"", "(R11*1)", "(R11*2)", "(R12*1)", "(R11*4)", "(R13*1)"}[i]
+	return fmt.Sprintf("%d(%s)%s", disp, base, index)
 }
 
 func (g *gen) mulAdd512() {
