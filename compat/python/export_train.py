@@ -164,6 +164,10 @@ def loss_cases():
     for ident, yt, yp, w in cases:
         yt_t = tf.constant(yt)
         yp_v = tf.Variable(yp)
+        if not isinstance(ident, str):
+            # What a reloaded model uses: some classes (Huber, CosineSimilarity)
+            # drop arguments from get_config, so round-trip the config.
+            ident = keras.losses.deserialize(keras.losses.serialize(ident))
         loss_obj = compile_utils.get_loss(ident, yt_t, yp_v)
         with tf.GradientTape() as tape:
             val = loss_obj(yt_t, yp_v, sample_weight=None if w is None else tf.constant(w))
@@ -291,6 +295,8 @@ def metric_cases():
     out = []
     for ident, kind, weighted in specs:
         bs = batches(kind)
+        if not isinstance(ident, str):
+            ident = keras.metrics.deserialize(keras.metrics.serialize(ident))
         m = compile_utils.get_metric(ident, tf.constant(bs[0][0]), tf.constant(bs[0][1]))
         results = []
         for yt, yp, sw in bs:
