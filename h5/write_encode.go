@@ -105,8 +105,10 @@ func writerDatatype(dt DType) []byte {
 		b = append(b, 0x18, 2, 0, 0)
 		b = writerLE.AppendUint32(b, 1)
 		b = fixed(b, 1, true)
-		b = writerPad8(append(b, "FALSE\x00"...))
-		b = writerPad8(append(b, "TRUE\x00"...))
+		// Each name is NUL-terminated and padded to a multiple of 8 bytes
+		// of its own length (not of the message offset).
+		b = append(b, "FALSE\x00\x00\x00"...)
+		b = append(b, "TRUE\x00\x00\x00\x00"...)
 		return append(b, 0, 1)
 	case String:
 		var cset byte
