@@ -1,0 +1,73 @@
+package layers
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// layerCase is one contract-test case: a class, its JSON config and the
+// input shapes (batch first).
+type layerCase struct {
+	class, config string
+	shapes        [][]int
+}
+
+// runContractCases runs checkLayerContract on each case with random inputs.
+func runContractCases(t *testing.T, cases []layerCase, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	for _, c := range cases {
+		t.Run(c.class+c.config, func(t *testing.T) {
+			l := newTestLayer(t, c.class, c.config)
+			var in []*runtime.Tensor
+			for _, s := range c.shapes {
+				in = append(in, randomTensor(r, s...))
+			}
+			checkLayerContract(t, l, in, 2e-2)
+		})
+	}
+}
+
+func TestMergingLayersContract(t *testing.T) {
+	runContractCases(t, []layerCase{
+		{"Add", `{}`, [][]int{{2, 3}, {2, 3}, {2, 3}}},
+		{"Add", `{}`, [][]int{{2, 4}, {2, 3, 4}}},
+		{"Subtract", `{}`, [][]int{{2, 3, 1}, {2, 4}}},
+		{"Multiply", `{}`, [][]int{{2, 1, 4}, {2, 3, 1}, {2, 3, 4}}},
+		{"Average", `{}`, [][]int{{2, 3}, {2, 3}}},
+		{"Maximum", `{}`, [][]int{{2, 3}, {2, 3}, {2, 3}}},
+		{"Minimum", `{}`, [][]int{{2, 4}, {2, 3, 4}}},
+		{"Concatenate", `{"axis": 1}`, [][]int{{2, 1, 4}, {2, 3, 4}}},
+		{"Concatenate", `{}`, [][]int{{2, 3, 2}, {2, 3, 4}}},
+		{"Dot", `{"axes": [1, 2]}`, [][]int{{2, 3, 4}, {2, 5, 3}}},
+		{"Dot", `{"axes": -1, "normalize": true}`, [][]int{{2, 3, 4}, {2, 5, 4}}},
+		{"Dot", `{"axes": [2, 1], "normalize": true}`, [][]int{{2, 3, 4}, {2, 4, 2, 2}}},
+	}, 11)
+}
+
+func TestMergingShapeErrors(t *testing.T) {
+	cases := []struct {
+		class, config string
+		shapes        [][]int
+		want          string
+	}{
+		{"Subtract", `{}`, [][]int{{-1, 3}, {-1, 3}, {-1, 3}}, "exactly 2 inputs"},
+		{"Add", `{}`, [][]int{{-1, 3}, {-1, 4}}, "incompatible shapes"},
+		{"Concatenate", `{"axis": 1}`, [][]int{{-1, 3, 2}, {-1, 3, 4}}, "matching shapes"},
+		{"Concatenate", `{"axis": 3}`, [][]int{{-1, 3}, {-1, 3}}, "axis 3 out of range"},
+		{"Dot", `{"axes": 1}`, [][]int{{-1, 3}, {-1, 4}}, "incompatible input shapes"},
+		{"Dot", `{"axes": 0}`, [][]int{{-1, 3}, {-1, 3}}, "batch axis"},
+	}
+	for _, c := range cases {
+		l := newTestLayer(t, c.class, c.config)
+		out, err := l.Build(c.shapes)
+		if err == nil || !strings.Contains(err.Error(), c.want) || out != nil {
+			t.Errorf("%s%s on %v: got %v, %v; want error containing %q", c.class, c.config, c.shapes, out, err, c.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), "("+c.class+")") {
+			t.Errorf("error does not name the layer: %v", err)
+		}
+	}
+}
