@@ -1,0 +1,160 @@
+// Command openblas compares kerasrun's kernels with OpenBLAS (cgo) on the
+// reference shapes of the kernels issue, one and two threads, interleaving
+// the two libraries in each round so that machine noise hits both alike.
+//
+// It prints, per shape and thread count, the median over rounds (and the
+// best) of GFLOP/s for each, the ratio ours/OpenBLAS and the fraction of the
+// FMA peak (the issue's 116 GFLOP/s per core and the peak measured here).
+// Run it through bench/run.sh, which unsets OPENBLAS_CORETYPE/L2_SIZE.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/kerasrun/kerasrun/runtime/kernels"
+)
+
+const issuePeak = 116.0 // GFLOP/s per core, FMA peak of the issue's reference machine
+
+type shape struct {
+	name    string
+	m, k, n int
+	conv    bool // ours: Conv2D 56x56x64 3x3 pad 1; OpenBLAS: sgemm on a precomputed im2col
+}
+
+var shapes = []shape{
+	{name: "square 64", m: 64, k: 64, n: 64},
+	{name: "square 256", m: 256, k: 256, n: 256},
+	{name: "square 512", m: 512, k: 512, n: 512},
+	{name: "square 1024", m: 1024, k: 1024, n: 1024},
+	{name: "square 2048", m: 2048, k: 2048, n: 2048},
+	{name: "32x784x128", m: 32, k: 784, n: 128},
+	{name: "128x512x512", m: 128, k: 512, n: 512},
+	{name: "conv 3136x576x64", m: 3136, k: 576, n: 64, conv: true},
+	{name: "1x784x128", m: 1, k: 784, n: 128},
+	{name: "1x4096x4096", m: 1, k: 4096, n: 4096},
+}
+
+func main() {
+	rounds := flag.Int("rounds", 5, "interleaved rounds per shape")
+	minTime := flag.Duration("time", 150*time.Millisecond, "minimum time per measurement")
+	only := flag.String("shape", "", "run only the shape with this name")
+	flag.Parse()
+
+	peak := measurePeak()
+	fmt.Printf("kernels: %s; OpenBLAS core: %s (%s); GOMAXPROCS %d\n", kernels.Implementation(), blasCoreName(), blasConfig(), runtime.GOMAXPROCS(0))
+	fmt.Printf("OPENBLAS_CORETYPE=%q OPENBLAS_L2_SIZE=%q\n", os.Getenv("OPENBLAS_CORETYPE"), os.Getenv("OPENBLAS_L2_SIZE"))
+	fmt.Printf("FMA peak measured here: %.1f GFLOP/s per core (issue's machine: %.0f)\n", peak, issuePeak)
+	fmt.Printf("median of %d interleaved rounds (best in brackets), GFLOP/s\n\n", *rounds)
+	fmt.Printf("%-18s %3s %16s %16s %7s %9s %9s\n", "shape MxKxN", "thr", "ours", "OpenBLAS", "ratio", "%peak116", "%peakHere")
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, s := range shapes {
+		if *only != "" && s.name != *only {
+			continue
+		}
+		ours, blas := setup(r, s)
+		for _, th := range []int{1, 2} {
+			kernels.SetThreads(th)
+			blasSetThreads(th)
+			flops := 2 * float64(s.m) * float64(s.k) * float64(s.n)
+			var o, b []float64
+			for i := 0; i < *rounds; i++ {
+				o = append(o, flops/measure(ours, *minTime)/1e9)
+				b = append(b, flops/measure(blas, *minTime)/1e9)
+			}
+			om, bm := median(o), median(b)
+			fmt.Printf("%-18s %3d %7.1f [%6.1f] %7.1f [%6.1f] %7.2f %8.0f%% %8.0f%%\n", s.name, th,
+				om, slices.Max(o), bm, slices.Max(b), om/bm, 100*om/(issuePeak*float64(th)), 100*om/(peak*float64(th)))
+		}
+	}
+}
+
+// setup returns the two closures to time for shape s.
+func setup(r *rand.Rand, s shape) (ours, blas func()) {
+	rnd := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		return x
+	}
+	b := rnd(s.k * s.n)
+	c1, c2 := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+	if s.conv {
+		p := kernels.ConvParams{Batch: 1, InH: 56, InW: 56, InC: 64, KH: 3, KW: 3, OutC: 64, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
+		in := rnd(56 * 56 * 64)
+		pw := kernels.PackConv(3, 3, 64, 64, b)
+		cols := im2col(p, in)
+		return func() { kernels.Conv2D(p, in, pw, c1, nil) },
+			func() { blasSgemm(s.m, s.n, s.k, cols, b, c2) }
+	}
+	a := rnd(s.m * s.k)
+	pb := kernels.PackB(s.k, s.n, b, s.n)
+	ours = func() { kernels.Gemm(s.m, s.n, s.k, a, s.k, pb, c1, s.n, false, nil) }
+	if s.m == 1 {
+		return ours, func() { blasSgemv(s.n, s.k, a, b, c2) }
+	}
+	return ours, func() { blasSgemm(s.m, s.n, s.k, a, b, c2) }
+}
+
+// im2col builds the full patch matrix that OpenBLAS multiplies (not timed).
+func im2col(p kernels.ConvParams, in []float32) []float32 {
+	oh, ow := p.OutH(), p.OutW()
+	k := p.KH * p.KW * p.InC
+	cols := make([]float32, oh*ow*k)
+	for y := 0; y < oh; y++ {
+		for x := 0; x < ow; x++ {
+			row := cols[(y*ow+x)*k:]
+			for ky := 0; ky < p.KH; ky++ {
+				for kx := 0; kx < p.KW; kx++ {
+					iy, ix := y+ky-p.PadTop, x+kx-p.PadLeft
+					if iy < 0 || ix < 0 || iy >= p.InH || ix >= p.InW {
+						continue
+					}
+					copy(row[(ky*p.KW+kx)*p.InC:(ky*p.KW+kx+1)*p.InC], in[(iy*p.InW+ix)*p.InC:])
+				}
+			}
+		}
+	}
+	return cols
+}
+
+// measure returns the mean seconds per call of f over at least minTime.
+func measure(f func(), minTime time.Duration) float64 {
+	f() // warm caches and thread pools
+	n := 1
+	for {
+		t0 := time.Now()
+		for i := 0; i < n; i++ {
+			f()
+		}
+		if d := time.Since(t0); d >= minTime {
+			return d.Seconds() / float64(n)
+		}
+		n *= 2
+	}
+}
+
+func median(x []float64) float64 {
+	y := slices.Clone(x)
+	slices.Sort(y)
+	return y[len(y)/2]
+}
+
+// measurePeak returns the best of a few runs of the AVX-512 FMA loop.
+func measurePeak() float64 {
+	best := 0.0
+	for i := 0; i < 5; i++ {
+		const n = 2_000_000
+		t0 := time.Now()
+		fmaPeak(n)
+		best = max(best, n*768/time.Since(t0).Seconds()/1e9)
+	}
+	return best
+}
