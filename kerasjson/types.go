@@ -25,10 +25,13 @@ type Model struct {
 
 // Layer is one layer's configuration.
 type Layer struct {
-	ClassName      string // normalized Keras 3 class name, e.g. "Conv2D" for Keras 1's "Convolution2D"
-	Module         string // Keras 3 "module", empty for older files
-	RegisteredName string // Keras 3 "registered_name", empty for older files
-	Name           string
+	ClassName string // normalized Keras 3 class name, e.g. "Conv2D" for Keras 1's "Convolution2D"
+	// OriginalClassName is the class name as the file spells it, for
+	// messages ("Convolution2D", "Model"); equal to ClassName for most layers.
+	OriginalClassName string
+	Module            string // Keras 3 "module", empty for older files
+	RegisteredName    string // Keras 3 "registered_name", empty for older files
+	Name              string
 	// Config is the layer's "config" object with argument names normalized
 	// to Keras 3 (units, filters, padding, data_format, batch_shape, ...).
 	Config Config
@@ -73,10 +76,10 @@ type TrainingConfig struct {
 	Optimizer *Object
 	// Loss is a single loss (Object), or a list ([]any) or dict
 	// (map[string]any) of them for multi-output models, as in the file.
-	Loss             any
-	Metrics          any
-	WeightedMetrics  any
-	LossWeights      any
+	Loss            any
+	Metrics         any
+	WeightedMetrics any
+	LossWeights     any
 	// Raw is the whole decoded object, for fields not mapped above.
 	Raw Config
 }
