@@ -1,0 +1,112 @@
+"""Writes the compatibility fixtures: real Keras models, inputs and Keras's outputs.
+
+Usage (with the virtualenv from venv.sh):
+
+    python compat/python/export.py --out testdata [--only CASE ...]
+
+For every case in export_cases.py it writes testdata/<case>/: the model saved
+by Keras 3 (.keras, legacy .h5, to_json + .weights.h5) and by Keras 2
+(tf-keras: .h5, to_json + save_weights .h5), the inputs x*.npy and targets
+y*.npy, for each model file the predict outputs and evaluate results of that
+file loaded back by the Keras that wrote it, and case.json tying them
+together (schema in compat/manifest.go).
+
+Keras 3 and tf-keras run in separate processes (export_worker.py k3, then
+k2), each single-threaded with deterministic TensorFlow ops and fixed seeds,
+so two runs give the same numbers (check with compare_fixtures.py). Cases are
+written to a staging directory and moved into place only when both versions
+have finished, so a failed run leaves the previous fixtures untouched.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import export_cases
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+DEFAULT_TOLERANCE = {"atol": 1e-5, "rtol": 1e-4, "reason": ""}
+
+# Cases whose outputs need a wider tolerance than the default, with the reason.
+TOLERANCE = {}
+
+
+def run_worker(version, staging, names):
+    cmd = [sys.executable, os.path.join(HERE, "export_worker.py"), version, staging] + names
+    env = dict(os.environ)
+    env.pop("TF_USE_LEGACY_KERAS", None)
+    env["KERAS_BACKEND"] = "tensorflow"
+    subprocess.run(cmd, check=True, env=env, cwd=HERE)
+
+
+def merge(staging, case):
+    with open(os.path.join(staging, f"_{case.name}_k3.json")) as f:
+        k3 = json.load(f)
+    with open(os.path.join(staging, f"_{case.name}_k2.json")) as f:
+        k2 = json.load(f)
+    generator = dict(k3["generator"])
+    generator.update(k2["generator"])
+    generator = {k: generator[k] for k in ("keras", "tf_keras", "tensorflow", "numpy", "h5py")}
+    return {
+        "case": case.name,
+        "issue": case.issue,
+        "description": case.description,
+        "notes": [
+            "Keras 3 builds the model with keras.Input(shape=...) first (it has no input_dim/input_shape "
+            "arguments); tf-keras builds it tutorial style with input_dim/input_shape on the first layer.",
+            f"Keras 3 trained it on {k3['train']['samples']} deterministic synthetic samples "
+            f"({k3['train']['epochs']} epochs, batch {k3['train']['batch_size']}, seed {k3['train']['seed']}).",
+            "tf-keras got Keras 3's trained weights via set_weights, then one train_on_batch at learning rate 0 "
+            "to fill its optimizer state; its weights are bit-identical to Keras 3's.",
+            "Each model's outputs/evaluate come from that file loaded back by the Keras that wrote it; "
+            "json+weights models are compiled with the case's compile arguments before evaluate.",
+        ],
+        "generator": generator,
+        "tolerance": TOLERANCE.get(case.name, DEFAULT_TOLERANCE),
+        "train": k3["train"],
+        "inputs": k3["inputs"],
+        "targets": k3["targets"],
+        "models": k3["models"] + k2["models"],
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, help="fixture root, e.g. testdata")
+    ap.add_argument("--only", nargs="+", metavar="CASE", help="export only these cases")
+    args = ap.parse_args()
+
+    names = args.only or [c.name for c in export_cases.CASES]
+    unknown = [n for n in names if n not in export_cases.BY_NAME]
+    if unknown:
+        ap.error(f"unknown case(s) {unknown}; known: {sorted(export_cases.BY_NAME)}")
+
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".export-", dir=out)
+    try:
+        run_worker("k3", staging, names)
+        run_worker("k2", staging, names)
+        for name in names:
+            case = export_cases.BY_NAME[name]
+            manifest = merge(staging, case)
+            with open(os.path.join(staging, name, "case.json"), "w") as f:
+                json.dump(manifest, f, indent=2, sort_keys=False)
+                f.write("\n")
+        for name in names:
+            dst = os.path.join(out, name)
+            if os.path.exists(dst):
+                shutil.rmtree(dst)
+            os.rename(os.path.join(staging, name), dst)
+            print(f"export: wrote {dst}", file=sys.stderr)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
