@@ -66,7 +66,11 @@ import (
 //
 // dim_ordering values: "th"->"channels_first", "tf"->"channels_last",
 // "default"-> key removed (Keras 3 default, channels_last), as Keras 2 does.
-// Every legacy layer also gets axis [n] -> n, as Keras 3's legacy loader does.
+// Every built-in layer also gets axis [n] -> n, as Keras 3's legacy loader
+// does. The rewrites run on every built-in layer, whatever the Keras
+// version: they only touch keys that Keras 3 configs of those classes do
+// not have (tf.keras 2.13+ writes "module" like Keras 3, so the dialect
+// cannot be told from that).
 
 var (
 	weightRenames = [][2]string{

@@ -261,8 +261,7 @@ func parseLayer(v any, path string, depth int) (*Layer, error) {
 		default:
 			return nil, formatErr(cfgPath, "want a layer config object, got %s", describe(c))
 		}
-		_, keras3 := obj["module"]
-		if l.ClassName, err = normalizeLayerConfig(class, l.Config, !keras3, cfgPath); err != nil {
+		if l.ClassName, err = normalizeLayerConfig(class, l.Config, isBuiltin(obj), cfgPath); err != nil {
 			return nil, err
 		}
 		if name == "" {
@@ -278,11 +277,21 @@ func parseLayer(v any, path string, depth int) (*Layer, error) {
 	return l, nil
 }
 
+// isBuiltin reports whether a layer object is a Keras class rather than a
+// custom one registered as "package>Name". Only built-in classes get the
+// legacy rewrites; tf.keras 2.13+ writes "module" too, so its presence
+// does not tell Keras 2 from Keras 3.
+func isBuiltin(obj map[string]any) bool {
+	reg, _ := obj["registered_name"].(string)
+	return !strings.Contains(reg, ">")
+}
+
 // normalizeLayerConfig rewrites a layer config in place to Keras 3
-// vocabulary and returns the Keras 3 class name. legacy is true for
-// configs without a "module" key (Keras 1 and 2).
-func normalizeLayerConfig(class string, cfg Config, legacy bool, path string) (string, error) {
-	if legacy {
+// vocabulary and returns the Keras 3 class name. The legacy rewrites of
+// legacy.go apply to built-in classes only; they only rename keys that
+// Keras 3 configs of those classes never contain.
+func normalizeLayerConfig(class string, cfg Config, builtin bool, path string) (string, error) {
+	if builtin {
 		var err error
 		if class, err = applyLegacy(class, cfg, path); err != nil {
 			return "", err
@@ -320,8 +329,7 @@ func normalizeNestedLayer(v any, path string) error {
 	if class == "" || !ok || isModelClass(class) {
 		return nil
 	}
-	_, keras3 := obj["module"]
-	newClass, err := normalizeLayerConfig(class, Config(cfg), !keras3, joinPath(path, "config"))
+	newClass, err := normalizeLayerConfig(class, Config(cfg), isBuiltin(obj), joinPath(path, "config"))
 	if err != nil {
 		return err
 	}

@@ -151,6 +151,14 @@ def models(keras, layers, ops_mul):
     y = layers.Dense(1, name="after")(y)
     m = keras.Model(x, y, name="ops_model")
     out.append(("ops", m))
+
+    # A model whose output is a nested Functional model's second call:
+    # output_layers then counts the nested model's own first node.
+    ix = Input(shape=(2,), name="ox")
+    inner = keras.Model(ix, layers.Dense(2, name="o_dense")(ix), name="inner_out")
+    x = Input(shape=(2,), name="x")
+    m = keras.Model(x, inner(inner(x)), name="nested_output")
+    out.append(("nested_output", m))
     return out
 
 
