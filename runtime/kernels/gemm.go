@@ -186,11 +186,8 @@ const tilePad = 16
 func (g *gemmJob) run(m0, m1, j0, j1 int) {
 	kern, pb := g.kern, g.pb
 	k, n, nr := pb.k, pb.n, pb.nr
-	kc := kcBlock
+	kc := kcBlock // the packed B is blocked by kcBlock rows
 	dense, isDense := g.src.(denseA)
-	if m1-m0 == 1 && isDense {
-		kc = k // GEMV: nothing to reuse, stream each panel once
-	}
 	bufp := aBufPool.Get().(*[]float32)
 	defer aBufPool.Put(bufp)
 	if need := (kc + tilePad) * kern.mr; len(*bufp) < need {

@@ -1,8 +1,10 @@
 package kernels
 
-// PackedB is the weight operand of Gemm, packed once into the panel layout
-// of the micro-kernel: column panels nr wide, each holding all k rows of its
-// nr columns contiguously (k*nr values, zero-padded past column n).
+// PackedB is the weight operand of Gemm, packed once into the layout the
+// micro-kernel streams: the k rows are cut into blocks of kcBlock rows; within
+// a block come the column panels, nr wide, each holding the block's rows of
+// its nr columns contiguously (zero-padded past column n). So one block of
+// rows for consecutive panels is one contiguous run of memory.
 type PackedB struct {
 	k, n, nr int
 	data     []float32
@@ -17,10 +19,19 @@ func (p *PackedB) N() int { return p.n }
 // panels returns the number of column panels.
 func (p *PackedB) panels() int { return (p.n + p.nr - 1) / p.nr }
 
-// panel returns the k*nr values of column panel j starting at row p0.
+// panel returns the kcb*nr values of column panel j in the row block that
+// starts at row p0 (a multiple of kcBlock), kcb = min(kcBlock, k-p0).
 func (p *PackedB) panel(j, p0 int) []float32 {
-	off := j*p.k*p.nr + p0*p.nr
-	return p.data[off : (j+1)*p.k*p.nr]
+	kcb := min(kcBlock, p.k-p0)
+	off := p0*p.panels()*p.nr + j*kcb*p.nr
+	return p.data[off : off+kcb*p.nr]
+}
+
+// at returns the offset of row r, column c in data.
+func (p *PackedB) at(r, c int) int {
+	p0 := r / kcBlock * kcBlock
+	kcb := min(kcBlock, p.k-p0)
+	return p0*p.panels()*p.nr + (c/p.nr)*kcb*p.nr + (r-p0)*p.nr + c%p.nr
 }
 
 // PackB packs the k x n row-major matrix b (row stride ldb) for Gemm, in the
@@ -29,12 +40,11 @@ func (p *PackedB) panel(j, p0 int) []float32 {
 func PackB(k, n int, b []float32, ldb int) *PackedB {
 	checkMatrix("PackB", "b", k, n, b, ldb)
 	p := newPackedB(k, n)
-	for j := 0; j < p.panels(); j++ {
-		dst := p.data[j*k*p.nr : (j+1)*k*p.nr]
-		j0 := j * p.nr
-		w := min(p.nr, n-j0)
-		for r := 0; r < k; r++ {
-			copy(dst[r*p.nr:r*p.nr+w], b[r*ldb+j0:r*ldb+j0+w])
+	for r := 0; r < k; r++ {
+		for j0 := 0; j0 < n; j0 += p.nr {
+			w := min(p.nr, n-j0)
+			o := p.at(r, j0)
+			copy(p.data[o:o+w], b[r*ldb+j0:r*ldb+j0+w])
 		}
 	}
 	return p
@@ -49,15 +59,9 @@ func PackBTrans(k, n int, bt []float32, ldbt int) *PackedB {
 	if k == 0 {
 		return p
 	}
-	for j := 0; j < p.panels(); j++ {
-		dst := p.data[j*k*p.nr : (j+1)*k*p.nr]
-		j0 := j * p.nr
-		w := min(p.nr, n-j0)
-		for c := 0; c < w; c++ {
-			row := bt[(j0+c)*ldbt : (j0+c)*ldbt+k]
-			for r, v := range row {
-				dst[r*p.nr+c] = v
-			}
+	for c := 0; c < n; c++ {
+		for r, v := range bt[c*ldbt : c*ldbt+k] {
+			p.data[p.at(r, c)] = v
 		}
 	}
 	return p

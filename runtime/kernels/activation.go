@@ -1,0 +1,149 @@
+package kernels
+
+import "math"
+
+// The activations write f(x[i]) to dst[i] for i < len(dst); dst may be x.
+// They compute in float32 with range reduction and minimax polynomials
+// (Cephes's expf and tanhf), within a few float32 ulps of the exact value,
+// except GeluErf which evaluates erf in float64.
+
+const (
+	expHi   = 88.72283   // exp overflows float32 above this
+	expLo   = -103.97208 // exp is 0 in float32 below this
+	log2e   = 1.44269504088896341
+	ln2Hi   = 0.693359375
+	ln2Lo   = -2.12194440e-4
+	sqrt2pi = 0.7978845608028654 // sqrt(2/pi)
+)
+
+func checkUnary(fn string, dst, x []float32) {
+	if len(x) < len(dst) {
+		panic("kernels: " + fn + ": x shorter than dst")
+	}
+}
+
+// expf returns e**x in float32.
+func expf(x float32) float32 {
+	switch {
+	case x > expHi:
+		return float32(math.Inf(1))
+	case x < expLo:
+		return 0
+	case x != x:
+		return x
+	}
+	n := float32(math.Floor(float64(x*log2e + 0.5)))
+	r := x - n*ln2Hi - n*ln2Lo
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	// Scale by 2**n in two steps so that subnormal results stay right.
+	ni := int32(n)
+	if ni < -126 {
+		y *= math.Float32frombits(uint32(ni+126+127) << 23)
+		return y * math.Float32frombits(1<<23) // 2**-126
+	}
+	if ni > 127 {
+		return y * 2 * math.Float32frombits(uint32(ni-1+127)<<23)
+	}
+	return y * math.Float32frombits(uint32(ni+127)<<23)
+}
+
+// tanhf returns tanh(x) in float32.
+func tanhf(x float32) float32 {
+	a := x
+	if a < 0 {
+		a = -a
+	}
+	switch {
+	case x != x:
+		return x
+	case a > 9:
+		if x < 0 {
+			return -1
+		}
+		return 1
+	case a >= 0.625:
+		t := 1 - 2/(expf(2*a)+1)
+		if x < 0 {
+			return -t
+		}
+		return t
+	}
+	z := x * x
+	p := float32(-5.70498872745e-3)
+	p = p*z + 2.06390887954e-2
+	p = p*z - 5.37397155531e-2
+	p = p*z + 1.33314422036e-1
+	p = p*z - 3.33332819422e-1
+	return p*z*x + x
+}
+
+// Exp writes e**x[i] to dst[i].
+func Exp(dst, x []float32) {
+	checkUnary("Exp", dst, x)
+	for i := range dst {
+		dst[i] = expf(x[i])
+	}
+}
+
+// Tanh writes tanh(x[i]) to dst[i].
+func Tanh(dst, x []float32) {
+	checkUnary("Tanh", dst, x)
+	for i := range dst {
+		dst[i] = tanhf(x[i])
+	}
+}
+
+// Sigmoid writes 1/(1+e**-x[i]) to dst[i].
+func Sigmoid(dst, x []float32) {
+	checkUnary("Sigmoid", dst, x)
+	for i := range dst {
+		dst[i] = sigmoidf(x[i])
+	}
+}
+
+// sigmoidf returns 1/(1+e**-x), through e**x for negative x so that tiny
+// results keep their precision.
+func sigmoidf(x float32) float32 {
+	if x < 0 {
+		e := expf(x)
+		return e / (1 + e)
+	}
+	return 1 / (1 + expf(-x))
+}
+
+// Relu writes max(x[i], 0) to dst[i] (NaN stays NaN).
+func Relu(dst, x []float32) {
+	checkUnary("Relu", dst, x)
+	for i := range dst {
+		if v := x[i]; v < 0 {
+			dst[i] = 0
+		} else {
+			dst[i] = v
+		}
+	}
+}
+
+// GeluTanh writes Keras's approximate GELU,
+// 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x**3))), to dst[i].
+func GeluTanh(dst, x []float32) {
+	checkUnary("GeluTanh", dst, x)
+	for i := range dst {
+		v := x[i]
+		dst[i] = 0.5 * v * (1 + tanhf(sqrt2pi*(v+0.044715*v*v*v)))
+	}
+}
+
+// GeluErf writes the exact GELU, 0.5*x*(1+erf(x/sqrt(2))), to dst[i].
+func GeluErf(dst, x []float32) {
+	checkUnary("GeluErf", dst, x)
+	for i := range dst {
+		v := float64(x[i])
+		dst[i] = float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+	}
+}
