@@ -41,7 +41,11 @@ type dtype struct {
 }
 
 func (d *dtype) public() DType {
-	return DType{Kind: d.kind, Size: d.size, VarLen: d.vlen, UTF8: d.utf8, Tag: d.tag}
+	size := d.size
+	if d.vlen {
+		size = 0
+	}
+	return DType{Kind: d.kind, Size: size, VarLen: d.vlen, UTF8: d.utf8, Tag: d.tag}
 }
 
 func (d *dtype) order() binary.ByteOrder {
