@@ -1,0 +1,35 @@
+package layers
+
+import "testing"
+
+func TestPoolingContract(t *testing.T) {
+	runWindowContract(t, []windowContractCase{
+		{"MaxPooling2D", `{"pool_size": 2}`, []int{2, 5, 7, 3}},
+		{"MaxPooling2D", `{"pool_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}`, []int{2, 2, 5, 6}},
+		{"MaxPool2D", `{"pool_size": [2, 3], "strides": 1}`, []int{1, 4, 5, 2}},
+		{"AveragePooling2D", `{"pool_size": 3, "strides": 2, "padding": "same"}`, []int{2, 5, 6, 2}},
+		{"AvgPool1D", `{"pool_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}`, []int{2, 2, 7}},
+		{"MaxPooling1D", `{"pool_size": 2, "strides": 1}`, []int{2, 6, 3}},
+		{"MaxPooling3D", `{"pool_size": 2, "padding": "same"}`, []int{2, 3, 5, 4, 2}},
+		{"AveragePooling3D", `{"pool_size": [2, 3, 2], "strides": [1, 2, 1], "padding": "same", "data_format": "channels_first"}`, []int{1, 2, 3, 5, 4}},
+	})
+}
+
+func TestPoolingConfigErrors(t *testing.T) {
+	for _, c := range []struct{ class, config string }{
+		{"MaxPooling2D", `{}`},
+		{"MaxPooling2D", `{"pool_size": 0}`},
+		{"AveragePooling1D", `{"pool_size": 2, "padding": "causal"}`},
+	} {
+		if err := newLayerError(t, c.class, c.config); err == nil {
+			t.Errorf("%s %s: no error", c.class, c.config)
+		}
+	}
+	l := newTestLayer(t, "MaxPooling2D", `{"pool_size": 3}`)
+	if _, err := l.Build([][]int{{-1, 2, 5, 3}}); err == nil {
+		t.Errorf("Build on a too small input: no error")
+	}
+	if out, err := l.Build([][]int{{-1, -1, 7, 3}}); err != nil || out[0][1] != -1 || out[0][2] != 2 {
+		t.Errorf("Build with an unknown size: %v, %v", out, err)
+	}
+}
