@@ -22,6 +22,24 @@ func checkUnary(fn string, dst, x []float32) {
 	}
 }
 
+// unaryAsm is an assembly activation loop: dst[i] = f(x[i]) for i < n.
+type unaryAsm func(dst, x *float32, n int)
+
+// The AVX-512 activation loops, set by the amd64 start-up code.
+var expAsm, sigmoidAsm, tanhAsm, geluTanhAsm, reluAsm unaryAsm
+
+// runAsm runs f on dst and x when the AVX-512 level is active and reports
+// whether it did.
+func runAsm(f unaryAsm, dst, x []float32) bool {
+	if f == nil || active < levelAVX512 {
+		return false
+	}
+	if len(dst) > 0 {
+		f(&dst[0], &x[0], len(dst))
+	}
+	return true
+}
+
 // expf returns e**x in float32.
 func expf(x float32) float32 {
 	switch {
@@ -86,6 +104,9 @@ func tanhf(x float32) float32 {
 // Exp writes e**x[i] to dst[i].
 func Exp(dst, x []float32) {
 	checkUnary("Exp", dst, x)
+	if runAsm(expAsm, dst, x) {
+		return
+	}
 	for i := range dst {
 		dst[i] = expf(x[i])
 	}
@@ -94,6 +115,9 @@ func Exp(dst, x []float32) {
 // Tanh writes tanh(x[i]) to dst[i].
 func Tanh(dst, x []float32) {
 	checkUnary("Tanh", dst, x)
+	if runAsm(tanhAsm, dst, x) {
+		return
+	}
 	for i := range dst {
 		dst[i] = tanhf(x[i])
 	}
@@ -102,6 +126,9 @@ func Tanh(dst, x []float32) {
 // Sigmoid writes 1/(1+e**-x[i]) to dst[i].
 func Sigmoid(dst, x []float32) {
 	checkUnary("Sigmoid", dst, x)
+	if runAsm(sigmoidAsm, dst, x) {
+		return
+	}
 	for i := range dst {
 		dst[i] = sigmoidf(x[i])
 	}
@@ -120,6 +147,9 @@ func sigmoidf(x float32) float32 {
 // Relu writes max(x[i], 0) to dst[i] (NaN stays NaN).
 func Relu(dst, x []float32) {
 	checkUnary("Relu", dst, x)
+	if runAsm(reluAsm, dst, x) {
+		return
+	}
 	for i := range dst {
 		if v := x[i]; v < 0 {
 			dst[i] = 0
@@ -133,6 +163,9 @@ func Relu(dst, x []float32) {
 // 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x**3))), to dst[i].
 func GeluTanh(dst, x []float32) {
 	checkUnary("GeluTanh", dst, x)
+	if runAsm(geluTanhAsm, dst, x) {
+		return
+	}
 	for i := range dst {
 		v := x[i]
 		dst[i] = 0.5 * v * (1 + tanhf(sqrt2pi*(v+0.044715*v*v*v)))

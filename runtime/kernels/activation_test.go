@@ -23,7 +23,9 @@ func ulps(got float32, want float64) float64 {
 	return math.Abs(float64(got)-want) / u
 }
 
-func TestActivations(t *testing.T) {
+func TestActivations(t *testing.T) { forLevels(t, testActivations) }
+
+func testActivations(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	var xs []float32
 	for i := 0; i < 20000; i++ {
@@ -65,6 +67,17 @@ func TestActivations(t *testing.T) {
 			}
 		}
 		t.Logf("%s: worst %.2f ulps", tc.name, worst)
+		// Every length around the vector width, compared with the portable code.
+		for n := 0; n <= 33; n++ {
+			d, b := guarded(n, 3)
+			tc.f(d, xs[:n])
+			checkGuards(t, tc.name, b, 3, n)
+			for i := range d {
+				if u := ulps(d[i], tc.ref(float64(xs[i]))); u > tc.ulp && math.Abs(float64(d[i])-tc.ref(float64(xs[i]))) > tc.abs {
+					t.Fatalf("%s n=%d: [%d] = %v", tc.name, n, i, d[i])
+				}
+			}
+		}
 		// In place.
 		in := append([]float32(nil), xs...)
 		tc.f(in, in)

@@ -21,6 +21,7 @@ func init() {
 	switch bestLevel {
 	case levelAVX512:
 		mulAddAsm = func(dst, x, y []float32) { mulAdd512(&dst[0], &x[0], &y[0], len(dst)) }
+		expAsm, sigmoidAsm, tanhAsm, geluTanhAsm, reluAsm = exp512, sigmoid512, tanh512, geluTanh512, relu512
 	case levelAVX2:
 		mulAddAsm = func(dst, x, y []float32) { mulAdd256(&dst[0], &x[0], &y[0], len(dst)) }
 	}

@@ -118,6 +118,31 @@ var sgemm256Funcs = [...]func(k int, a *float32, lda int, b, c *float32, ldc int
 	sgemm256x6,
 }
 
+// exp512 writes f(x[i]) to dst[i] for i < n (AVX-512F).
+//
+//go:noescape
+func exp512(dst, x *float32, n int)
+
+// sigmoid512 writes f(x[i]) to dst[i] for i < n (AVX-512F).
+//
+//go:noescape
+func sigmoid512(dst, x *float32, n int)
+
+// tanh512 writes f(x[i]) to dst[i] for i < n (AVX-512F).
+//
+//go:noescape
+func tanh512(dst, x *float32, n int)
+
+// geluTanh512 writes f(x[i]) to dst[i] for i < n (AVX-512F).
+//
+//go:noescape
+func geluTanh512(dst, x *float32, n int)
+
+// relu512 writes f(x[i]) to dst[i] for i < n (AVX-512F).
+//
+//go:noescape
+func relu512(dst, x *float32, n int)
+
 // mulAdd512 computes dst[i] += x[i]*y[i] for i < n (AVX-512F).
 //
 //go:noescape
