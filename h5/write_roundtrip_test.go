@@ -12,7 +12,7 @@ import (
 // TestWriteRoundTrip writes every corpus file, reads it back with the
 // package's reader and compares every group, dataset and attribute.
 func TestWriteRoundTrip(t *testing.T) {
-	for _, wf := range wtCorpus() {
+	for _, wf := range append(wtCorpus(), wtRealworld(t)...) {
 		t.Run(wf.name, func(t *testing.T) {
 			b := wtBytes(t, wf.build(t))
 			f, err := NewFile(bytes.NewReader(b), int64(len(b)), wf.name)
