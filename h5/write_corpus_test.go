@@ -32,7 +32,7 @@ type wtAttr struct {
 
 type wtFile struct {
 	name    string
-	source  string // for a rewritten real-world file, the original's absolute path
+	source  string     // for a rewritten real-world file, the original's absolute path
 	objects []wtObject // parents before children; "/" first
 }
 
