@@ -15,7 +15,9 @@ Keras 3 and tf-keras run in separate processes (export_worker.py k3, then
 k2), each single-threaded with deterministic TensorFlow ops and fixed seeds,
 so two runs give the same numbers (check with compare_fixtures.py). Cases are
 written to a staging directory and moved into place only when both versions
-have finished, so a failed run leaves the previous fixtures untouched.
+have finished, so a failed run leaves the previous fixtures untouched; a
+.keras archive whose content did not change is kept as it was (only its save
+date would differ).
 """
 
 import argparse
@@ -75,6 +77,31 @@ def merge(staging, case):
     }
 
 
+def keep_unchanged_archives(old_dir, new_dir):
+    """Keeps an existing .keras file whose content equals the new one's.
+
+    A .keras archive records its save date, so its bytes change on every
+    export even when nothing else does (the .h5 and .npy files come out
+    byte-identical). Keeping the old archive when config, metadata (but the
+    date) and every weight are exactly equal avoids rewriting megabytes of
+    fixtures in git for nothing.
+    """
+    import compare_fixtures
+
+    exact = {"atol": 0.0, "rtol": 0.0}
+    for name in os.listdir(new_dir):
+        old, new = os.path.join(old_dir, name), os.path.join(new_dir, name)
+        if not name.endswith(".keras") or not os.path.isfile(old):
+            continue
+        diff = compare_fixtures.Diff()
+        try:
+            compare_fixtures.compare_keras(name, old, new, exact, diff)
+        except Exception:  # an unreadable old file is simply replaced
+            continue
+        if not diff.items:
+            shutil.copy2(old, new)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="fixture root, e.g. testdata")
@@ -101,6 +128,7 @@ def main():
         for name in names:
             dst = os.path.join(out, name)
             if os.path.exists(dst):
+                keep_unchanged_archives(dst, os.path.join(staging, name))
                 shutil.rmtree(dst)
             os.rename(os.path.join(staging, name), dst)
             print(f"export: wrote {dst}", file=sys.stderr)
