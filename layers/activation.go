@@ -6,7 +6,7 @@ import (
 )
 
 // Activation is keras.layers.Activation: applies an activation function
-// (softmax and log_softmax over the last axis).
+// (softmax, log_softmax, sparsemax and glu over the last axis).
 type Activation struct {
 	Base
 	Activation *activation
@@ -36,7 +36,21 @@ func (l *Activation) Build(in [][]int) ([][]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return [][]int{copyShape(s)}, nil
+	return activationShape(&l.Base, l.Activation, s)
+}
+
+// activationShape returns the output shape of a applied to shape s.
+func activationShape(b *Base, a *activation, s []int) ([][]int, error) {
+	out := copyShape(s)
+	if len(out) > 0 {
+		if err := a.checkAxis(out[len(out)-1]); err != nil {
+			return nil, ShapeError(b, "%v", err)
+		}
+		if out[len(out)-1] >= 0 {
+			out[len(out)-1] = a.outDim(out[len(out)-1])
+		}
+	}
+	return [][]int{out}, nil
 }
 
 // Weights returns none.
@@ -44,6 +58,11 @@ func (l *Activation) Weights() []*runtime.Variable { return nil }
 
 // Forward applies the activation.
 func (l *Activation) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
+	if x := in[0]; x.Rank() > 0 {
+		if err := l.Activation.checkAxis(x.Shape[x.Rank()-1]); err != nil {
+			return nil, nil, ShapeError(&l.Base, "%v", err)
+		}
+	}
 	return activate(ctx, l.Activation, in[0])
 }
 
@@ -53,7 +72,11 @@ func activate(ctx *runtime.Context, a *activation, x *runtime.Tensor) ([]*runtim
 	if x.Rank() > 0 {
 		axis = x.Shape[x.Rank()-1]
 	}
-	y := &runtime.Tensor{Shape: copyShape(x.Shape), Data: a.apply(x.Data, axis)}
+	shape := copyShape(x.Shape)
+	if len(shape) > 0 {
+		shape[len(shape)-1] = a.outDim(axis)
+	}
+	y := &runtime.Tensor{Shape: shape, Data: a.apply(x.Data, axis)}
 	if !ctx.Grad {
 		return []*runtime.Tensor{y}, nil, nil
 	}

@@ -7,13 +7,25 @@ import (
 	"github.com/kerasrun/kerasrun/kerasjson"
 )
 
-// activation is an elementwise (or, for softmax, last-axis) function with
-// its derivative. forward writes f(x) into y (y may alias x). backward
-// computes gx = dL/dx from x, y = f(x) and gy = dL/dy.
+// activation is an elementwise (or, for softmax, log_softmax, sparsemax
+// and glu, last-axis) function with its derivative. forward writes f(x)
+// into y (y may alias x for elementwise functions). backward computes
+// gx = dL/dx from x, y = f(x) and gy = dL/dy. The formulas and the
+// derivatives at kinks are those of Keras's TensorFlow backend.
 type activation struct {
 	name     string
 	forward  func(x, y []float32, axisLen int)
 	backward func(x, y, gy, gx []float32, axisLen int)
+	// halves is set for glu, whose output's last axis is half its input's.
+	halves bool
+}
+
+// outDim returns the output's last dimension for an input last dimension n.
+func (a *activation) outDim(n int) int {
+	if a.halves {
+		return n / 2
+	}
+	return n
 }
 
 // elementwise builds an activation from a scalar function and its
@@ -50,32 +62,29 @@ func softplus(x float64) float64 {
 	return math.Log1p(math.Exp(x))
 }
 
+// step returns 1 when cond holds, else 0.
+func step(cond bool) float64 {
+	if cond {
+		return 1
+	}
+	return 0
+}
+
 const (
 	seluAlpha = 1.6732632423543772848170429916717
 	seluScale = 1.0507009873554804934193349852946
 )
 
+// activations maps Keras activation names (keras.activations
+// ALL_OBJECTS_DICT, with the Keras 2 variants under their own names) to
+// their implementations with Keras's default arguments.
 var activations = map[string]*activation{
-	"linear": elementwise("linear", func(x float64) float64 { return x }, func(_, _ float64) float64 { return 1 }),
-	"relu": elementwise("relu", func(x float64) float64 { return math.Max(x, 0) }, func(x, _ float64) float64 {
-		if x > 0 {
-			return 1
-		}
-		return 0
-	}),
+	"linear":  elementwise("linear", func(x float64) float64 { return x }, func(_, _ float64) float64 { return 1 }),
+	"relu":    reluActivation(0, -1, 0),
+	"relu6":   reluActivation(0, 6, 0),
 	"sigmoid": elementwise("sigmoid", sigmoid, func(_, y float64) float64 { return y * (1 - y) }),
 	"tanh":    elementwise("tanh", math.Tanh, func(_, y float64) float64 { return 1 - y*y }),
-	"elu": elementwise("elu", func(x float64) float64 {
-		if x > 0 {
-			return x
-		}
-		return math.Expm1(x)
-	}, func(x, y float64) float64 {
-		if x > 0 {
-			return 1
-		}
-		return y + 1
-	}),
+	"elu":     eluActivation(1),
 	"selu": elementwise("selu", func(x float64) float64 {
 		if x > 0 {
 			return seluScale * x
@@ -91,105 +100,190 @@ var activations = map[string]*activation{
 	"softsign": elementwise("softsign", func(x float64) float64 { return x / (1 + math.Abs(x)) },
 		func(x, _ float64) float64 { d := 1 + math.Abs(x); return 1 / (d * d) }),
 	"exponential": elementwise("exponential", math.Exp, func(_, y float64) float64 { return y }),
-	"swish": elementwise("silu", func(x float64) float64 { return x * sigmoid(x) },
+	"silu": elementwise("silu", func(x float64) float64 { return x * sigmoid(x) },
 		func(x, _ float64) float64 { s := sigmoid(x); return s * (1 + x*(1-s)) }),
 	"softmax":     {name: "softmax", forward: softmaxForward, backward: softmaxBackward},
 	"log_softmax": {name: "log_softmax", forward: logSoftmaxForward, backward: logSoftmaxBackward},
+	"sparsemax":   {name: "sparsemax", forward: sparsemaxForward, backward: sparsemaxBackward},
+	"glu":         {name: "glu", forward: gluForward, backward: gluBackward, halves: true},
+	// Keras 3: hard_sigmoid(x) = relu6(x + 3) / 6.
+	"hard_sigmoid": elementwise("hard_sigmoid", func(x float64) float64 { return math.Min(math.Max(x+3, 0), 6) / 6 },
+		func(x, _ float64) float64 { return step(x > -3 && x < 3) / 6 }),
+	// Keras 2 (tf_keras backend.hard_sigmoid): clip(0.2x + 0.5, 0, 1).
+	// Files written by Keras < 3 reach it through Keras2Activation.
+	"hard_sigmoid_keras2": elementwise("hard_sigmoid_keras2", func(x float64) float64 { return math.Min(math.Max(0.2*x+0.5, 0), 1) },
+		func(x, _ float64) float64 { u := 0.2*x + 0.5; return 0.2 * step(u >= 0 && u <= 1) }),
+	"hard_silu": elementwise("hard_silu", func(x float64) float64 { return x * math.Min(math.Max(x+3, 0), 6) / 6 },
+		func(x, _ float64) float64 {
+			return math.Min(math.Max(x+3, 0), 6)/6 + x*step(x > -3 && x < 3)/6
+		}),
+	"hard_tanh": elementwise("hard_tanh", func(x float64) float64 { return math.Min(math.Max(x, -1), 1) },
+		func(x, _ float64) float64 { return step(x >= -1 && x <= 1) }),
+	"hard_shrink": elementwise("hard_shrink", func(x float64) float64 { return x * step(math.Abs(x) > 0.5) },
+		func(x, _ float64) float64 { return step(math.Abs(x) > 0.5) }),
+	"soft_shrink": elementwise("soft_shrink", func(x float64) float64 {
+		switch {
+		case x > 0.5:
+			return x - 0.5
+		case x < -0.5:
+			return x + 0.5
+		}
+		return 0
+	}, func(x, _ float64) float64 { return step(math.Abs(x) > 0.5) }),
+	"tanh_shrink": elementwise("tanh_shrink", func(x float64) float64 { return x - math.Tanh(x) },
+		func(x, _ float64) float64 { t := math.Tanh(x); return t * t }),
+	"sparse_plus": elementwise("sparse_plus", func(x float64) float64 {
+		switch {
+		case x <= -1:
+			return 0
+		case x < 1:
+			return (x + 1) * (x + 1) / 4
+		}
+		return x
+	}, func(x, _ float64) float64 {
+		switch {
+		case x <= -1:
+			return 0
+		case x < 1:
+			return (x + 1) / 2
+		}
+		return 1
+	}),
+	"sparse_sigmoid": elementwise("sparse_sigmoid", func(x float64) float64 {
+		switch {
+		case x <= -1:
+			return 0
+		case x >= 1:
+			return 1
+		}
+		return (x + 1) / 2
+	}, func(x, _ float64) float64 { return step(x > -1 && x < 1) / 2 }),
+	"squareplus": elementwise("squareplus", func(x float64) float64 { return (x + math.Sqrt(x*x+4)) / 2 },
+		func(x, _ float64) float64 { return (1 + x/math.Sqrt(x*x+4)) / 2 }),
+	"log_sigmoid": elementwise("log_sigmoid", func(x float64) float64 { return -softplus(-x) },
+		func(x, _ float64) float64 { return sigmoid(-x) }),
+	"mish": elementwise("mish", func(x float64) float64 { return x * math.Tanh(softplus(x)) },
+		func(x, _ float64) float64 {
+			t := math.Tanh(softplus(x))
+			return t + x*(1-t*t)*sigmoid(x)
+		}),
+	"celu": elementwise("celu", func(x float64) float64 { return math.Max(x, 0) + math.Expm1(math.Min(x, 0)) },
+		func(x, _ float64) float64 { return step(x >= 0) + step(x <= 0)*math.Exp(math.Min(x, 0)) }),
+	// keras.activations.gelu defaults to approximate=False (the erf form),
+	// in Keras 2 and 3 alike.
+	"gelu":       elementwise("gelu", geluExact, geluExactGrad),
+	"leaky_relu": leakyReluActivation(0.2),
 }
 
 func init() {
-	activations["silu"] = activations["swish"]
-	activations["relu6"] = elementwise("relu6", func(x float64) float64 { return math.Min(math.Max(x, 0), 6) },
-		func(x, _ float64) float64 {
-			if x > 0 && x < 6 {
-				return 1
+	activations["swish"] = activations["silu"]
+	activations["hard_swish"] = activations["hard_silu"]
+}
+
+// keras2Activations maps names whose formula differs in Keras 2 to the
+// names of their Keras 2 forms.
+var keras2Activations = map[string]string{"hard_sigmoid": "hard_sigmoid_keras2"}
+
+// Keras2Activation returns the activation name to use for name in a file
+// written by Keras 1 or 2: the same name unless Keras 2's formula differs
+// (hard_sigmoid was clip(0.2x + 0.5, 0, 1) before Keras 3).
+func Keras2Activation(name string) string {
+	if k2, ok := keras2Activations[name]; ok {
+		return k2
+	}
+	return name
+}
+
+// RenameKeras2Activations rewrites the activation arguments of a layer
+// configuration written by Keras 1 or 2 (activation,
+// recurrent_activation) to the names of their Keras 2 forms, so that the
+// layer computes what Keras 2 computed. A loader calls it for every layer
+// of a file whose keras_version is below 3.
+func RenameKeras2Activations(c kerasjson.Config) {
+	for _, key := range []string{"activation", "recurrent_activation"} {
+		switch v := c[key].(type) {
+		case string:
+			c[key] = Keras2Activation(v)
+		case map[string]any:
+			if s, ok := v["class_name"].(string); ok {
+				v["class_name"] = Keras2Activation(s)
 			}
-			return 0
-		})
-	// Keras 3: hard_sigmoid(x) = relu6(x + 3) / 6. Keras 2 used
-	// clip(0.2x + 0.5); files from Keras 2 are marked by the loader.
-	activations["hard_sigmoid"] = elementwise("hard_sigmoid", func(x float64) float64 { return math.Min(math.Max(x+3, 0), 6) / 6 },
-		func(x, _ float64) float64 {
-			if x > -3 && x < 3 {
-				return 1.0 / 6
+			if s, ok := v["config"].(string); ok {
+				v["config"] = Keras2Activation(s)
 			}
-			return 0
-		})
-	activations["gelu"] = elementwise("gelu", geluApprox, geluApproxGrad)
-}
-
-// Keras 3's gelu defaults to approximate=True (the tanh form).
-func geluApprox(x float64) float64 {
-	c := math.Sqrt(2 / math.Pi)
-	return 0.5 * x * (1 + math.Tanh(c*(x+0.044715*x*x*x)))
-}
-
-func geluApproxGrad(x, _ float64) float64 {
-	c := math.Sqrt(2 / math.Pi)
-	u := c * (x + 0.044715*x*x*x)
-	t := math.Tanh(u)
-	return 0.5*(1+t) + 0.5*x*(1-t*t)*c*(1+3*0.044715*x*x)
-}
-
-func softmaxForward(x, y []float32, n int) {
-	for off := 0; off < len(x); off += n {
-		row, out := x[off:off+n], y[off:off+n]
-		m := row[0]
-		for _, v := range row {
-			m = max(m, v)
-		}
-		var sum float64
-		for i, v := range row {
-			e := math.Exp(float64(v - m))
-			out[i] = float32(e)
-			sum += e
-		}
-		for i := range out {
-			out[i] = float32(float64(out[i]) / sum)
 		}
 	}
 }
 
-func softmaxBackward(_, y, gy, gx []float32, n int) {
-	for off := 0; off < len(y); off += n {
-		var dot float64
-		for i := off; i < off+n; i++ {
-			dot += float64(gy[i]) * float64(y[i])
-		}
-		for i := off; i < off+n; i++ {
-			gx[i] = float32(float64(y[i]) * (float64(gy[i]) - dot))
-		}
+// reluActivation is keras.activations.relu(negative_slope, max_value,
+// threshold); maxValue < 0 means none.
+func reluActivation(slope, maxValue, threshold float64) *activation {
+	if slope != 0 && maxValue < 0 && threshold == 0 {
+		return leakyReluActivation(slope)
 	}
+	name := "relu"
+	if slope == 0 && maxValue == 6 && threshold == 0 {
+		name = "relu6"
+	}
+	// Keras computes positive part p (x where x > threshold, else 0;
+	// relu or relu6 without a threshold), clips p to [0, max_value], and
+	// subtracts negative_slope * relu(threshold - x).
+	return elementwise(name, func(x float64) float64 {
+		p := 0.0
+		if x > threshold {
+			p = x
+		}
+		if maxValue >= 0 {
+			p = math.Min(math.Max(p, 0), maxValue)
+		}
+		return p - slope*math.Max(threshold-x, 0)
+	}, func(x, _ float64) float64 {
+		d := step(x > threshold)
+		if maxValue >= 0 {
+			if threshold == 0 && maxValue == 6 {
+				d = step(x > 0 && x < 6) // tf.nn.relu6's gradient
+			} else if x > threshold && x > maxValue {
+				d = 0
+			}
+		}
+		return d + slope*step(threshold-x > 0)
+	})
 }
 
-func logSoftmaxForward(x, y []float32, n int) {
-	for off := 0; off < len(x); off += n {
-		row, out := x[off:off+n], y[off:off+n]
-		m := row[0]
-		for _, v := range row {
-			m = max(m, v)
+// leakyReluActivation is tf.nn.leaky_relu: x for x > 0, else slope * x.
+func leakyReluActivation(slope float64) *activation {
+	return elementwise("leaky_relu", func(x float64) float64 {
+		if x > 0 {
+			return x
 		}
-		var sum float64
-		for _, v := range row {
-			sum += math.Exp(float64(v - m))
+		return slope * x
+	}, func(x, _ float64) float64 {
+		if x > 0 {
+			return 1
 		}
-		lse := float64(m) + math.Log(sum)
-		for i, v := range row {
-			out[i] = float32(float64(v) - lse)
-		}
-	}
+		return slope
+	})
 }
 
-func logSoftmaxBackward(_, y, gy, gx []float32, n int) {
-	for off := 0; off < len(y); off += n {
-		var sum float64
-		for i := off; i < off+n; i++ {
-			sum += float64(gy[i])
+// eluActivation is keras.activations.elu(alpha).
+func eluActivation(alpha float64) *activation {
+	return elementwise("elu", func(x float64) float64 {
+		if x > 0 {
+			return x
 		}
-		for i := off; i < off+n; i++ {
-			gx[i] = float32(float64(gy[i]) - math.Exp(float64(y[i]))*sum)
+		return alpha * math.Expm1(x)
+	}, func(x, _ float64) float64 {
+		if x > 0 {
+			return 1
 		}
-	}
+		return alpha * math.Exp(x)
+	})
+}
+
+func geluExact(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+
+func geluExactGrad(x, _ float64) float64 {
+	return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
 }
 
 // lookupActivation resolves an activation argument: a string, a
@@ -212,12 +306,28 @@ func lookupActivation(o *kerasjson.Object) (*activation, error) {
 	return nil, fmt.Errorf("unsupported activation %q", name)
 }
 
-// applyActivation returns f(x) in a new slice (or x itself for linear).
+// apply returns f(x) in a new slice (or x itself for linear); axisLen is
+// the length of the last axis.
 func (a *activation) apply(x []float32, axisLen int) []float32 {
 	if a.name == "linear" {
 		return x
 	}
-	y := make([]float32, len(x))
-	a.forward(x, y, axisLen)
+	n := len(x)
+	if a.halves && axisLen > 0 {
+		n = len(x) / axisLen * (axisLen / 2)
+	}
+	y := make([]float32, n)
+	if len(x) > 0 && axisLen > 0 {
+		a.forward(x, y, axisLen)
+	}
 	return y
+}
+
+// checkAxis reports whether the activation can take a last axis of
+// length n (glu needs an even one).
+func (a *activation) checkAxis(n int) error {
+	if a.halves && n >= 0 && n%2 != 0 {
+		return fmt.Errorf("activation %s needs an even last dimension, got %d", a.name, n)
+	}
+	return nil
 }

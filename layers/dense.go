@@ -62,7 +62,10 @@ func (l *Dense) Build(in [][]int) ([][]int, error) {
 	} else if l.Kernel.Value.Shape[0] != d {
 		return nil, ShapeError(&l.Base, "built for input dimension %d, called on %s", l.Kernel.Value.Shape[0], runtime.FormatShape(s))
 	}
-	out := append(append([]int(nil), s[:len(s)-1]...), l.Units)
+	if err := l.Activation.checkAxis(l.Units); err != nil {
+		return nil, ShapeError(&l.Base, "%v", err)
+	}
+	out := append(append([]int(nil), s[:len(s)-1]...), l.Activation.outDim(l.Units))
 	return [][]int{out}, nil
 }
 
@@ -89,7 +92,10 @@ func (l *Dense) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.
 		bias = l.Bias.Value.Data
 	}
 	matMul(rows, l.Units, d, x.Data, l.Kernel.Value.Data, z.Data, bias)
-	y := &runtime.Tensor{Shape: shape, Data: l.Activation.apply(z.Data, l.Units)}
+	if err := l.Activation.checkAxis(l.Units); err != nil {
+		return nil, nil, ShapeError(&l.Base, "%v", err)
+	}
+	y := &runtime.Tensor{Shape: append(shape[:len(shape)-1:len(shape)-1], l.Activation.outDim(l.Units)), Data: l.Activation.apply(z.Data, l.Units)}
 	if !ctx.Grad {
 		return []*runtime.Tensor{y}, nil, nil
 	}
@@ -121,7 +127,9 @@ func activationGrad(a *activation, z, y, gy []float32, axisLen int) []float32 {
 	if a.name == "linear" {
 		return gy
 	}
-	gz := make([]float32, len(gy))
-	a.backward(z, y, gy, gz, axisLen)
+	gz := make([]float32, len(z))
+	if len(z) > 0 && axisLen > 0 {
+		a.backward(z, y, gy, gz, axisLen)
+	}
 	return gz
 }

@@ -13,6 +13,9 @@ import (
 type layerCase struct {
 	class, config string
 	shapes        [][]int
+	// kinks lists points where the layer is not differentiable; inputs
+	// closer than the finite-difference step are moved away from them.
+	kinks []float32
 }
 
 // runContractCases runs checkLayerContract on each case with random inputs.
@@ -23,7 +26,16 @@ func runContractCases(t *testing.T, cases []layerCase, seed uint64) {
 			l := newTestLayer(t, c.class, c.config)
 			var in []*runtime.Tensor
 			for _, s := range c.shapes {
-				in = append(in, randomTensor(r, s...))
+				x := randomTensor(r, s...)
+				for i, v := range x.Data {
+					for _, k := range c.kinks {
+						if v-k < 0.03 && k-v < 0.03 {
+							v = k + 0.05
+						}
+					}
+					x.Data[i] = v
+				}
+				in = append(in, x)
 			}
 			checkLayerContract(t, l, in, 2e-2)
 		})
@@ -32,18 +44,18 @@ func runContractCases(t *testing.T, cases []layerCase, seed uint64) {
 
 func TestMergingLayersContract(t *testing.T) {
 	runContractCases(t, []layerCase{
-		{"Add", `{}`, [][]int{{2, 3}, {2, 3}, {2, 3}}},
-		{"Add", `{}`, [][]int{{2, 4}, {2, 3, 4}}},
-		{"Subtract", `{}`, [][]int{{2, 3, 1}, {2, 4}}},
-		{"Multiply", `{}`, [][]int{{2, 1, 4}, {2, 3, 1}, {2, 3, 4}}},
-		{"Average", `{}`, [][]int{{2, 3}, {2, 3}}},
-		{"Maximum", `{}`, [][]int{{2, 3}, {2, 3}, {2, 3}}},
-		{"Minimum", `{}`, [][]int{{2, 4}, {2, 3, 4}}},
-		{"Concatenate", `{"axis": 1}`, [][]int{{2, 1, 4}, {2, 3, 4}}},
-		{"Concatenate", `{}`, [][]int{{2, 3, 2}, {2, 3, 4}}},
-		{"Dot", `{"axes": [1, 2]}`, [][]int{{2, 3, 4}, {2, 5, 3}}},
-		{"Dot", `{"axes": -1, "normalize": true}`, [][]int{{2, 3, 4}, {2, 5, 4}}},
-		{"Dot", `{"axes": [2, 1], "normalize": true}`, [][]int{{2, 3, 4}, {2, 4, 2, 2}}},
+		{"Add", `{}`, [][]int{{2, 3}, {2, 3}, {2, 3}}, nil},
+		{"Add", `{}`, [][]int{{2, 4}, {2, 3, 4}}, nil},
+		{"Subtract", `{}`, [][]int{{2, 3, 1}, {2, 4}}, nil},
+		{"Multiply", `{}`, [][]int{{2, 1, 4}, {2, 3, 1}, {2, 3, 4}}, nil},
+		{"Average", `{}`, [][]int{{2, 3}, {2, 3}}, nil},
+		{"Maximum", `{}`, [][]int{{2, 3}, {2, 3}, {2, 3}}, nil},
+		{"Minimum", `{}`, [][]int{{2, 4}, {2, 3, 4}}, nil},
+		{"Concatenate", `{"axis": 1}`, [][]int{{2, 1, 4}, {2, 3, 4}}, nil},
+		{"Concatenate", `{}`, [][]int{{2, 3, 2}, {2, 3, 4}}, nil},
+		{"Dot", `{"axes": [1, 2]}`, [][]int{{2, 3, 4}, {2, 5, 3}}, nil},
+		{"Dot", `{"axes": -1, "normalize": true}`, [][]int{{2, 3, 4}, {2, 5, 4}}, nil},
+		{"Dot", `{"axes": [2, 1], "normalize": true}`, [][]int{{2, 3, 4}, {2, 4, 2, 2}}, nil},
 	}, 11)
 }
 
