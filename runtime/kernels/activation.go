@@ -50,7 +50,12 @@ func expf(x float32) float32 {
 	case x != x:
 		return x
 	}
-	n := float32(math.Floor(float64(x*log2e + 0.5)))
+	t := x*log2e + 0.5
+	ni := int32(t) // |t| < 151: no overflow
+	if float32(ni) > t {
+		ni-- // floor, not truncation
+	}
+	n := float32(ni)
 	r := x - n*ln2Hi - n*ln2Lo
 	p := float32(1.9875691500e-4)
 	p = p*r + 1.3981999507e-3
@@ -60,7 +65,6 @@ func expf(x float32) float32 {
 	p = p*r + 5.0000001201e-1
 	y := p*r*r + r + 1
 	// Scale by 2**n in two steps so that subnormal results stay right.
-	ni := int32(n)
 	if ni < -126 {
 		y *= math.Float32frombits(uint32(ni+126+127) << 23)
 		return y * math.Float32frombits(1<<23) // 2**-126
@@ -150,12 +154,9 @@ func Relu(dst, x []float32) {
 	if runAsm(reluAsm, dst, x) {
 		return
 	}
-	for i := range dst {
-		if v := x[i]; v < 0 {
-			dst[i] = 0
-		} else {
-			dst[i] = v
-		}
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = max(v, 0)
 	}
 }
 
