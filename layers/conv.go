@@ -143,20 +143,15 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 	pk := l.pack.get(l.Kernel.Value.Data)
 	zl := make([]float32, p.rows()*p.cout)
 	p.forward(xl, pk, bias, zl)
-	z := fromChannelsLast(zl, outShape, cf)
-	y := &runtime.Tensor{Shape: outShape, Data: l.Activation.apply(z, outShape[len(outShape)-1])}
+	out := newConvOutput(zl, outShape, cf, l.Activation)
 	if !ctx.Grad {
-		return []*runtime.Tensor{y}, nil, nil
+		return []*runtime.Tensor{out.tensor()}, nil, nil
 	}
 	back := func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
 		if gout[0] == nil {
 			return nil, nil
 		}
-		gz := activationGrad(l.Activation, z, y.Data, gout[0].Data, outShape[len(outShape)-1])
-		gzl := gz
-		if cf {
-			gzl = channelsToLast(gz, outShape)
-		}
+		gzl := out.gradLast(gout[0].Data)
 		if l.Base.Trainable {
 			ctx.AccumulateGrad(l.Kernel, &runtime.Tensor{Shape: copyShape(l.Kernel.Value.Shape), Data: p.backwardFilter(xl, gzl)})
 			if l.Bias != nil {
@@ -166,7 +161,7 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 		gx := p.backwardData(gzl, pk)
 		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: fromChannelsLast(gx, x.Shape, cf)}}, nil
 	}
-	return []*runtime.Tensor{y}, back, nil
+	return []*runtime.Tensor{out.tensor()}, back, nil
 }
 
 func windowShapeEqual(a, b []int) bool {

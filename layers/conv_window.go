@@ -238,3 +238,43 @@ func fromChannelsLast(data []float32, shape []int, cf bool) []float32 {
 	}
 	return channelsToFirst(data, shape)
 }
+
+// convOutput is the last stage of a convolution-like layer: the
+// pre-activation z (channels_last, bias included) moved to the layer's
+// data format, and the activation applied. It keeps what the backward pass
+// needs.
+type convOutput struct {
+	shape []int // output shape in the layer's format
+	cf    bool
+	act   *activation
+	z, y  []float32 // in the layer's format
+}
+
+func newConvOutput(zl []float32, shape []int, cf bool, act *activation) *convOutput {
+	o := &convOutput{shape: shape, cf: cf, act: act}
+	o.z = fromChannelsLast(zl, shape, cf)
+	o.y = act.apply(o.z, shape[len(shape)-1])
+	return o
+}
+
+func (o *convOutput) tensor() *runtime.Tensor { return &runtime.Tensor{Shape: o.shape, Data: o.y} }
+
+// gradLast maps the output gradient to the gradient of the channels_last
+// pre-activation.
+func (o *convOutput) gradLast(gy []float32) []float32 {
+	gz := activationGrad(o.act, o.z, o.y, gy, o.shape[len(o.shape)-1])
+	if o.cf {
+		return channelsToLast(gz, o.shape)
+	}
+	return gz
+}
+
+// addBias adds bias (c values) to every row of the channels_last data x.
+func addBias(x, bias []float32) {
+	c := len(bias)
+	for off := 0; off+c <= len(x); off += c {
+		for j, b := range bias {
+			x[off+j] += b
+		}
+	}
+}

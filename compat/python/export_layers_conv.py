@@ -121,12 +121,14 @@ def conv(rec):
 
 def conv_transpose(rec):
     ksize = {1: 3, 2: (3, 2), 3: (2, 3, 2)}
-    small = {1: (5,), 2: (4, 3), 3: (3, 2, 3)}
+    small = {1: (5,), 2: (4, 3), 3: (2, 3, 2)}
     for rank in (1, 2, 3):
         cls = f"Conv{rank}DTranspose"
         for df in ("channels_last", "channels_first"):
             for padding, s, d in window_grid(rank, ["valid", "same"]):
-                cfg = {"filters": 3, "kernel_size": ksize[rank], "strides": s, "padding": padding,
+                if rank == 3 and df == "channels_first" and (s, d) != (1, 1):
+                    continue  # the layout code is shared by all ranks; keep the file small
+                cfg = {"filters": 2, "kernel_size": ksize[rank], "strides": s, "padding": padding,
                        "dilation_rate": d, "data_format": df}
                 rec.case(cls, cfg, [in_shape(rank, 2, df, small[rank])],
                          name=f"{cls}_{padding}_s{tag(s)}_d{tag(d)}_{df}")
