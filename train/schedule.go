@@ -21,7 +21,7 @@ type schedule struct {
 	rate func(step float64) float64
 }
 
-func (s *schedule) Rate(step int64) float64 { return s.rate(float64(step)) }
+func (s *schedule) Rate(step int64) float64   { return s.rate(float64(step)) }
 func (s *schedule) Object() *kerasjson.Object { return s.obj }
 
 // f32 rounds to float32, where Keras's float32 arithmetic decides a
