@@ -133,6 +133,17 @@ func (g *gen) kernel(rows int, wide bool) {
 			g.p("\tLEAQ (SI)(R12*2), BX")
 		}
 	}
+	// Fetch the C tile while the products run; the epilogue reads it.
+	g.p("\tMOVQ DI, R10")
+	for i := 0; i < rows; i++ {
+		g.p("\tPREFETCHT0 (R10)")
+		if wide {
+			g.p("\tPREFETCHT0 64(R10)")
+		}
+		if i < rows-1 {
+			g.p("\tADDQ R8, R10")
+		}
+	}
 	nacc := 2 * rows
 	if rows == 1 {
 		nacc = 8
