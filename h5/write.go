@@ -75,9 +75,6 @@ func (g *GroupWriter) CreateGroup(name string) (*GroupWriter, error) {
 // rules are those of CreateGroup. A BFloat16 dataset is stored as 2-byte
 // opaque data with the attribute dtype="bfloat16", as Keras writes it.
 func (g *GroupWriter) CreateDataset(name string, v *Array) (*DatasetWriter, error) {
-	if err := writerCheckName(name); err != nil {
-		return nil, fmt.Errorf("h5: dataset %q in group %s: %w", name, g.node.path, err)
-	}
 	if err := writerCheckArray(v); err != nil {
 		return nil, fmt.Errorf("h5: dataset %s: %w", writerJoin(g.node.path, name), err)
 	}
@@ -88,7 +85,7 @@ func (g *GroupWriter) CreateDataset(name string, v *Array) (*DatasetWriter, erro
 	n.value = v
 	d := &DatasetWriter{node: n}
 	if v.DType.Kind == BFloat16 {
-		if err := d.SetAttr("dtype", StringAttr("bfloat16")); err != nil {
+		if err := n.setAttr("dtype", StringAttr("bfloat16")); err != nil {
 			return nil, err
 		}
 	}
@@ -104,8 +101,15 @@ func (g *GroupWriter) SetAttr(name string, v *Array) error {
 }
 
 // SetAttr attaches the attribute name with value v to the dataset, with
-// the limits described at GroupWriter.SetAttr.
+// the limits described at GroupWriter.SetAttr. On a bfloat16 dataset,
+// setting dtype="bfloat16" again (as when copying a Keras file's
+// attributes) is accepted and changes nothing.
 func (d *DatasetWriter) SetAttr(name string, v *Array) error {
+	if name == "dtype" && d.node.value.DType.Kind == BFloat16 && v != nil && v.DType.Kind == String {
+		if s, ok := v.Data.([]string); ok && len(s) == 1 && s[0] == "bfloat16" {
+			return nil
+		}
+	}
 	return d.node.setAttr(name, v)
 }
 

@@ -60,9 +60,6 @@ func (f *wtFile) build(t testing.TB) *Writer {
 			set = d.SetAttr
 		}
 		for _, a := range o.attrs {
-			if a.name == "dtype" && o.value != nil && o.value.DType.Kind == BFloat16 {
-				continue // CreateDataset adds it
-			}
 			if err := set(a.name, a.value); err != nil {
 				t.Fatal(err)
 			}
@@ -435,6 +432,7 @@ func wtReadTree(objs *[]wtObject, g *Group, p string) error {
 			return err
 		}
 		if v.DType.Kind == BFloat16 {
+			// expectedAttrs adds the marker back.
 			attrs = slices.DeleteFunc(attrs, func(a wtAttr) bool { return a.name == "dtype" })
 		}
 		*objs = append(*objs, wtObject{path: cp, value: v, attrs: attrs})

@@ -91,6 +91,22 @@ func writerMakePlan(root *writerNode) (*writerPlan, error) {
 	}
 	walk(root)
 
+	// Arrays were checked when added; check again in case a caller changed
+	// one since, so the sizes planned below are the sizes written.
+	for _, pn := range p.nodes {
+		n := pn.n
+		if n.value != nil {
+			if err := writerCheckArray(n.value); err != nil {
+				return nil, fmt.Errorf("h5: dataset %s: %w", n.path, err)
+			}
+		}
+		for _, a := range n.attrs {
+			if err := writerCheckArray(a.value); err != nil {
+				return nil, fmt.Errorf("h5: attribute %q of %s: %w", a.name, n.path, err)
+			}
+		}
+	}
+
 	for _, pn := range p.nodes {
 		if v := pn.n.value; v != nil && v.DType.Kind == String && v.DType.VarLen {
 			pn.valueRefs = p.addStrings(v.Data.([]string))
@@ -406,28 +422,6 @@ func writerGcolBytes(g *writerGcol) []byte {
 
 // writeTo plans and writes the file.
 func (w *Writer) writeTo(out io.Writer) (int64, error) {
-	var check func(n *writerNode) error
-	check = func(n *writerNode) error {
-		if n.value != nil {
-			if err := writerCheckArray(n.value); err != nil {
-				return fmt.Errorf("h5: dataset %s: %w", n.path, err)
-			}
-		}
-		for _, a := range n.attrs {
-			if err := writerCheckArray(a.value); err != nil {
-				return fmt.Errorf("h5: attribute %q of %s: %w", a.name, n.path, err)
-			}
-		}
-		for _, c := range n.children {
-			if err := check(c); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := check(w.root); err != nil {
-		return 0, err
-	}
 	p, err := writerMakePlan(w.root)
 	if err != nil {
 		return 0, err

@@ -344,10 +344,16 @@ func TestWriteBFloat16Marker(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := d.SetAttr("dtype", StringAttr("float32")); err == nil {
-		t.Error("a second dtype attribute on a bfloat16 dataset was accepted")
+		t.Error("dtype=float32 on a bfloat16 dataset was accepted")
+	}
+	if err := d.SetAttr("dtype", StringAttr("bfloat16")); err != nil {
+		t.Errorf("copying Keras's dtype=bfloat16 attribute: %v", err)
+	}
+	if err := d.SetAttr("other", StringAttr("x")); err != nil {
+		t.Fatal(err)
 	}
 	b := wtBytes(t, w)
-	if !bytes.Contains(b, []byte("bfloat16")) {
-		t.Error(`no dtype="bfloat16" marker in the file`)
+	if n := bytes.Count(b, []byte("bfloat16")); n != 1 {
+		t.Errorf(`dtype="bfloat16" marker appears %d times, want once`, n)
 	}
 }
