@@ -4,7 +4,10 @@
 // into one normalized form that uses Keras 3 vocabulary.
 //
 // The package uses only the standard library and knows nothing of layers'
-// semantics beyond renaming old arguments to their Keras 3 names.
+// semantics beyond renaming old arguments to their Keras 3 names (the
+// table is in legacy.go) and moving Keras 2 call conventions to Keras 3
+// ones (node indexes of nested models, see parseFunctional; recurrent
+// initial states, see foldInitialState).
 package kerasjson
 
 // Model is a Sequential or Functional model's configuration.
@@ -15,10 +18,15 @@ type Model struct {
 	Name      string
 	// Layers in config order. For a Sequential model the layers carry no
 	// inbound nodes; an InputLayer is synthesized from the first layer's
-	// batch_shape or the model's build_input_shape when the file has none.
+	// batch_shape or the model's build_input_shape when the file has none
+	// (named "<first layer>_input" as tf.keras does, or "input_layer" for
+	// Keras 3 files). A Sequential model that was never built has no shape
+	// anywhere: then no InputLayer is synthesized and Inputs is empty.
 	Layers []*Layer
 	// Inputs and Outputs name the model's input and output tensors, in
-	// Keras's order. For a Sequential model they are derived from Layers.
+	// Keras's order (a dict of inputs or outputs is flattened in sorted key
+	// order, as Keras's tree.flatten does). For a Sequential model they are
+	// derived from Layers, with NodeIndex 0.
 	Inputs  []TensorRef
 	Outputs []TensorRef
 }
@@ -46,14 +54,23 @@ type Layer struct {
 // Node is one call of a layer: its positional tensor arguments and its
 // keyword arguments.
 type Node struct {
+	// Args are the tensors of the positional arguments, flattened in order:
+	// a merge layer called on [a, b] and a layer called as f(a, b) both
+	// have Args [a, b]. A constant positional argument appears as a
+	// TensorRef whose Layer is ConstantValue.
 	Args []TensorRef
 	// Kwargs holds keyword arguments: plain JSON values, or TensorRef
 	// (or []TensorRef) where the argument is a tensor (mask, initial_state).
+	// Keras 2 recurrent layers' extra inputs are moved here under
+	// "initial_state" and "constants", where Keras 3 puts them. Nil when
+	// the call has none.
 	Kwargs map[string]any
 }
 
 // TensorRef names a tensor in a Functional graph: output TensorIndex of call
-// NodeIndex of layer Layer (Keras's keras_history).
+// NodeIndex of layer Layer (Keras's keras_history). NodeIndex always
+// indexes the referenced layer's Inbound (0 for an InputLayer): the extra
+// node that Keras counts for nested models in some places is removed.
 type TensorRef struct {
 	Layer       string
 	NodeIndex   int
