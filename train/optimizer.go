@@ -78,17 +78,24 @@ type baseOptimizer struct {
 	excludeWD     []*regexp.Regexp
 	excludeWDVars map[*runtime.Variable]bool
 
-	iterations  int64
-	built       bool
-	vars        []*runtime.Variable
-	paths       []string
-	index       map[*runtime.Variable]int
-	iterVar     *runtime.Variable
-	lrVar       *runtime.Variable
-	averages    []*runtime.Variable
-	accum       []*runtime.Variable
-	slots       []*runtime.Variable
-	extraConfig kerasjson.Config
+	iterations int64
+	built      bool
+	vars       []*runtime.Variable
+	paths      []string
+	index      map[*runtime.Variable]int
+	iterVar    *runtime.Variable
+	lrVar      *runtime.Variable
+	averages   []*runtime.Variable
+	accum      []*runtime.Variable
+	slots      []*runtime.Variable
+	// slotInfo[k] says which model variable (-1: none) and slot name
+	// slots[k] belongs to.
+	slotInfo []slotRef
+}
+
+type slotRef struct {
+	varIndex int
+	slot     string
 }
 
 func (b *baseOptimizer) Name() string { return b.name }
@@ -179,6 +186,7 @@ func (b *baseOptimizer) addSlots(names []string, init []float64) [][]*runtime.Va
 			s := &runtime.Variable{Name: b.refName(i, n), Value: t}
 			out[k][i] = s
 			b.slots = append(b.slots, s)
+			b.slotInfo = append(b.slotInfo, slotRef{i, n})
 		}
 	}
 	return out
@@ -192,6 +200,7 @@ func (b *baseOptimizer) addVariable(name string, shape []int, init float64) *run
 	}
 	s := &runtime.Variable{Name: name, Value: t}
 	b.slots = append(b.slots, s)
+	b.slotInfo = append(b.slotInfo, slotRef{-1, name})
 	return s
 }
 

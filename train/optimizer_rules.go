@@ -332,6 +332,7 @@ func (r *adafactor) build(b *baseOptimizer) error {
 		t := runtime.NewTensor(shape...)
 		s := &runtime.Variable{Name: b.refName(i, "velocity"), Value: t}
 		b.slots = append(b.slots, s)
+		b.slotInfo = append(b.slotInfo, slotRef{i, "velocity"})
 		r.v = append(r.v, s)
 	}
 	return nil
