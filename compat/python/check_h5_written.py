@@ -17,6 +17,11 @@ TestWriteCorpus ./h5/`). For every file this script:
     shape and every value (floats bit for bit),
   * requires contiguous layout, and no storage for zero-size datasets,
   * runs `h5dump FILE` and requires exit status 0 and nothing on stderr,
+  * modifies a copy with h5py (mode "a": adds 300 groups around the root's
+    existing names, an attribute, a long string attribute, a dataset, deletes
+    the first child) and requires the result to list exactly the expected
+    children and to pass h5dump, so HDF5 can extend the writer's heaps,
+    B-trees and object headers,
   * for a real-world file the Go test read and wrote again (the JSON names
     its "source"), compares every dataset and attribute of the copy with the
     original as h5py reads both: values equal, same kind and item size
@@ -30,6 +35,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import h5py
 import numpy as np
@@ -244,10 +250,41 @@ class Checker:
                 self.check_attrs(where, obj, o["attrs"])
         if desc.get("source"):
             self.check_source(name, h5path, desc)
+        self.check_append(name, h5path, desc)
         r = subprocess.run(["h5dump", h5path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if r.returncode != 0 or r.stderr.strip():
             self.fail(name, f"h5dump exit {r.returncode}: {r.stderr.decode(errors='replace')[:500]}")
 
+
+    def check_append(self, name, h5path, desc):
+        root = next(o for o in desc["objects"] if o["path"] == "/")
+        with tempfile.TemporaryDirectory() as tmp:
+            cp = os.path.join(tmp, name)
+            shutil.copyfile(h5path, cp)
+            want = set(root["children"])
+            with h5py.File(cp, "a") as f:
+                for i in range(150):
+                    for n in (f" {i}", f"~{i}"):  # sort before and after typical names
+                        f.create_group(n)
+                        want.add(n)
+                f.attrs["appended"] = np.arange(3)
+                f.attrs["appended_config"] = "c" * 100000
+                f.create_dataset("~~appended", data=np.arange(10.0))
+                want.add("~~appended")
+                first = sorted(want)[0]
+                del f[first]
+                want.discard(first)
+            with h5py.File(cp, "r") as f:
+                if list(f.keys()) != sorted(want):
+                    self.fail(f"{name} (appended by h5py)", f"root lists {len(f.keys())} children, want {len(want)}")
+                for n in want:
+                    if n not in f:
+                        self.fail(f"{name} (appended by h5py)", f"child {n!r} not found by name")
+                if len(f.attrs["appended_config"]) != 100000:
+                    self.fail(f"{name} (appended by h5py)", "long attribute lost")
+            r = subprocess.run(["h5dump", cp], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if r.returncode != 0 or r.stderr.strip():
+                self.fail(f"{name} (appended by h5py)", f"h5dump exit {r.returncode}: {r.stderr.decode(errors='replace')[:500]}")
 
     def check_source(self, name, h5path, desc):
         if not os.path.exists(desc["source"]):
