@@ -267,3 +267,22 @@ func TestSubclassedModelIsUnsupported(t *testing.T) {
 		t.Fatalf("got %v, %v", m, err)
 	}
 }
+
+// tf.keras records a constant first argument as a _CONSTANT_VALUE entry
+// and the tensor as a keyword argument.
+func TestKeras2ConstantArgument(t *testing.T) {
+	m := parseFile(t, "testdata/generated/k2_constant_arg.json")
+	op := layerByName(t, m, "tf.math.subtract")
+	if op.ClassName != "TFOpLambda" || len(op.Inbound) != 1 {
+		t.Fatalf("%s", dumpModel(m))
+	}
+	n := op.Inbound[0]
+	if !reflect.DeepEqual(n.Args, []TensorRef{{ConstantValue, -1, 0}}) ||
+		!reflect.DeepEqual(n.Kwargs[ConstantValue], []any{json.Number("1.0")}) ||
+		n.Kwargs["y"] != (TensorRef{"x", 0, 0}) {
+		t.Errorf("node %+v", n)
+	}
+	if got := layerByName(t, m, "after").Inbound[0].Args; !reflect.DeepEqual(got, []TensorRef{{"tf.math.subtract", 0, 0}}) {
+		t.Errorf("after %v", got)
+	}
+}

@@ -200,6 +200,15 @@ def generate(which):
     for name, m in built:
         write(os.path.join(GENERATED, f"{prefix}_{name}.json"), m.to_json())
 
+    if which == "tfkeras":
+        # A constant first argument: tf-keras records it as a
+        # ["_CONSTANT_VALUE", -1, value, kwargs] entry, with the tensor in
+        # the kwargs.
+        x = keras.Input(shape=(2,), name="x")
+        y = tf.math.subtract(1.0, x)
+        m = keras.Model(x, layers.Dense(1, name="after")(y), name="const_model")
+        write(os.path.join(GENERATED, "k2_constant_arg.json"), m.to_json())
+
     # Mixed precision dtype policies (Keras 2 "Policy", Keras 3 "DTypePolicy").
     m = keras.Sequential(
         [keras.Input(shape=(3,)), layers.Dense(2, dtype="mixed_float16", name="mp")],
