@@ -126,3 +126,22 @@ func newLayerError(t *testing.T, class, configJSON string) error {
 	_, err := f(spec)
 	return err
 }
+
+func TestConvTransposeContract(t *testing.T) {
+	runWindowContract(t, []windowContractCase{
+		{"Conv2DTranspose", `{"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}`, []int{2, 3, 4, 2}},
+		{"Conv2DTranspose", `{"filters": 2, "kernel_size": [3, 2], "strides": 2, "output_padding": 1, "activation": "tanh"}`, []int{2, 3, 3, 2}},
+		{"Conv1DTranspose", `{"filters": 2, "kernel_size": 3, "dilation_rate": 2, "data_format": "channels_first"}`, []int{2, 3, 4}},
+		{"Conv3DTranspose", `{"filters": 2, "kernel_size": 2, "strides": [1, 2, 2], "padding": "same", "use_bias": false}`, []int{1, 2, 2, 3, 2}},
+	})
+}
+
+func TestDepthwiseSeparableContract(t *testing.T) {
+	runWindowContract(t, []windowContractCase{
+		{"DepthwiseConv2D", `{"kernel_size": 3, "depth_multiplier": 2, "padding": "same", "strides": 2}`, []int{2, 5, 6, 3}},
+		{"DepthwiseConv2D", `{"kernel_size": [2, 3], "dilation_rate": 2, "data_format": "channels_first"}`, []int{2, 2, 5, 6}},
+		{"DepthwiseConv1D", `{"kernel_size": 3, "strides": 2, "dilation_rate": 2, "activation": "relu"}`, []int{2, 9, 2}},
+		{"SeparableConv2D", `{"filters": 3, "kernel_size": 3, "depth_multiplier": 2, "padding": "same"}`, []int{2, 4, 5, 2}},
+		{"SeparableConv1D", `{"filters": 2, "kernel_size": 2, "strides": 2, "data_format": "channels_first", "use_bias": false}`, []int{2, 3, 7}},
+	})
+}

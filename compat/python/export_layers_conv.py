@@ -42,7 +42,7 @@ class SafeRecorder(Recorder):
     channels_first convolution whose last output size equals its channel
     count gets its bias added along the wrong axis. kerasrun implements the
     intended per-channel bias; cases that would hit the bug get one more
-    filter (or fail loudly when there is no filters argument to change).
+    filter (or a larger depth_multiplier).
     """
 
     def case(self, class_name, config, input_shapes, **kw):
@@ -52,9 +52,8 @@ class SafeRecorder(Recorder):
                 out = getattr(keras.layers, class_name)(**config).compute_output_shape(input_shapes[0])
                 if out[1] != out[-1]:
                     break
-                if "filters" not in config:
-                    raise ValueError(f"{kw.get('name')}: output {out} would hit the Keras bias_add bug")
-                config = dict(config, filters=config["filters"] + 1)
+                key = "filters" if "filters" in config else "depth_multiplier"
+                config = dict(config, **{key: config.get(key, 1) + 1})
         return super().case(class_name, config, input_shapes, **kw)
 
 
@@ -62,9 +61,10 @@ def tag(v):
     return str(v).replace(" ", "").replace(",", "x").strip("()[]")
 
 
-def window_grid(rank, paddings, allow_dilation=True):
+def window_grid(rank, paddings, mixed=False):
     """Yields (padding, strides, dilation_rate) that Keras accepts: strides
-    and dilation greater than 1 are never combined."""
+    and dilation greater than 1 are combined only when mixed (the depthwise
+    and separable convolutions allow it)."""
     if rank == 1:
         strides = [1, 2, 3]
         dilations = [1, 2]
@@ -74,11 +74,9 @@ def window_grid(rank, paddings, allow_dilation=True):
     else:
         strides = [1, 2, (1, 2, 1)]
         dilations = [1, (2, 1, 1)]
-    if not allow_dilation:
-        dilations = [1]
     for padding in paddings:
         for s, d in itertools.product(strides, dilations):
-            if s != 1 and d != 1:
+            if s != 1 and d != 1 and not (mixed and s == 2 and d == 2):
                 continue
             yield padding, s, d
 
@@ -152,7 +150,7 @@ def depthwise(rec):
     for rank in (1, 2):
         cls = f"DepthwiseConv{rank}D"
         for df in ("channels_last", "channels_first"):
-            for padding, s, d in window_grid(rank, ["valid", "same"]):
+            for padding, s, d in window_grid(rank, ["valid", "same"], mixed=True):
                 cfg = {"kernel_size": ksize[rank], "strides": s, "padding": padding, "dilation_rate": d,
                        "data_format": df}
                 rec.case(cls, cfg, [in_shape(rank, 3, df)], name=f"{cls}_{padding}_s{tag(s)}_d{tag(d)}_{df}")
@@ -169,7 +167,7 @@ def separable(rec):
     for rank in (1, 2):
         cls = f"SeparableConv{rank}D"
         for df in ("channels_last", "channels_first"):
-            for padding, s, d in window_grid(rank, ["valid", "same"]):
+            for padding, s, d in window_grid(rank, ["valid", "same"], mixed=True):
                 cfg = {"filters": 3, "kernel_size": ksize[rank], "strides": s, "padding": padding,
                        "dilation_rate": d, "data_format": df}
                 rec.case(cls, cfg, [in_shape(rank, 2, df)], name=f"{cls}_{padding}_s{tag(s)}_d{tag(d)}_{df}")
