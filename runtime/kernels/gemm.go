@@ -208,8 +208,12 @@ func (g *gemmJob) run(m0, m1, j0, j1 int) {
 				rows := min(kern.mr, m1-i)
 				var ap []float32
 				lda := kcur + tilePad
-				if rows == 1 && isDense {
-					ap = dense.a[i*dense.lda+pc : i*dense.lda+pc+kcur]
+				if isDense && (rows == 1 || dense.lda%512 != 0) {
+					// Read A in place; a row stride that is a multiple of 2 KiB
+					// would put the tile's rows in the same L1 sets, so those
+					// are copied to a padded tile instead.
+					lda = dense.lda
+					ap = dense.a[i*lda+pc : (i+rows-1)*lda+pc+kcur]
 				} else {
 					ap = abuf[:(rows-1)*lda+kcur]
 					g.src.packA(ap, lda, i, rows, pc, kcur)
