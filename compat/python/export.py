@@ -59,8 +59,9 @@ def merge(staging, case):
         "issue": case.issue,
         "description": case.description,
         "notes": [
-            "Keras 3 builds the model with keras.Input(shape=...) first (it has no input_dim/input_shape "
-            "arguments); tf-keras builds it tutorial style with input_dim/input_shape on the first layer.",
+            "Where a Sequential model starts, tf-keras builds it tutorial style with input_dim/input_shape on the "
+            "first layer and Keras 3 puts keras.Input(shape=...) first (input_dim/input_shape on a layer is "
+            "deprecated in Keras 3 and warns).",
             f"Keras 3 trained it on {k3['train']['samples']} deterministic synthetic samples "
             f"({k3['train']['epochs']} epochs, batch {k3['train']['batch_size']}, seed {k3['train']['seed']}).",
             "tf-keras got Keras 3's trained weights via set_weights, then one train_on_batch at learning rate 0 "

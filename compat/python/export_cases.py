@@ -3,8 +3,8 @@
 Every builder takes the Keras module to use (``keras`` for Keras 3 or
 ``tf_keras`` for Keras 2) and ``legacy``: True for Keras 2, which is written in
 the style of the old tutorials (``input_dim=``/``input_shape=`` on the first
-layer), False for Keras 3, which has no such arguments in its documented API
-and takes an ``Input(shape=...)`` first instead. Both versions build the same
+layer), False for Keras 3, where those arguments are deprecated (they warn)
+and an ``Input(shape=...)`` comes first instead. Both versions build the same
 layers in the same order, so the weight lists line up for ``set_weights``.
 
 This module imports neither Keras nor TensorFlow: the orchestrator in
