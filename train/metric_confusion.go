@@ -81,8 +81,8 @@ func (c *confusion) update(yTrue, yPred, sampleWeight *runtime.Tensor) error {
 		}
 	}
 	if c.topK > 0 {
-		if len(ps) == 0 {
-			return fmt.Errorf("top_k needs y_pred of rank >= 1")
+		if len(ps) == 0 || ps[len(ps)-1] == 0 {
+			return fmt.Errorf("top_k needs y_pred of rank >= 1 with classes, got %v", ps)
 		}
 		filterTopK(yp, ps[len(ps)-1], c.topK)
 	}
