@@ -111,7 +111,7 @@ func (l *Dot) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Te
 	p1, ps1 := permuteAxes(x1.Data, x1.Shape, perm1)
 	var inv0, inv1 []float32
 	if l.Normalize {
-		p0, inv0 = l2NormalizeRows(p0, n)
+		p0, inv0 = l2NormalizeRows(p0, n, dotEpsilon)
 		p1, inv1 = l2NormalizeCols(p1, batch, n)
 	}
 	P := runtime.ShapeSize(ps0) / max(batch*n, 1)
@@ -173,16 +173,16 @@ func axisToFront(r, a int) []int {
 
 // l2Inv is Keras's clipped inverse norm: min(rsqrt(ss), 1/epsilon), with
 // a zero when it is clipped (the gradient then has no norm term).
-func l2Inv(ss float64) (inv float64, clipped bool) {
-	if ss == 0 || 1/math.Sqrt(ss) >= 1/dotEpsilon {
-		return 1 / dotEpsilon, true
+func l2Inv(ss, epsilon float64) (inv float64, clipped bool) {
+	if ss == 0 || 1/math.Sqrt(ss) >= 1/epsilon {
+		return 1 / epsilon, true
 	}
 	return 1 / math.Sqrt(ss), false
 }
 
 // l2NormalizeRows normalizes contiguous rows of length n; inv holds each
 // row's scale (negative when clipped).
-func l2NormalizeRows(x []float32, n int) ([]float32, []float32) {
+func l2NormalizeRows(x []float32, n int, epsilon float64) ([]float32, []float32) {
 	out := make([]float32, len(x))
 	inv := make([]float32, len(x)/max(n, 1))
 	for r := range inv {
@@ -191,7 +191,7 @@ func l2NormalizeRows(x []float32, n int) ([]float32, []float32) {
 		for _, v := range row {
 			ss += float64(v) * float64(v)
 		}
-		s, clipped := l2Inv(ss)
+		s, clipped := l2Inv(ss, epsilon)
 		inv[r] = float32(s)
 		if clipped {
 			inv[r] = -inv[r]
@@ -227,7 +227,7 @@ func l2NormalizeRowsGrad(y, inv, g []float32, n int) {
 // l2NormalizeCols normalizes along the middle axis of (batch, n, Q) data.
 func l2NormalizeCols(x []float32, batch, n int) ([]float32, []float32) {
 	t, ts := permuteAxes(x, []int{batch, n, len(x) / max(batch*n, 1)}, []int{0, 2, 1})
-	y, inv := l2NormalizeRows(t, n)
+	y, inv := l2NormalizeRows(t, n, dotEpsilon)
 	out, _ := permuteAxes(y, ts, []int{0, 2, 1})
 	return out, inv
 }

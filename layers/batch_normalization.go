@@ -1,0 +1,205 @@
+package layers
+
+import (
+	"github.com/kerasrun/kerasrun/kerasjson"
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// BatchNormalization is keras.layers.BatchNormalization over one feature
+// axis. Weights, in Keras order: gamma (scale), beta (center),
+// moving_mean and moving_variance (non-trainable). In training (and when
+// trainable) it normalizes with the batch's mean and population variance
+// and records the moving-statistics updates Keras makes,
+// moving = moving*momentum + batch*(1-momentum), in ctx.Updates; otherwise
+// it uses the moving statistics.
+type BatchNormalization struct {
+	Base
+	Axis          int
+	Momentum      float64
+	Epsilon       float64
+	Center, Scale bool
+
+	Gamma, Beta, MovingMean, MovingVariance *runtime.Variable
+}
+
+func init() { Register("BatchNormalization", newBatchNormalization) }
+
+func newBatchNormalization(spec *kerasjson.Layer) (Layer, error) {
+	b, err := NewBase(spec)
+	if err != nil {
+		return nil, err
+	}
+	l := &BatchNormalization{Base: b}
+	c := spec.Config
+	axes, err := c.Ints("axis", 0, []int{-1})
+	if err != nil {
+		return nil, err
+	}
+	if len(axes) != 1 {
+		return nil, ShapeError(&l.Base, "axis must be one integer, got %v", axes)
+	}
+	l.Axis = axes[0]
+	if l.Momentum, err = c.Float("momentum", 0.99); err != nil {
+		return nil, err
+	}
+	if l.Epsilon, err = c.Float("epsilon", 1e-3); err != nil {
+		return nil, err
+	}
+	if l.Center, err = c.Bool("center", true); err != nil {
+		return nil, err
+	}
+	if l.Scale, err = c.Bool("scale", true); err != nil {
+		return nil, err
+	}
+	if renorm, err := c.Bool("renorm", false); err != nil {
+		return nil, err
+	} else if renorm {
+		return nil, ShapeError(&l.Base, "renorm=True is not supported")
+	}
+	return l, nil
+}
+
+// Build creates the weights for the feature axis.
+func (l *BatchNormalization) Build(in [][]int) ([][]int, error) {
+	s, err := single(&l.Base, in)
+	if err != nil {
+		return nil, err
+	}
+	axis, ok := normalizeAxis(l.Axis, len(s))
+	if !ok {
+		return nil, ShapeError(&l.Base, "axis %d is out of bounds for input %s", l.Axis, runtime.FormatShape(s))
+	}
+	d := s[axis]
+	if d < 0 {
+		return nil, ShapeError(&l.Base, "axis %d of input %s must be known", l.Axis, runtime.FormatShape(s))
+	}
+	if l.MovingMean == nil {
+		newVar := func(name string, trainable bool, fill float32) *runtime.Variable {
+			t := runtime.NewTensor(d)
+			for i := range t.Data {
+				t.Data[i] = fill
+			}
+			return &runtime.Variable{Name: name, Value: t, Trainable: trainable}
+		}
+		if l.Scale {
+			l.Gamma = newVar("gamma", true, 1)
+		}
+		if l.Center {
+			l.Beta = newVar("beta", true, 0)
+		}
+		l.MovingMean = newVar("moving_mean", false, 0)
+		l.MovingVariance = newVar("moving_variance", false, 1)
+	} else if l.MovingMean.Value.Shape[0] != d {
+		return nil, ShapeError(&l.Base, "built for %d features, called on %s", l.MovingMean.Value.Shape[0], runtime.FormatShape(s))
+	}
+	return [][]int{copyShape(s)}, nil
+}
+
+// Weights returns gamma, beta, moving_mean, moving_variance (those that
+// exist).
+func (l *BatchNormalization) Weights() []*runtime.Variable {
+	var ws []*runtime.Variable
+	for _, v := range []*runtime.Variable{l.Gamma, l.Beta, l.MovingMean, l.MovingVariance} {
+		if v != nil {
+			ws = append(ws, v)
+		}
+	}
+	return ws
+}
+
+func varData(v *runtime.Variable) []float32 {
+	if v == nil {
+		return nil
+	}
+	return v.Value.Data
+}
+
+// Forward normalizes with batch statistics in training, moving ones
+// otherwise.
+func (l *BatchNormalization) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
+	x := in[0]
+	axis, ok := normalizeAxis(l.Axis, x.Rank())
+	c := l.MovingMean.Value.Shape[0]
+	if !ok || x.Shape[axis] != c {
+		return nil, nil, ShapeError(&l.Base, "expects %d features on axis %d, got input %s", c, l.Axis, runtime.FormatShape(x.Shape))
+	}
+	// Features first: row r holds every value of feature r.
+	perm := axisToFrontOf(x.Rank(), axis)
+	xp, ps := permuteAxes(x.Data, x.Shape, perm)
+	rowLen := len(xp) / max(c, 1)
+	byRow := func(r, _ int) int { return r }
+	gamma, beta := varData(l.Gamma), varData(l.Beta)
+	training := ctx.Training && l.Base.Trainable
+	var mean, inv []float64
+	if training && rowLen > 0 {
+		var variance []float64
+		mean, variance = rowMoments(xp, rowLen)
+		inv = invStd(variance, l.Epsilon)
+		m := float32(l.Momentum)
+		newMean, newVar := runtime.NewTensor(c), runtime.NewTensor(c)
+		for i := range c {
+			newMean.Data[i] = l.MovingMean.Value.Data[i]*m + float32(mean[i])*(1-m)
+			newVar.Data[i] = l.MovingVariance.Value.Data[i]*m + float32(variance[i])*(1-m)
+		}
+		ctx.Updates = append(ctx.Updates,
+			runtime.VariableUpdate{Variable: l.MovingMean, Value: newMean},
+			runtime.VariableUpdate{Variable: l.MovingVariance, Value: newVar})
+	} else {
+		training = false
+		mean = make([]float64, c)
+		variance := make([]float64, c)
+		for i := range c {
+			mean[i] = float64(l.MovingMean.Value.Data[i])
+			variance[i] = float64(l.MovingVariance.Value.Data[i])
+		}
+		inv = invStd(variance, l.Epsilon)
+	}
+	yp, xhat := normalizeRows(xp, rowLen, mean, inv, gamma, beta, byRow)
+	inverse := inversePerm(perm)
+	yd, _ := permuteAxes(yp, ps, inverse)
+	y := &runtime.Tensor{Shape: copyShape(x.Shape), Data: yd}
+	if !ctx.Grad {
+		return []*runtime.Tensor{y}, nil, nil
+	}
+	return []*runtime.Tensor{y}, func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
+		g, _ := permuteAxes(gout[0].Data, x.Shape, perm)
+		var dGamma, dBeta []float32
+		if l.Base.Trainable {
+			if l.Gamma != nil {
+				dGamma = make([]float32, c)
+			}
+			if l.Beta != nil {
+				dBeta = make([]float32, c)
+			}
+		}
+		gh := affineGrads(g, xhat, rowLen, gamma, byRow, dGamma, dBeta)
+		var gx []float32
+		if training {
+			gx = normalizeRowsGrad(gh, xhat, rowLen, inv)
+		} else {
+			gx = gh
+			for p := range gx {
+				gx[p] *= float32(inv[p/rowLen])
+			}
+		}
+		if dGamma != nil {
+			ctx.AccumulateGrad(l.Gamma, &runtime.Tensor{Shape: []int{c}, Data: dGamma})
+		}
+		if dBeta != nil {
+			ctx.AccumulateGrad(l.Beta, &runtime.Tensor{Shape: []int{c}, Data: dBeta})
+		}
+		gd, _ := permuteAxes(gx, ps, inverse)
+		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: gd}}, nil
+	}, nil
+}
+
+// axisToFrontOf is the permutation moving axis a first.
+func axisToFrontOf(rank, a int) []int {
+	perm := []int{a}
+	for i := 0; i < rank; i++ {
+		if i != a {
+			perm = append(perm, i)
+		}
+	}
+	return perm
+}

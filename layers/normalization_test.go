@@ -1,0 +1,95 @@
+package layers
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+func TestNormalizationLayersContract(t *testing.T) {
+	runContractCases(t, []layerCase{
+		{"BatchNormalization", `{}`, [][]int{{3, 4}}, nil},
+		{"BatchNormalization", `{"axis": 1, "center": false}`, [][]int{{2, 3, 2}}, nil},
+		{"LayerNormalization", `{}`, [][]int{{2, 5}}, nil},
+		{"LayerNormalization", `{"axis": [1, 2], "center": false}`, [][]int{{2, 3, 2}}, nil},
+		{"LayerNormalization", `{"rms_scaling": true}`, [][]int{{2, 4}}, nil},
+		{"GroupNormalization", `{"groups": 2}`, [][]int{{2, 3, 4}}, nil},
+		{"GroupNormalization", `{"groups": -1, "axis": 1}`, [][]int{{2, 3, 4}}, nil},
+		{"UnitNormalization", `{"axis": [1, 2]}`, [][]int{{2, 3, 2}}, nil},
+		{"RMSNormalization", `{}`, [][]int{{2, 5}}, nil},
+	}, 31)
+}
+
+// TestBatchNormalizationUpdates checks the moving statistics recorded in
+// ctx.Updates against the values Keras assigned in the recorded training
+// calls.
+func TestBatchNormalizationUpdates(t *testing.T) {
+	raw, err := os.ReadFile("testdata/normalization.json")
+	if err != nil {
+		t.Skip("no normalization fixtures")
+	}
+	var ff struct {
+		Tolerance fixtureTolerance `json:"tolerance"`
+		Cases     []struct {
+			fixtureCase
+			Updates []fixtureArray `json:"updates"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(raw, &ff); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range ff.Cases {
+		if c.Updates == nil {
+			continue
+		}
+		n++
+		t.Run(c.Name, func(t *testing.T) {
+			spec, err := specFromKeras(c.ClassName, c.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _ := Lookup(spec)
+			l, err := f(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := copyShape(c.Inputs[0].Shape)
+			s[0] = -1
+			if _, err := l.Build([][]int{s}); err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range l.Weights() {
+				copy(w.Value.Data, c.Weights[i].Data)
+			}
+			ctx := &runtime.Context{Training: c.Training}
+			if _, _, err := l.Forward(ctx, []*runtime.Tensor{c.Inputs[0].tensor()}); err != nil {
+				t.Fatal(err)
+			}
+			bn := l.(*BatchNormalization)
+			got := map[*runtime.Variable]*runtime.Tensor{}
+			for _, u := range ctx.Updates {
+				got[u.Variable] = u.Value
+			}
+			for i, v := range []*runtime.Variable{bn.MovingMean, bn.MovingVariance} {
+				want := c.Updates[i]
+				g := got[v]
+				if g == nil {
+					// No update recorded: the variable keeps its value.
+					g = v.Value
+				}
+				if err := compareArrays(want.Name, g, want, ff.Tolerance); err != nil {
+					t.Error(err)
+				}
+			}
+			if !c.Training && len(ctx.Updates) != 0 {
+				t.Errorf("inference recorded %d updates", len(ctx.Updates))
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no cases with updates")
+	}
+}
