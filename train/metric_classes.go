@@ -83,10 +83,16 @@ func init() {
 			}
 			return &meanMetric{Mean: Mean{name: name}, sqrt: true, fn: squeezed(squaredErrors)}, nil
 		},
-		"AUC":       newAUC,
-		"Precision": newPrecisionRecall(true),
-		"Recall":    newPrecisionRecall(false),
-		"MeanIoU":   newMeanIoU,
+		"AUC":            newAUC,
+		"Precision":      newPrecisionRecall(true),
+		"Recall":         newPrecisionRecall(false),
+		"MeanIoU":        newMeanIoU,
+		"IoU":            newMeanIoU,
+		"R2Score":        newR2Score,
+		"TruePositives":  newConfusionCount("true_positives"),
+		"FalsePositives": newConfusionCount("false_positives"),
+		"TrueNegatives":  newConfusionCount("true_negatives"),
+		"FalseNegatives": newConfusionCount("false_negatives"),
 	}
 }
 

@@ -317,3 +317,57 @@ func floatsArg(c kerasjson.Config, key string, def []float64) ([]float64, error)
 	}
 	return out, nil
 }
+
+// confusionCount is TruePositives, FalsePositives, TrueNegatives or
+// FalseNegatives: one weighted count per threshold.
+type confusionCount struct {
+	name, kind string
+	conf       confusion
+}
+
+func newConfusionCount(kind string) metricMaker {
+	return func(c kerasjson.Config) (Metric, error) {
+		name, err := c.String("name", kind)
+		if err != nil {
+			return nil, err
+		}
+		th, err := floatsArg(c, "thresholds", []float64{0.5})
+		if err != nil {
+			return nil, fmt.Errorf("train: metric %s: %v", name, err)
+		}
+		for _, t := range th {
+			if t < 0 || t > 1 {
+				return nil, fmt.Errorf("train: metric %s: threshold %v not in [0, 1]", name, t)
+			}
+		}
+		m := &confusionCount{name: name, kind: kind}
+		m.conf = confusion{thresholds: th, even: isEvenlyDistributed(th), classID: -1, labels: 1}
+		m.conf.withEps = th[0] < 0 || th[len(th)-1] > 1
+		m.conf.reset()
+		return m, nil
+	}
+}
+
+func (m *confusionCount) Name() string { return m.name }
+func (m *confusionCount) Reset()       { m.conf.reset() }
+
+func (m *confusionCount) Update(yTrue, yPred, sampleWeight *runtime.Tensor) error {
+	if err := m.conf.update(yTrue, yPred, sampleWeight); err != nil {
+		return fmt.Errorf("metric %s: %v", m.name, err)
+	}
+	return nil
+}
+
+func (m *confusionCount) ResultVector() []float64 {
+	switch m.kind {
+	case "true_positives":
+		return append([]float64(nil), m.conf.tp...)
+	case "false_positives":
+		return append([]float64(nil), m.conf.fp...)
+	case "true_negatives":
+		return append([]float64(nil), m.conf.tn...)
+	}
+	return append([]float64(nil), m.conf.fn...)
+}
+
+func (m *confusionCount) Result() float64 { return m.ResultVector()[0] }

@@ -7,7 +7,8 @@ import (
 	"github.com/kerasrun/kerasrun/runtime"
 )
 
-// meanIoU is Keras's MeanIoU: an integer confusion matrix (the metric's
+// meanIoU is Keras's MeanIoU (and IoU, restricted to target_class_ids):
+// an integer confusion matrix (the metric's
 // default dtype is "int", so predictions and sample weights are truncated
 // to integers as Keras casts them).
 type meanIoU struct {
@@ -16,6 +17,7 @@ type meanIoU struct {
 	ignore               *int
 	sparseTrue, sparsePr bool
 	axis                 int
+	targets              []int // target_class_ids
 	cm                   []float64
 }
 
@@ -50,6 +52,23 @@ func newMeanIoU(c kerasjson.Config) (Metric, error) {
 	}
 	if m.axis != -1 {
 		return fail(fmt.Errorf("axis %d: only -1 is supported", m.axis))
+	}
+	if c.Has("target_class_ids") {
+		if m.targets, err = c.Ints("target_class_ids", 0, nil); err != nil {
+			return fail(err)
+		}
+		if !c.Has("name") {
+			m.name = "io_u"
+		}
+	} else {
+		for k := 0; k < m.numClasses; k++ {
+			m.targets = append(m.targets, k)
+		}
+	}
+	for _, k := range m.targets {
+		if k < 0 || k >= m.numClasses {
+			return fail(fmt.Errorf("target class id %d out of range [0, %d)", k, m.numClasses))
+		}
 	}
 	m.Reset()
 	return m, nil
@@ -105,7 +124,7 @@ func (m *meanIoU) Update(yTrue, yPred, sampleWeight *runtime.Tensor) error {
 func (m *meanIoU) Result() float64 {
 	n := m.numClasses
 	sum, valid := 0.0, 0.0
-	for k := 0; k < n; k++ {
+	for _, k := range m.targets {
 		row, col := 0.0, 0.0
 		for j := 0; j < n; j++ {
 			row += m.cm[j*n+k] // predicted k

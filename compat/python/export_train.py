@@ -291,6 +291,15 @@ def metric_cases():
         (M.Hinge(), "bin", True),
         (M.SquaredHinge(), "bin", False),
         (M.CategoricalHinge(), "cat", True),
+        (M.TruePositives(), "bin", True),
+        (M.FalsePositives(thresholds=[0.3, 0.7]), "bin", False),
+        (M.TrueNegatives(), "bin2", False),
+        (M.FalseNegatives(thresholds=0.4), "bin", True),
+        (M.R2Score(), "reg", False),
+        (M.R2Score(class_aggregation="variance_weighted_average"), "reg", True),
+        (M.R2Score(class_aggregation=None), "reg", False),
+        (M.R2Score(num_regressors=2), "reg", False),
+        (M.IoU(num_classes=3, target_class_ids=[0, 2]), "iou", False),
     ]
     out = []
     for ident, kind, weighted in specs:
