@@ -96,7 +96,9 @@ func (f *File) walkBTree2(addr uint64, visit func(typ int, rec []byte, at uint64
 	if t.root == undefAddr || t.rootRecs == 0 {
 		return nil
 	}
-	budget := 1 << 24 // total nodes visited: a DAG cannot blow up
+	// Distinct nodes occupy distinct bytes, so a tree cannot have more
+	// nodes than the file holds; this bounds DAGs and cycles.
+	budget := int(uint64(f.size)/t.nodeSize) + 1
 	_, err = f.walkBTree2Node(t, t.root, t.rootRecs, t.depth, visit, &budget)
 	return err
 }

@@ -87,6 +87,9 @@ func (f *File) openDataset(addr uint64, path string) (*Dataset, error) {
 // compressed (deflate expands at most ~1032x) or absent (fill values),
 // but never beyond what the file could plausibly describe.
 func (f *File) maxDataBytes() uint64 {
+	if f.dataLimit != 0 {
+		return f.dataLimit
+	}
 	return uint64(f.size)*1100 + 64<<20
 }
 
@@ -298,7 +301,19 @@ func (d *Dataset) readChunked(data any, l *layout, fs []filter, fill []byte) err
 		is *= l.chunk[k]
 	}
 	idx := make([]uint64, rank)
+	// Each chunk position is read once; the total work is bounded.
+	done := map[string]bool{}
+	budget := 2 * f.maxDataBytes()
 	for _, r := range refs {
+		key := fmt.Sprint(r.offset)
+		if done[key] {
+			continue
+		}
+		done[key] = true
+		if budget < chunkBytes {
+			return f.formatErr(int64(r.addr), "dataset %s: chunks exceed the size the dataset can hold", d.path)
+		}
+		budget -= chunkBytes
 		outside := false
 		for k := range r.offset {
 			if r.offset[k] >= dims[k] || r.offset[k]%l.chunk[k] != 0 {

@@ -21,6 +21,9 @@ type File struct {
 	rootAddr   uint64
 	sbVersion  int
 
+	// dataLimit overrides maxDataBytes in tests (0: default).
+	dataLimit uint64
+
 	mu      sync.Mutex
 	headers map[uint64]*objectHeader
 	gheaps  map[uint64]*globalHeap

@@ -218,6 +218,9 @@ func (f *File) chunks(l *layout, dims []uint64, filtered bool) ([]chunkRef, erro
 		}
 		return []chunkRef{{make([]uint64, rank), l.addr, size, mask}}, nil
 	case indexImplicit:
+		if chunkBytes == 0 || nchunks > uint64(f.size)/chunkBytes || f.checkRange(l.addr, nchunks*chunkBytes, "chunks") != nil {
+			return nil, f.formatErr(int64(l.addr), "%d implicitly indexed chunks of %d bytes do not fit in the file", nchunks, chunkBytes)
+		}
 		for i := uint64(0); i < nchunks; i++ {
 			if err := add(chunkRef{fromLinear(i), l.addr + i*chunkBytes, chunkBytes, 0}); err != nil {
 				return nil, err
@@ -307,7 +310,7 @@ func (f *File) walkFixedArray(addr uint64, filtered bool, visit func(i, addr, si
 	if dblk == undefAddr {
 		return nil
 	}
-	if n > uint64(f.size) {
+	if n > uint64(f.size)/uint64(entrySize) {
 		return f.formatErr(int64(addr), "fixed array of %d entries in a %d-byte file", n, f.size)
 	}
 	prefix := uint64(4 + 1 + 1 + f.offsetSize)

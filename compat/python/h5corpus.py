@@ -394,6 +394,20 @@ def main():
         f.create_virtual_dataset("v", layout)
     finish(name, {"path": "/v", "kind": "unsupported", "contains": "virtual"}, describe_content=False)
 
+    # Valid HDF5 the reader refuses as malformed: a size bomb and link cycles.
+    name = "huge_declared.h5"
+    with h5py.File(os.path.join(OUT, name), "w") as f:
+        f.create_dataset("huge", shape=(10**12,), dtype="f4")
+    finish(name, {"path": "/huge", "kind": "format", "contains": "more than a"}, describe_content=False)
+
+    name = "soft_cycle.h5"
+    with h5py.File(os.path.join(OUT, name), "w") as f:
+        f["a"] = h5py.SoftLink("/b")
+        f["b"] = h5py.SoftLink("/a")
+        f["self"] = h5py.SoftLink("self")
+    finish(name, {"path": "/a", "kind": "format", "contains": "too many levels of soft links"},
+           describe_content=False)
+
     total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
     print("wrote %d files, %d bytes, to %s" % (len(os.listdir(OUT)), total, OUT))
 
