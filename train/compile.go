@@ -50,7 +50,7 @@ func Compile(tc *kerasjson.TrainingConfig, outputNames []string, outputShapes []
 		if lossSpecs[i] == nil {
 			continue
 		}
-		o, err := kerasjson.DecodeObject(lossSpecs[i])
+		o, err := asObject(lossSpecs[i])
 		if err != nil {
 			return nil, fmt.Errorf("train: loss for output %q: %v", outputNames[i], err)
 		}
@@ -75,7 +75,7 @@ func Compile(tc *kerasjson.TrainingConfig, outputNames []string, outputShapes []
 		}
 		for i, list := range lists {
 			for _, ms := range list {
-				o, err := kerasjson.DecodeObject(ms)
+				o, err := asObject(ms)
 				if err != nil {
 					return nil, fmt.Errorf("train: metric for output %q: %v", outputNames[i], err)
 				}
@@ -88,6 +88,15 @@ func Compile(tc *kerasjson.TrainingConfig, outputNames []string, outputShapes []
 		}
 	}
 	return c, nil
+}
+
+// asObject accepts a decoded *kerasjson.Object (what kerasjson produces
+// for loss and metric leaves) or raw JSON.
+func asObject(v any) (*kerasjson.Object, error) {
+	if o, ok := v.(*kerasjson.Object); ok {
+		return o, nil
+	}
+	return kerasjson.DecodeObject(v)
 }
 
 // perOutput spreads a loss-like spec over the outputs: one value for all

@@ -72,10 +72,14 @@ type keras3Loss struct {
 func (l *keras3Loss) Name() string { return l.name }
 
 // FromLogits returns the loss Keras actually computes when y_pred is the
-// direct output of a sigmoid (binary losses) or softmax (categorical
-// losses) activation: Keras's TensorFlow backend detects that op and uses
-// the pre-activation logits, skipping the epsilon clipping. It returns nil
-// when the loss has no such form or already takes logits.
+// direct output of a sigmoid (BinaryCrossentropy) or softmax
+// (CategoricalCrossentropy, SparseCategoricalCrossentropy) activation:
+// Keras's TensorFlow backend finds the logits cached on the activation's
+// output (_keras_logits, set in graph mode, i.e. in fit) and uses them,
+// skipping the epsilon clipping. The value and gradient then differ from
+// Compute on the probabilities only where a probability is within 1e-7 of
+// 0 or 1. It returns nil when the loss has no such form or already takes
+// logits; the gradient it returns is with respect to the logits.
 func (l *keras3Loss) FromLogits() Loss {
 	if l.logits == nil {
 		return nil

@@ -118,12 +118,9 @@ var lossClasses = map[string]lossClass{
 		if err != nil {
 			return nil, nil, err
 		}
-		fn := binaryFocal(f, a.fromLogits, a.labelSmoothing, a.axis)
-		var logits lossFn
-		if !a.fromLogits {
-			logits = binaryFocal(f, true, a.labelSmoothing, a.axis)
-		}
-		return fn, logits, nil
+		// No from-logits form: Keras computes the focal terms from the
+		// probabilities even after a sigmoid/softmax activation.
+		return binaryFocal(f, a.fromLogits, a.labelSmoothing, a.axis), nil, nil
 	}},
 	"CategoricalFocalCrossentropy": {"categorical_focal_crossentropy", func(c kerasjson.Config) (lossFn, lossFn, error) {
 		a, err := crossentropyArgs(c)
@@ -134,12 +131,9 @@ var lossClasses = map[string]lossClass{
 		if err != nil {
 			return nil, nil, err
 		}
-		fn := categoricalFocal(f, a.fromLogits, a.labelSmoothing, a.axis)
-		var logits lossFn
-		if !a.fromLogits {
-			logits = categoricalFocal(f, true, a.labelSmoothing, a.axis)
-		}
-		return fn, logits, nil
+		// No from-logits form: Keras computes the focal terms from the
+		// probabilities even after a sigmoid/softmax activation.
+		return categoricalFocal(f, a.fromLogits, a.labelSmoothing, a.axis), nil, nil
 	}},
 	"Dice": {"dice", func(c kerasjson.Config) (lossFn, lossFn, error) {
 		axes, err := axesArg(c)

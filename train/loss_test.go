@@ -150,3 +150,43 @@ func TestLossNames(t *testing.T) {
 		t.Error("mismatched shapes: want an error")
 	}
 }
+
+// TestFromLogitsMatches checks that the from-logits form of a
+// crossentropy agrees with the probability form away from saturation and
+// stays finite where the probability form is clipped.
+func TestFromLogitsMatches(t *testing.T) {
+	logits, _ := runtime.FromData([]int{2, 3}, []float32{0.5, -1, 2, 3, 0.1, -0.7})
+	probs := logits.Clone()
+	for r := 0; r < 2; r++ {
+		p := softmax(toFloat64(&runtime.Tensor{Shape: []int{3}, Data: logits.Data[r*3 : r*3+3]}))
+		for k := range p {
+			probs.Data[r*3+k] = float32(p[k])
+		}
+	}
+	yt, _ := runtime.FromData([]int{2, 3}, []float32{0, 0, 1, 1, 0, 0})
+	l, err := NewLoss(&kerasjson.Object{ClassName: "categorical_crossentropy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, _, err := l.Compute(yt, probs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll, g, err := l.(LogitsLoss).FromLogits().Compute(yt, logits, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !close(ll, lp) {
+		t.Errorf("from logits %v, from probabilities %v", ll, lp)
+	}
+	// Gradient w.r.t. logits of mean CE: (softmax - y) / batch.
+	for i, v := range g.Data {
+		want := (float64(probs.Data[i]) - float64(yt.Data[i])) / 2
+		if !close(float64(v), want) {
+			t.Errorf("grad[%d] = %v, want %v", i, v, want)
+		}
+	}
+	if f, _ := NewLoss(&kerasjson.Object{ClassName: "binary_focal_crossentropy"}); f.(LogitsLoss).FromLogits() != nil {
+		t.Error("focal loss must not offer a from-logits form")
+	}
+}
