@@ -33,3 +33,27 @@ func TestPoolingConfigErrors(t *testing.T) {
 		t.Errorf("Build with an unknown size: %v, %v", out, err)
 	}
 }
+
+func TestGlobalAndAdaptivePoolingContract(t *testing.T) {
+	runWindowContract(t, []windowContractCase{
+		{"GlobalMaxPooling2D", `{}`, []int{2, 3, 4, 3}},
+		{"GlobalMaxPool1D", `{"data_format": "channels_first", "keepdims": true}`, []int{2, 3, 5}},
+		{"GlobalAveragePooling3D", `{"keepdims": true}`, []int{2, 2, 3, 2, 2}},
+		{"GlobalAvgPool2D", `{"data_format": "channels_first"}`, []int{2, 3, 4, 3}},
+		{"AdaptiveMaxPooling2D", `{"output_size": [2, 3]}`, []int{2, 5, 7, 2}},
+		{"AdaptiveAveragePooling1D", `{"output_size": 1, "data_format": "channels_first"}`, []int{2, 3, 7}},
+		{"AdaptiveAveragePooling2D", `{"output_size": [6, 1]}`, []int{2, 4, 5, 2}},
+		{"AdaptiveMaxPooling3D", `{"output_size": 2, "data_format": "channels_first"}`, []int{1, 2, 3, 4, 3}},
+	})
+}
+
+func TestAdaptiveBounds(t *testing.T) {
+	// Keras's windows for L=5, O=3 are [0,2), [1,4), [3,5).
+	start, end := adaptiveBounds(5, 3)
+	want := [][2]int{{0, 2}, {1, 4}, {3, 5}}
+	for i := range want {
+		if start[i] != want[i][0] || end[i] != want[i][1] {
+			t.Errorf("window %d = [%d, %d), want %v", i, start[i], end[i], want[i])
+		}
+	}
+}

@@ -65,13 +65,16 @@ def global_pooling(rec):
 
 
 def adaptive(rec):
-    sizes = {1: [3, 1, 7, 4, 9], 2: [(2, 3), 1, (5, 7), (4, 2), (6, 9)], 3: [(2, 3, 2), 1, (4, 6, 5)]}
+    # No output dimension is 1: there Keras 3.15.1's TensorFlow backend pools
+    # a "big" window, ceil(L/O)+1, longer than the input: SIGFPE in 1-D,
+    # NaN gradients in 2-D. kerasrun pools the whole dimension.
+    sizes = {1: [3, 2, 7, 4, 9], 2: [(2, 3), (2, 5), (5, 7), (4, 2), (6, 9)], 3: [(2, 3, 2), 2, (4, 6, 5)]}
     for rank in (1, 2, 3):
         for kind in ("AdaptiveMaxPooling", "AdaptiveAveragePooling"):
             cls = f"{kind}{rank}D"
             for df in ("channels_last", "channels_first"):
                 for size in sizes[rank]:
-                    if rank == 3 and df == "channels_first" and size != 1:
+                    if rank == 3 and df == "channels_first" and size != 2:
                         continue
                     rec.case(cls, {"output_size": size, "data_format": df}, [in_shape(rank, 2, df)],
                              name=f"{cls}_o{tag(size)}_{df}")
