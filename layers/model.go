@@ -139,6 +139,9 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 	}
 	var pending []call
 	if spec.ClassName == "Sequential" {
+		if len(spec.Inputs) != 1 {
+			return fmt.Errorf("model %s: a Sequential model needs one input shape, and this one was saved before it was built (no input shape in the file)", spec.Name)
+		}
 		prev := valueKey{spec.Inputs[0].Layer, 0, 0}
 		for _, ls := range spec.Layers {
 			if ls.ClassName == "InputLayer" {

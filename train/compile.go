@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
@@ -75,6 +76,9 @@ func Compile(tc *kerasjson.TrainingConfig, outputNames []string, outputShapes []
 		}
 		for i, list := range lists {
 			for _, ms := range list {
+				if ms == nil {
+					continue
+				}
 				o, err := asObject(ms)
 				if err != nil {
 					return nil, fmt.Errorf("train: metric for output %q: %v", outputNames[i], err)
@@ -158,9 +162,10 @@ func metricLists(spec any, names []string) ([][]any, error) {
 			out[i] = asList(s[n])
 		}
 	case []any:
-		nested := len(s) == len(names) && len(names) > 1
+		// tf.keras writes one list per output: [[m1], [null]].
+		nested := len(s) == len(names) && len(s) > 0
 		for _, e := range s {
-			if _, isList := e.([]any); !isList && e != nil {
+			if _, isList := e.([]any); !isList {
 				nested = false
 			}
 		}
@@ -263,7 +268,8 @@ func (c *Compiled) Results() map[string]float64 {
 	for i, ms := range c.Metrics {
 		for _, m := range ms {
 			name := m.Name()
-			if len(c.OutputNames) > 1 {
+			// tf.keras configs already carry the prefixed name.
+			if len(c.OutputNames) > 1 && !strings.HasPrefix(name, c.OutputNames[i]+"_") {
 				name = c.OutputNames[i] + "_" + name
 			}
 			res[name] = m.Result()

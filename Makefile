@@ -1,0 +1,54 @@
+# kerasrun: the Go runtime for Keras models.
+#
+#   make demo      run `kerasrun predict` on a bundled example model
+#   make test      go vet + all Go tests (no Python needed)
+#   make compat    regenerate fixtures with real Keras and check Go against them
+#   make fixtures  regenerate testdata/ from real Keras (commit the result)
+#   make bench     kernel and HDF5 benchmarks against OpenBLAS and h5py
+
+GO      ?= go
+VENV     = $(shell bash compat/python/venv.sh)
+PY       = $(VENV)/bin/python
+DEMO     = testdata/mlp_relu
+
+.PHONY: all build demo test test-noasm compat fixtures bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/kerasrun ./cmd/kerasrun
+
+demo: build
+	./bin/kerasrun summary $(DEMO)/model_k3.keras
+	./bin/kerasrun predict $(DEMO)/model_k3.keras $(DEMO)/x_demo.npy
+
+test:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# The portable kernels alone, as on a CPU without AVX2.
+test-noasm:
+	$(GO) test -tags noasm ./runtime/... ./layers/...
+
+fixtures:
+	$(PY) compat/python/export.py --out testdata
+	$(PY) compat/python/h5corpus.py --out h5/testdata/corpus
+	$(PY) compat/python/export_train.py --out train/testdata
+	for f in compat/python/export_layers_*.py; do $(PY) $$f --out layers/testdata || exit 1; done
+
+# Fresh fixtures from the pinned Keras, Go checked against them, and the
+# committed fixtures checked against what the exporter produces today.
+compat:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	$(PY) compat/python/export.py --out $$tmp/testdata; \
+	KERASRUN_TESTDATA=$$tmp/testdata $(GO) test -count=1 ./compat/...; \
+	$(PY) compat/python/compare_fixtures.py testdata $$tmp/testdata; \
+	mkdir -p $$tmp/h5written; \
+	KERASRUN_WRITE_CORPUS=$$tmp/h5written $(GO) test -count=1 -run TestWriteCorpus ./h5/; \
+	$(PY) compat/python/check_h5_written.py $$tmp/h5written
+
+bench:
+	bash bench/run.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,109 @@
+// Package kerasrun loads the model files Python Keras writes (legacy HDF5
+// .h5 from Keras 1, 2 and 3, the Keras 3 .keras archive, model JSON plus
+// weights) and runs them: predict, evaluate and, later, continue training
+// and save back.
+//
+// A loaded Model is safe for concurrent use by multiple goroutines.
+//
+//	m, err := kerasrun.Load("model.keras")
+//	out, err := m.Predict(x) // x: *kerasrun.Tensor of shape (batch, ...)
+package kerasrun
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/kerasrun/kerasrun/kerasjson"
+	"github.com/kerasrun/kerasrun/layers"
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// Tensor is a dense row-major float32 array with a shape.
+type Tensor = runtime.Tensor
+
+// NewTensor wraps data in a tensor of the given shape.
+func NewTensor(shape []int, data []float32) (*Tensor, error) { return runtime.FromData(shape, data) }
+
+// Model is a loaded Keras model.
+type Model struct {
+	net      *layers.Model
+	spec     *kerasjson.Model
+	training *kerasjson.TrainingConfig
+	info     FileInfo
+}
+
+// FileInfo describes where a model came from.
+type FileInfo struct {
+	Path         string // the file (or directory) loaded
+	Format       Format
+	KerasVersion string // the writer's Keras version, when the file says
+	Backend      string // the writer's backend, when the file says
+}
+
+// TensorInfo names and shapes a model input or output; -1 marks an
+// unknown dimension (the batch).
+type TensorInfo struct {
+	Name  string
+	Shape []int
+}
+
+// Info returns where the model came from.
+func (m *Model) Info() FileInfo { return m.info }
+
+// Inputs describes the model's inputs in Keras's order.
+func (m *Model) Inputs() []TensorInfo { return tensorInfos(m.net.InputNames, m.net.InputShapes) }
+
+// Outputs describes the model's outputs in Keras's order.
+func (m *Model) Outputs() []TensorInfo { return tensorInfos(m.net.OutputNames, m.net.OutputShapes) }
+
+func tensorInfos(names []string, shapes [][]int) []TensorInfo {
+	out := make([]TensorInfo, len(names))
+	for i := range names {
+		out[i] = TensorInfo{Name: names[i], Shape: append([]int(nil), shapes[i]...)}
+	}
+	return out
+}
+
+// TrainingConfig returns what model.compile() recorded in the file, or nil.
+func (m *Model) TrainingConfig() *kerasjson.TrainingConfig { return m.training }
+
+// Predict runs the model on one batch per input and returns one tensor per
+// output. Inputs are checked against the model's input shapes.
+func (m *Model) Predict(inputs ...*Tensor) ([]*Tensor, error) {
+	if len(inputs) != len(m.net.InputNames) {
+		return nil, fmt.Errorf("kerasrun: %s: model takes %d input(s) %v, got %d", m.info.Path, len(m.net.InputNames), m.net.InputNames, len(inputs))
+	}
+	batch := -1
+	for i, x := range inputs {
+		if x == nil || len(x.Data) != runtime.ShapeSize(x.Shape) || len(x.Shape) == 0 {
+			return nil, fmt.Errorf("kerasrun: %s: input %q is empty or its data does not fit its shape", m.info.Path, m.net.InputNames[i])
+		}
+		if batch >= 0 && x.Shape[0] != batch {
+			return nil, fmt.Errorf("kerasrun: %s: inputs have different batch sizes (%d and %d)", m.info.Path, batch, x.Shape[0])
+		}
+		batch = x.Shape[0]
+		if err := checkFinite(x); err != nil {
+			return nil, fmt.Errorf("kerasrun: %s: input %q: %w", m.info.Path, m.net.InputNames[i], err)
+		}
+	}
+	out, _, err := m.net.Forward(&runtime.Context{}, inputs)
+	if err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
+	}
+	return out, nil
+}
+
+// checkFinite rejects NaN and infinite inputs, which Keras would silently
+// propagate into every output.
+func checkFinite(x *Tensor) error {
+	for i, v := range x.Data {
+		if v != v || v > 3.4028235e38 || v < -3.4028235e38 {
+			return fmt.Errorf("element %d is %v", i, v)
+		}
+	}
+	return nil
+}
+
+// Summary writes a table of layers, output shapes and parameter counts,
+// as Keras's model.summary() does.
+func (m *Model) Summary(w io.Writer) error { return writeSummary(w, m) }

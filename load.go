@@ -1,0 +1,382 @@
+package kerasrun
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kerasrun/kerasrun/h5"
+	"github.com/kerasrun/kerasrun/kerasjson"
+	"github.com/kerasrun/kerasrun/layers"
+)
+
+// Format is a model file format.
+type Format int
+
+// The formats Load reads, detected from content.
+const (
+	FormatUnknown  Format = iota
+	FormatH5              // legacy full-model HDF5 (model.save("m.h5"))
+	FormatKeras           // Keras 3 .keras zip archive
+	FormatKerasDir        // a .keras archive saved unzipped as a directory
+	FormatJSON            // model.to_json() plus a weights file
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatH5:
+		return "legacy HDF5 (.h5)"
+	case FormatKeras:
+		return "Keras 3 archive (.keras)"
+	case FormatKerasDir:
+		return "Keras 3 archive directory"
+	case FormatJSON:
+		return "model JSON + weights"
+	}
+	return "unknown"
+}
+
+// LoadOption changes how Load reads a model.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct {
+	weights string
+}
+
+// WithWeights names the weights file for a model JSON file: a Keras 2
+// save_weights .h5 or a Keras 3 .weights.h5.
+func WithWeights(path string) LoadOption { return func(o *loadOptions) { o.weights = path } }
+
+// maxConfigBytes caps the JSON a file may declare (a real model config is
+// at most a few MB).
+const maxConfigBytes = 256 << 20
+
+var hdf5Signature = []byte("\x89HDF\r\n\x1a\n")
+
+// DetectFormat reports a model file's format from its content.
+func DetectFormat(path string) (Format, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return FormatUnknown, err
+	}
+	if st.IsDir() {
+		if _, err := os.Stat(filepath.Join(path, "config.json")); err == nil {
+			return FormatKerasDir, nil
+		}
+		return FormatUnknown, fmt.Errorf("kerasrun: %s: a directory without config.json is not a Keras model", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return FormatUnknown, err
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case bytes.Equal(head, hdf5Signature):
+		return FormatH5, nil
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return FormatKeras, nil
+	case len(bytes.TrimLeft(head, " \t\r\n")) > 0 && bytes.TrimLeft(head, " \t\r\n")[0] == '{':
+		return FormatJSON, nil
+	}
+	// HDF5 allows a user block before the superblock, at 512, 1024, ...
+	for off := int64(512); off < st.Size() && off <= 1<<20; off *= 2 {
+		buf := make([]byte, 8)
+		if _, err := f.ReadAt(buf, off); err == nil && bytes.Equal(buf, hdf5Signature) {
+			return FormatH5, nil
+		}
+	}
+	return FormatUnknown, fmt.Errorf("kerasrun: %s: not a Keras model file (neither HDF5, a .keras zip archive nor JSON)", path)
+}
+
+// Load reads a model file of any supported format, detected from content,
+// builds its layer graph and loads its weights.
+func Load(path string, opts ...LoadOption) (*Model, error) {
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	format, err := DetectFormat(path)
+	if err != nil {
+		return nil, err
+	}
+	var m *Model
+	switch format {
+	case FormatH5:
+		m, err = loadH5(path)
+	case FormatKeras:
+		m, err = loadKerasZip(path)
+	case FormatKerasDir:
+		m, err = loadKerasDir(path)
+	case FormatJSON:
+		m, err = loadJSON(path, o.weights)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.info.Path, m.info.Format = path, format
+	return m, nil
+}
+
+// buildModel turns a parsed config into a runnable model.
+func buildModel(path string, spec *kerasjson.Model) (*Model, error) {
+	net, err := layers.NewModel(spec)
+	if err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
+	}
+	return &Model{net: net, spec: spec}, nil
+}
+
+func loadH5(path string) (*Model, error) {
+	f, err := h5.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	root := f.Root()
+	cfgJSON, err := stringAttr(root, "model_config")
+	if errors.Is(err, h5.ErrNotFound) {
+		return nil, fmt.Errorf("kerasrun: %s: HDF5 file has no model_config: it holds weights only; load the model's JSON with kerasrun.Load(json, kerasrun.WithWeights(%q))", path, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
+	}
+	spec, err := kerasjson.ParseModel([]byte(cfgJSON))
+	if err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: model_config: %w", path, err)
+	}
+	m, err := buildModel(path, spec)
+	if err != nil {
+		return nil, err
+	}
+	m.info.KerasVersion, _ = stringAttr(root, "keras_version")
+	m.info.Backend, _ = stringAttr(root, "backend")
+	if tc, err := stringAttr(root, "training_config"); err == nil {
+		if m.training, err = kerasjson.ParseTrainingConfig([]byte(tc)); err != nil {
+			return nil, fmt.Errorf("kerasrun: %s: training_config: %w", path, err)
+		}
+	}
+	wg, err := root.Group("model_weights")
+	if err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
+	}
+	if err := loadLegacyWeights(wg, m); err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// stringAttr reads a string attribute (variable or fixed length).
+func stringAttr(g *h5.Group, name string) (string, error) {
+	a, err := g.Attr(name)
+	if err != nil {
+		return "", err
+	}
+	ss, err := a.Strings()
+	if err != nil || len(ss) != 1 {
+		return "", fmt.Errorf("attribute %s of %s is not a single string", name, g.Path())
+	}
+	return ss[0], nil
+}
+
+func loadJSON(path, weights string) (*Model, error) {
+	data, err := readCapped(path, maxConfigBytes)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := kerasjson.ParseModel(data)
+	if err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
+	}
+	m, err := buildModel(path, spec)
+	if err != nil {
+		return nil, err
+	}
+	if weights == "" {
+		return nil, fmt.Errorf("kerasrun: %s: a model JSON file needs its weights file (kerasrun.WithWeights, or --weights on the command line)", path)
+	}
+	if err := loadWeightsFile(weights, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// loadWeightsFile loads a weights-only HDF5 file of either layout: Keras 2
+// save_weights (layer groups at the root, with layer_names) or Keras 3
+// .weights.h5 (layers/<name>/vars/<i>).
+func loadWeightsFile(path string, m *Model) error {
+	f, err := h5.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	root := f.Root()
+	if _, err := root.Attr("layer_names"); err == nil {
+		m.info.KerasVersion, _ = stringAttr(root, "keras_version")
+		m.info.Backend, _ = stringAttr(root, "backend")
+		err = loadLegacyWeights(root, m)
+	} else if wg, gerr := root.Group("model_weights"); gerr == nil {
+		err = loadLegacyWeights(wg, m)
+	} else {
+		err = loadKeras3Weights(root, m)
+	}
+	if err != nil {
+		return fmt.Errorf("kerasrun: %s: %w", path, err)
+	}
+	return nil
+}
+
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("kerasrun: %s: larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+// kerasArchive is the content of a .keras archive, zipped or not.
+type kerasArchive struct {
+	config, metadata []byte
+	weights          *h5.File
+}
+
+func loadKerasZip(path string) (*Model, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
+	}
+	defer zr.Close()
+	var a kerasArchive
+	for _, zf := range zr.File {
+		switch zf.Name {
+		case "config.json":
+			a.config, err = readZipMember(zf, maxConfigBytes)
+		case "metadata.json":
+			a.metadata, err = readZipMember(zf, 1<<20)
+		case "model.weights.h5":
+			var closer io.Closer
+			a.weights, closer, err = openZipHDF5(zf, path)
+			if closer != nil {
+				defer closer.Close()
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("kerasrun: %s: %s: %w", path, zf.Name, err)
+		}
+	}
+	return loadKerasArchive(path, &a)
+}
+
+func readZipMember(zf *zip.File, limit int64) ([]byte, error) {
+	if zf.UncompressedSize64 > uint64(limit) {
+		return nil, fmt.Errorf("declares %d bytes, more than the %d allowed", zf.UncompressedSize64, limit)
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return data, nil
+}
+
+// openZipHDF5 opens an HDF5 member in place when it is stored (Keras
+// stores it uncompressed), or decompresses it into memory otherwise. The
+// returned Closer, if any, releases the file handle behind the member.
+func openZipHDF5(zf *zip.File, path string) (*h5.File, io.Closer, error) {
+	name := path + ":" + zf.Name
+	if zf.Method == zip.Store {
+		off, err := zf.DataOffset()
+		if err != nil {
+			return nil, nil, err
+		}
+		osf, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		size := int64(zf.CompressedSize64)
+		f, err := h5.NewFile(io.NewSectionReader(osf, off, size), size, name)
+		if err != nil {
+			osf.Close()
+			return nil, nil, err
+		}
+		return f, osf, nil
+	}
+	const limit = 8 << 30
+	data, err := readZipMember(zf, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := h5.NewFile(bytes.NewReader(data), int64(len(data)), name)
+	return f, nil, err
+}
+
+func loadKerasDir(path string) (*Model, error) {
+	var a kerasArchive
+	var err error
+	if a.config, err = readCapped(filepath.Join(path, "config.json"), maxConfigBytes); err != nil {
+		return nil, err
+	}
+	a.metadata, _ = readCapped(filepath.Join(path, "metadata.json"), 1<<20)
+	if a.weights, err = h5.Open(filepath.Join(path, "model.weights.h5")); err != nil {
+		return nil, err
+	}
+	defer a.weights.Close()
+	return loadKerasArchive(path, &a)
+}
+
+func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
+	if a.config == nil {
+		return nil, fmt.Errorf("kerasrun: %s: archive has no config.json", path)
+	}
+	spec, err := kerasjson.ParseModel(a.config)
+	if err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: config.json: %w", path, err)
+	}
+	m, err := buildModel(path, spec)
+	if err != nil {
+		return nil, err
+	}
+	var top struct {
+		CompileConfig json.RawMessage `json:"compile_config"`
+	}
+	if json.Unmarshal(a.config, &top) == nil && len(top.CompileConfig) > 0 && string(top.CompileConfig) != "null" {
+		if m.training, err = kerasjson.ParseTrainingConfig(top.CompileConfig); err != nil {
+			return nil, fmt.Errorf("kerasrun: %s: compile_config: %w", path, err)
+		}
+	}
+	var meta struct {
+		KerasVersion string `json:"keras_version"`
+	}
+	if a.metadata != nil && json.Unmarshal(a.metadata, &meta) == nil {
+		m.info.KerasVersion = meta.KerasVersion
+	}
+	if a.weights == nil {
+		return nil, fmt.Errorf("kerasrun: %s: archive has no model.weights.h5 (sharded weights are not supported yet)", path)
+	}
+	if err := loadKeras3Weights(a.weights.Root(), m); err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
+	}
+	return m, nil
+}

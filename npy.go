@@ -1,0 +1,80 @@
+package kerasrun
+
+import (
+	"archive/zip"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/kerasrun/kerasrun/h5"
+	"github.com/kerasrun/kerasrun/internal/npy"
+)
+
+// ReadNPY reads a numpy .npy file as a float32 tensor (any numeric dtype
+// is converted).
+func ReadNPY(path string) (*Tensor, error) {
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Tensor{Shape: a.Shape, Data: a.Data}, nil
+}
+
+// WriteNPY writes a tensor as a float32 .npy file, atomically.
+func WriteNPY(path string, t *Tensor) error { return npy.WriteFile(path, t.Shape, t.Data) }
+
+// WriteNPZ writes tensors into an .npz archive under the given names,
+// atomically.
+func WriteNPZ(path string, names []string, ts []*Tensor) error {
+	if len(names) != len(ts) {
+		return fmt.Errorf("kerasrun: WriteNPZ: %d names for %d tensors", len(names), len(ts))
+	}
+	arrays := make([]*npy.Array, len(ts))
+	for i, t := range ts {
+		arrays[i] = &npy.Array{Shape: t.Shape, Data: t.Data, DType: "<f4"}
+	}
+	return npy.WriteNPZ(path, names, arrays)
+}
+
+// DumpHDF5 prints the HDF5 tree of a file (groups, datasets with shape and
+// dtype, attributes), in the spirit of `h5ls -r -v`. For a .keras archive
+// it dumps the archive's model.weights.h5.
+func DumpHDF5(w io.Writer, path string) error {
+	format, err := DetectFormat(path)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case FormatH5:
+		f, err := h5.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Dump(w)
+	case FormatKeras:
+		zr, err := zip.OpenReader(path)
+		if err != nil {
+			return fmt.Errorf("kerasrun: %s: %w", path, err)
+		}
+		defer zr.Close()
+		for _, zf := range zr.File {
+			if zf.Name != "model.weights.h5" {
+				continue
+			}
+			f, closer, err := openZipHDF5(zf, path)
+			if err != nil {
+				return err
+			}
+			if closer != nil {
+				defer closer.Close()
+			}
+			return f.Dump(w)
+		}
+		return fmt.Errorf("kerasrun: %s: archive has no model.weights.h5", path)
+	case FormatKerasDir:
+		return DumpHDF5(w, path+string(os.PathSeparator)+"model.weights.h5")
+	}
+	return fmt.Errorf("kerasrun: %s: %s is not an HDF5 file", path, format)
+}
+
