@@ -20,7 +20,7 @@ build:
 
 demo: build
 	./bin/kerasrun summary $(DEMO)/model_k3.keras
-	./bin/kerasrun predict $(DEMO)/model_k3.keras $(DEMO)/x_demo.npy
+	./bin/kerasrun predict $(DEMO)/model_k3.keras $(DEMO)/x.npy
 
 test:
 	$(GO) vet ./...

@@ -82,4 +82,3 @@ func sliceBatch(ts []*Tensor, start, end int) []*Tensor {
 	}
 	return out
 }
-

@@ -77,4 +77,3 @@ func DumpHDF5(w io.Writer, path string) error {
 	}
 	return fmt.Errorf("kerasrun: %s: %s is not an HDF5 file", path, format)
 }
-
