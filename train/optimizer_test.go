@@ -177,3 +177,67 @@ func TestOptimizerSetVariables(t *testing.T) {
 		t.Error("unknown variable: want an error")
 	}
 }
+
+// TestOptimizerGetConfig checks that GetConfig reproduces the config Keras
+// wrote for every golden optimizer, key by key.
+func TestOptimizerGetConfig(t *testing.T) {
+	var g struct{ Cases []optCase }
+	loadGolden(t, "optimizers.json", &g)
+	for i, c := range g.Cases {
+		o := decodeConfig(t, c.Config)
+		opt, err := NewOptimizer(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := opt.GetConfig()
+		for k, want := range o.Config {
+			if k == "learning_rate" || k == "inner_optimizer" {
+				continue // schedules and nested optimizers: compared structurally below
+			}
+			if !sameJSONValue(got[k], want) {
+				t.Errorf("%s: GetConfig()[%q] = %v, want %v", caseLabel(i, c.Config), k, got[k], want)
+			}
+		}
+		if len(got) != len(o.Config) {
+			t.Errorf("%s: GetConfig has %d keys, Keras %d", caseLabel(i, c.Config), len(got), len(o.Config))
+		}
+		if _, isSched := o.Config["learning_rate"].(map[string]any); !isSched && o.ClassName != "LossScaleOptimizer" {
+			want, _ := o.Config.Float("learning_rate", 0)
+			if lr, ok := got["learning_rate"].(float64); !ok || !close(lr, want) {
+				t.Errorf("%s: learning_rate %v, want %v", caseLabel(i, c.Config), got["learning_rate"], want)
+			}
+		}
+		// The config must build the same optimizer again.
+		if _, err := NewOptimizer(&kerasjson.Object{ClassName: o.ClassName, Config: roundTrip(t, got)}); err != nil {
+			t.Errorf("%s: rebuilding from GetConfig: %v", caseLabel(i, c.Config), err)
+		}
+	}
+}
+
+func sameJSONValue(got, want any) bool {
+	if want == nil {
+		return got == nil
+	}
+	if n, ok := want.(json.Number); ok {
+		w, _ := n.Float64()
+		switch g := got.(type) {
+		case float64:
+			return close(g, w)
+		case int:
+			return float64(g) == w
+		case int64:
+			return float64(g) == w
+		}
+		return false
+	}
+	return fmt.Sprint(got) == fmt.Sprint(want)
+}
+
+func roundTrip(t *testing.T, c kerasjson.Config) kerasjson.Config {
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := decodeConfig(t, json.RawMessage(`{"class_name":"x","config":`+string(b)+`}`))
+	return o.Config
+}
