@@ -271,7 +271,8 @@ func NewLoss(o *kerasjson.Object) (Loss, error) {
 
 // ResolveLoss is NewLoss with the shapes of y_true and y_pred, which Keras
 // 3's compile uses to resolve "crossentropy" and "ce" to binary, sparse
-// categorical or categorical crossentropy.
+// categorical or categorical crossentropy. yTrueShape may be nil when
+// unknown; then only a y_pred ending in 1 (binary) resolves.
 func ResolveLoss(o *kerasjson.Object, yTrueShape, yPredShape []int) (Loss, error) {
 	if o == nil {
 		return nil, fmt.Errorf("train: no loss given")
@@ -301,11 +302,20 @@ func ResolveLoss(o *kerasjson.Object, yTrueShape, yPredShape []int) (Loss, error
 		return l, nil
 	}
 	if lower := strings.ToLower(name); lower == "crossentropy" || lower == "ce" {
-		if yTrueShape == nil || yPredShape == nil {
-			return nil, fmt.Errorf("train: loss %q needs the output shapes to resolve", name)
+		if len(yPredShape) == 0 {
+			return nil, fmt.Errorf("train: loss %q needs the output shape to resolve", name)
 		}
 		fn := "categorical_crossentropy"
-		bin, sparse := isBinaryOrSparseCategorical(yTrueShape, yPredShape)
+		var bin, sparse bool
+		if yTrueShape == nil {
+			// Without y_true's shape only the binary case is decidable.
+			if yPredShape[len(yPredShape)-1] != 1 {
+				return nil, fmt.Errorf("train: loss %q needs the target shape to choose between sparse and categorical crossentropy", name)
+			}
+			bin = true
+		} else {
+			bin, sparse = isBinaryOrSparseCategorical(yTrueShape, yPredShape)
+		}
 		if bin {
 			fn = "binary_crossentropy"
 		} else if sparse {
