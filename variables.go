@@ -1,0 +1,59 @@
+package kerasrun
+
+import (
+	"github.com/kerasrun/kerasrun/layers"
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// modelVariable is one weight with its Keras variable path
+// ("dense/kernel": the owning layer's name and the weight's name, as a
+// loaded Keras 3 model names them) and whether training updates it.
+type modelVariable struct {
+	v         *runtime.Variable
+	path      string
+	trainable bool
+}
+
+// variables lists every weight of the model in Keras 3's order
+// (model.variables: layer by layer in model.layers order, nested layers in
+// place), with Keras 3 variable paths.
+func (m *Model) variables() []modelVariable {
+	var out []modelVariable
+	var walk func(l layers.Layer, trainable bool)
+	walk = func(l layers.Layer, trainable bool) {
+		b := l.Common()
+		trainable = trainable && b.Trainable
+		for _, v := range l.Weights() {
+			out = append(out, modelVariable{v: v, path: b.Name + "/" + v.Name, trainable: trainable && v.Trainable})
+		}
+		if c, ok := l.(layers.Container); ok {
+			var children []layers.Layer
+			if sub, isModel := l.(*layers.Model); isModel {
+				children = kerasLayers(sub)
+			} else {
+				children = c.Children()
+			}
+			for _, ch := range children {
+				walk(ch, trainable)
+			}
+		}
+	}
+	for _, l := range kerasLayers(m.net) {
+		walk(l, m.net.Trainable)
+	}
+	return out
+}
+
+// trainableVariables lists the variables training updates, in Keras 3's
+// model.trainable_variables order, with their paths.
+func (m *Model) trainableVariables() ([]*runtime.Variable, []string) {
+	var vars []*runtime.Variable
+	var paths []string
+	for _, mv := range m.variables() {
+		if mv.trainable {
+			vars = append(vars, mv.v)
+			paths = append(paths, mv.path)
+		}
+	}
+	return vars, paths
+}
