@@ -1,6 +1,9 @@
 package layers
 
 import (
+	"encoding/json"
+	"fmt"
+	"github.com/kerasrun/kerasrun/kerasjson"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -82,4 +85,20 @@ func TestMergingShapeErrors(t *testing.T) {
 			t.Errorf("error does not name the layer: %v", err)
 		}
 	}
+}
+
+// buildTestLayer is newTestLayer returning the factory's error.
+func buildTestLayer(class, configJSON string) (Layer, error) {
+	dec := json.NewDecoder(strings.NewReader(configJSON))
+	dec.UseNumber()
+	var cfg map[string]any
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, err
+	}
+	spec := &kerasjson.Layer{ClassName: class, Name: "test_" + strings.ToLower(class), Config: kerasjson.Config(cfg)}
+	f, ok := Lookup(spec)
+	if !ok {
+		return nil, fmt.Errorf("class %s is not registered", class)
+	}
+	return f(spec)
 }

@@ -142,3 +142,62 @@ func unbroadcast(g []float32, shape, out []int) []float32 {
 	forEachStrided(out, broadcastStrides(shape, out), func(o, i int) { res[i] += g[o] })
 	return res
 }
+
+// identityMap returns the axis map 0..n-1.
+func identityMap(n int) []int {
+	m := make([]int, n)
+	for i := range m {
+		m[i] = i
+	}
+	return m
+}
+
+// axisGather builds the tensor whose element at output index (o_0, ...,
+// o_k) is x at (maps[0][o_0], ..., maps[k][o_k]), or 0 where a map entry
+// is -1. Cropping, padding, nearest upsampling and repetition are all
+// such gathers. It returns the data and the output shape.
+func axisGather(x []float32, shape []int, maps [][]int) ([]float32, []int) {
+	outShape := make([]int, len(maps))
+	for a, m := range maps {
+		outShape[a] = len(m)
+	}
+	out := make([]float32, runtime.ShapeSize(outShape))
+	walkAxisMaps(shape, outShape, maps, func(in, o int) { out[o] = x[in] })
+	return out, outShape
+}
+
+// axisScatter is the gradient of axisGather: it sums g (of the gathered
+// shape) back into a tensor of shape.
+func axisScatter(g []float32, shape []int, maps [][]int) []float32 {
+	outShape := make([]int, len(maps))
+	for a, m := range maps {
+		outShape[a] = len(m)
+	}
+	gx := make([]float32, runtime.ShapeSize(shape))
+	walkAxisMaps(shape, outShape, maps, func(in, o int) { gx[in] += g[o] })
+	return gx
+}
+
+// walkAxisMaps calls f(input offset, output offset) for every output
+// element whose maps are all >= 0.
+func walkAxisMaps(shape, outShape []int, maps [][]int, f func(in, o int)) {
+	if len(shape) == 0 || runtime.ShapeSize(outShape) == 0 {
+		return
+	}
+	ist, ost := rowMajorStrides(shape), rowMajorStrides(outShape)
+	last := len(shape) - 1
+	var rec func(a, in, o int)
+	rec = func(a, in, o int) {
+		for oi, ii := range maps[a] {
+			if ii < 0 {
+				continue
+			}
+			if a == last {
+				f(in+ii*ist[a], o+oi*ost[a])
+			} else {
+				rec(a+1, in+ii*ist[a], o+oi*ost[a])
+			}
+		}
+	}
+	rec(0, 0, 0)
+}
