@@ -57,3 +57,33 @@ func TestAdaptiveBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowLayerNamesRegistered lists every convolution and pooling name
+// keras.layers exports in Keras 3.15 (keras/layers/__init__.py), aliases
+// included.
+func TestWindowLayerNamesRegistered(t *testing.T) {
+	names := []string{
+		"Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D",
+		"Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+		"Convolution1DTranspose", "Convolution2DTranspose", "Convolution3DTranspose",
+		"DepthwiseConv1D", "DepthwiseConv2D",
+		"SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
+		"MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D",
+		"AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
+		"GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+		"GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+		"GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+		"GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D",
+		"AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
+		"AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+	}
+	have := map[string]bool{}
+	for _, n := range Registered() {
+		have[n] = true
+	}
+	for _, n := range names {
+		if !have[n] {
+			t.Errorf("%s is not registered", n)
+		}
+	}
+}
