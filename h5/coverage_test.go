@@ -48,6 +48,14 @@ func TestCorpusCoverage(t *testing.T) {
 					switch l.class {
 					case layoutChunked:
 						got["chunk index "+indexName(l.index)] = true
+						if l.index == indexFixedArray {
+							if b, err := f.readBlock(l.addr, 16, "fixed array header"); err == nil {
+								n := uint64(b[8]) | uint64(b[9])<<8 | uint64(b[10])<<16
+								if n > 1<<b[7] {
+									got["paged fixed array"] = true
+								}
+							}
+						}
 					case layoutCompact:
 						got["compact layout"] = true
 					case layoutContiguous:
@@ -88,7 +96,7 @@ func TestCorpusCoverage(t *testing.T) {
 	want := []string{"superblock v0", "superblock v2", "superblock v3", "object header v1", "object header v2",
 		"symbol table group", "link messages", "dense links", "dense attributes", "managed heap objects", "huge heap objects",
 		"compact layout", "contiguous layout", "chunk index v1 B-tree", "chunk index single chunk",
-		"chunk index implicit", "chunk index fixed array", "chunk index extensible array", "chunk index v2 B-tree"}
+		"chunk index implicit", "chunk index fixed array", "paged fixed array", "chunk index extensible array", "chunk index v2 B-tree"}
 	var missing []string
 	for _, w := range want {
 		if !got[w] {

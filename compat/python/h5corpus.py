@@ -250,8 +250,11 @@ def basic_content(f):
     f["links/hard"] = f["dtypes/float32"]
 
 
-def chunked_content(f):
+def chunked_content(f, latest=False):
     rng = np.random.default_rng(11)
+    if latest:
+        # More than 1024 chunks: the fixed-array index is paged.
+        f.create_dataset("paged_fixed_array", data=(np.arange(2100) % 251).astype("u1"), chunks=(1,))
     a = rng.standard_normal((37, 23)).astype("f4")
     f.create_dataset("gzip_shuffle_fletcher", data=a, chunks=(8, 5), compression="gzip",
                      shuffle=True, fletcher32=True)
@@ -304,7 +307,7 @@ def main():
         finish(name)
         name = "chunked_%s.h5" % libver
         with h5py.File(os.path.join(OUT, name), "w", libver=libver) as f:
-            chunked_content(f)
+            chunked_content(f, latest=libver == "latest")
         finish(name)
         name = "many_children_%s.h5" % libver
         with h5py.File(os.path.join(OUT, name), "w", libver=libver) as f:
