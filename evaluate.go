@@ -21,13 +21,13 @@ type EvaluateOptions struct {
 // under Keras's names ("loss", "accuracy", "<output>_loss", ...), as
 // model.evaluate(x, y, return_dict=True) does.
 func (m *Model) Evaluate(x, y []*Tensor, opts EvaluateOptions) (map[string]float64, error) {
-	if m.training == nil {
-		return nil, fmt.Errorf("kerasrun: %s: the model was saved without compiling it, so it has no loss or metrics to evaluate", m.info.Path)
-	}
-	c, err := train.Compile(m.training, m.net.OutputNames, m.net.OutputShapes)
+	c, regs, err := m.compile()
 	if err != nil {
-		return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
+		return nil, err
 	}
+	m.mu.RLock()
+	penalty := train.Penalty(regs, nil)
+	m.mu.RUnlock()
 	if len(y) != len(m.net.OutputNames) {
 		return nil, fmt.Errorf("kerasrun: %s: model has %d output(s) %v, got %d target array(s)", m.info.Path, len(m.net.OutputNames), m.net.OutputNames, len(y))
 	}
@@ -50,7 +50,7 @@ func (m *Model) Evaluate(x, y []*Tensor, opts EvaluateOptions) (map[string]float
 		if opts.SampleWeight != nil {
 			sw = sliceBatch([]*Tensor{opts.SampleWeight}, start, end)[0]
 		}
-		if _, _, err := c.Step(yb, pred, sw); err != nil {
+		if _, _, err := c.Step(yb, pred, sw, penalty); err != nil {
 			return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
 		}
 	}

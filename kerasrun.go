@@ -12,10 +12,12 @@ package kerasrun
 import (
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/train"
 )
 
 // Tensor is a dense row-major float32 array with a shape.
@@ -30,6 +32,12 @@ type Model struct {
 	spec     *kerasjson.Model
 	training *kerasjson.TrainingConfig
 	info     FileInfo
+
+	// optimizer is restored from the file or built on first training.
+	optimizer train.Optimizer
+	// mu lets Predict and Evaluate run concurrently while training steps
+	// and weight changes run alone.
+	mu sync.RWMutex
 }
 
 // FileInfo describes where a model came from.
@@ -86,6 +94,8 @@ func (m *Model) Predict(inputs ...*Tensor) ([]*Tensor, error) {
 			return nil, fmt.Errorf("kerasrun: %s: input %q: %w", m.info.Path, m.net.InputNames[i], err)
 		}
 	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	out, _, err := m.net.Forward(&runtime.Context{}, inputs)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)

@@ -216,7 +216,9 @@ func (c *Compiled) Reset() {
 // Step computes the weighted total loss of one batch and its gradients with
 // respect to each prediction, and updates the loss trackers and metrics as
 // Keras's train_step and test_step do (trackers weighted by batch size).
-func (c *Compiled) Step(yTrue, yPred []*runtime.Tensor, sampleWeight *runtime.Tensor) (float64, []*runtime.Tensor, error) {
+// extraLoss (the model's regularization losses) joins the total, as
+// Keras adds model.losses.
+func (c *Compiled) Step(yTrue, yPred []*runtime.Tensor, sampleWeight *runtime.Tensor, extraLoss float64) (float64, []*runtime.Tensor, error) {
 	if len(yTrue) != len(c.Losses) || len(yPred) != len(c.Losses) {
 		return 0, nil, fmt.Errorf("train: %d outputs, got %d targets and %d predictions", len(c.Losses), len(yTrue), len(yPred))
 	}
@@ -246,6 +248,7 @@ func (c *Compiled) Step(yTrue, yPred []*runtime.Tensor, sampleWeight *runtime.Te
 		}
 		grads[i] = g
 	}
+	total += extraLoss
 	c.lossTracker.UpdateScalar(total, float64(batch))
 	for i, ms := range c.Metrics {
 		for _, m := range ms {
