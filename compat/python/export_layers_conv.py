@@ -4,16 +4,19 @@
   layers/testdata/conv_transpose.json  Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
   layers/testdata/conv_depthwise.json  DepthwiseConv1D, DepthwiseConv2D
   layers/testdata/conv_separable.json  SeparableConv1D, SeparableConv2D
+  layers/testdata/keras2/conv.json     a sample of all of them from tf_keras (Keras 2),
+                                       recorded in a separate process
 
 Each case is one layer with random weights and inputs: forward output and
 the gradients of sum(output * probe) for the input and every weight. The
 grid walks every padding, stride, dilation, group and data_format
 combination Keras accepts, on tiny odd shapes (batch 2, 5..7 positions).
 
-Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_layers_conv.py [family...]
+Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_layers_conv.py [family... | keras2]
 """
 import itertools
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -178,12 +181,57 @@ def separable(rec):
                  [in_shape(rank, 3, "channels_first")], name=f"{cls}_nobias_cf")
 
 
+def keras2():
+    """Keras 2 configs (tf_keras 2.21): the same layers, their Keras 2
+    argument spellings and weight names (DepthwiseConv's depthwise_kernel)."""
+    import tf_keras
+    rec = Recorder("conv", keras_module=tf_keras, seed=3)
+    rec.case("Conv2D", {"filters": 3, "kernel_size": 3, "activation": "relu"}, [(2, 5, 6, 2)], name="Conv2D_relu")
+    rec.case("Conv2D", {"filters": 4, "kernel_size": (2, 3), "strides": 2, "padding": "same", "groups": 2},
+             [(2, 5, 6, 4)], name="Conv2D_same_s2_groups2")
+    rec.case("Conv2D", {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "data_format": "channels_first"},
+             [(2, 3, 6, 7)], name="Conv2D_d2_channels_first")
+    rec.case("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "causal", "dilation_rate": 2}, [(2, 7, 2)],
+             name="Conv1D_causal_d2")
+    rec.case("Conv3D", {"filters": 2, "kernel_size": 2, "padding": "same"}, [(2, 3, 4, 3, 2)], name="Conv3D_same")
+    rec.case("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": 1},
+             [(2, 3, 4, 2)], name="Conv2DTranspose_same_s2_outpad1")
+    rec.case("Conv1DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2}, [(2, 4, 3)], name="Conv1DTranspose_s2")
+    rec.case("Conv3DTranspose", {"filters": 2, "kernel_size": 2, "strides": (1, 2, 1)}, [(2, 2, 3, 2, 2)],
+             name="Conv3DTranspose_s121")
+    rec.case("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 2, "padding": "same", "strides": 2},
+             [(2, 5, 6, 3)], name="DepthwiseConv2D_mult2_same_s2")
+    rec.case("DepthwiseConv1D", {"kernel_size": 3, "data_format": "channels_first"}, [(2, 3, 7)],
+             name="DepthwiseConv1D_channels_first")
+    rec.case("SeparableConv2D", {"filters": 3, "kernel_size": 3, "depth_multiplier": 2, "activation": "tanh"},
+             [(2, 5, 6, 2)], name="SeparableConv2D_mult2_tanh")
+    rec.case("SeparableConv1D", {"filters": 3, "kernel_size": 2, "padding": "same"}, [(2, 7, 2)],
+             name="SeparableConv1D_same")
+    for cls, cfg, shape in [
+        ("MaxPooling2D", {"pool_size": 2}, (2, 5, 7, 3)),
+        ("AveragePooling2D", {"pool_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}, (2, 3, 5, 7)),
+        ("AveragePooling2D", {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 5, 7, 3)),
+        ("AveragePooling1D", {"pool_size": 2, "padding": "same"}, (2, 7, 3)),
+        ("MaxPooling3D", {"pool_size": 2, "padding": "same"}, (2, 3, 5, 4, 2)),
+        ("GlobalAveragePooling2D", {"keepdims": True}, (2, 3, 4, 3)),
+        ("GlobalMaxPooling1D", {"data_format": "channels_first"}, (2, 3, 5)),
+    ]:
+        rec.case(cls, cfg, [shape], name=f"{cls}_{len(rec.cases)}")
+    path = rec.write(os.path.join(OUT, "keras2"))
+    print(f"{path}: {len(rec.cases)} cases, {os.path.getsize(path)} bytes")
+
+
 FAMILIES = {"conv": conv, "conv_transpose": conv_transpose, "conv_depthwise": depthwise,
             "conv_separable": separable}
 
 
 def main():
-    names = sys.argv[1:] or list(FAMILIES)
+    names = sys.argv[1:] or list(FAMILIES) + ["keras2"]
+    if "keras2" in names:
+        # tf_keras must be imported before keras 3 in a fresh process.
+        names.remove("keras2")
+        env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--keras2"], check=True, env=env)
     for name in names:
         rec = SafeRecorder(name)
         FAMILIES[name](rec)
@@ -192,4 +240,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--keras2"]:
+        keras2()
+    else:
+        main()
