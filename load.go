@@ -170,6 +170,9 @@ func loadH5(path string) (*Model, error) {
 	if err := loadLegacyWeights(wg, m); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
+	if err := m.restoreOptimizerLegacy(root); err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: optimizer_weights: %w", path, err)
+	}
 	return m, nil
 }
 
@@ -377,6 +380,9 @@ func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
 	}
 	if err := loadKeras3Weights(a.weights.Root(), m); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
+	}
+	if err := m.restoreOptimizerKeras3(a.weights.Root()); err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: optimizer: %w", path, err)
 	}
 	return m, nil
 }
