@@ -38,6 +38,11 @@ type Model struct {
 	// mu lets Predict and Evaluate run concurrently while training steps
 	// and weight changes run alone.
 	mu sync.RWMutex
+	// rawConfig is the model config JSON exactly as the file held it
+	// (config.json of a .keras archive, model_config of a legacy .h5, the
+	// to_json() text) and rawCompile the compile or training config JSON
+	// (nil when not compiled): Save writes them back unchanged.
+	rawConfig, rawCompile []byte
 }
 
 // FileInfo describes where a model came from.
