@@ -198,6 +198,9 @@ func (f *File) shapeOf(s *dataspace, dt *dtype, at int64) ([]int, int, error) {
 		shape = []int{0}
 	}
 	for _, d := range s.dims {
+		if d > 1<<50 {
+			return nil, 0, f.formatErr(at, "dataspace dimension %d is too large", d)
+		}
 		shape = append(shape, int(d))
 	}
 	for _, d := range dt.dims {

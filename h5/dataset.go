@@ -265,7 +265,7 @@ func (d *Dataset) readChunked(data any, l *layout, fs []filter, fill []byte) err
 	f := d.f
 	dims := d.space.dims
 	rank := len(dims)
-	if len(l.chunk) != rank {
+	if len(l.chunk) != rank || rank == 0 {
 		return f.formatErr(-1, "dataset %s: chunks of rank %d in a rank-%d dataspace", d.path, len(l.chunk), rank)
 	}
 	per := 1

@@ -148,6 +148,9 @@ func (f *File) managedObject(h *fractalHeap, off, n uint64) ([]byte, error) {
 				continue
 			}
 			col := (rel - start) / size
+			if rel < start || col >= uint64(h.tableWidth) {
+				return nil, f.formatErr(int64(blockAddr), "heap offset %d outside indirect block", off)
+			}
 			entry := ib[r*h.tableWidth+int(col)]
 			childOff := blockOff + start + col*size
 			if entry == undefAddr {

@@ -103,6 +103,9 @@ func (f *File) readObjectHeader(addr uint64) (*objectHeader, error) {
 		if c.err != nil {
 			return nil, c.err
 		}
+		if size > uint64(f.size) {
+			return nil, f.formatErr(int64(addr), "object header of %d bytes in a %d-byte file", size, f.size)
+		}
 		start := uint64(c.pos)
 		b, err := f.readBlock(addr, start+size+4, "object header")
 		if err != nil {
