@@ -314,6 +314,23 @@ def main():
             many_children(f)
         finish(name)
 
+    # Tiny files: good fuzzing seeds (the fuzzer mutates small inputs best).
+    for libver in ("earliest", "latest"):
+        name = "tiny_%s.h5" % libver
+        with h5py.File(os.path.join(OUT, name), "w", libver=libver) as f:
+            f.attrs["s"] = "v"
+            d = f.create_dataset("d", data=np.array([1.5, -2], dtype="f4"))
+            d.attrs["n"] = np.array([b"ab"])
+            f.create_dataset("c", data=np.arange(6, dtype="i2"), chunks=(4,), compression="gzip",
+                             shuffle=True, fletcher32=True)
+        finish(name)
+    name = "tiny_dense_latest.h5"
+    with h5py.File(os.path.join(OUT, name), "w", libver="latest") as f:
+        for i in range(9):
+            f.create_group("g%d" % i)
+            f.attrs["a%d" % i] = i
+    finish(name)
+
     # Superblock v2 (HDF5 1.8 format) and a 512-byte user block.
     name = "v108_userblock.h5"
     with h5py.File(os.path.join(OUT, name), "w", libver=("v108", "v108"), userblock_size=512) as f:
