@@ -3,11 +3,11 @@ package layers
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/kerasrun/kerasrun/kerasjson"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
 )
 
