@@ -42,6 +42,10 @@ type Optimizer interface {
 	LearningRate() float64
 	// GetConfig returns the Keras 3 config of the optimizer.
 	GetConfig() kerasjson.Config
+	// SetLearningRate sets a constant learning rate, as Keras callbacks
+	// assign optimizer.learning_rate; it is an error when the rate is a
+	// schedule.
+	SetLearningRate(lr float64) error
 }
 
 // updateRule is one optimizer algorithm: its slots and per-variable step.
@@ -118,6 +122,19 @@ func (b *baseOptimizer) LearningRate() float64 {
 		lr = lr / (1 + b.decay*float64(b.iterations))
 	}
 	return lr
+}
+
+// SetLearningRate assigns a constant learning rate (stored as float32, as
+// Keras's variable holds it).
+func (b *baseOptimizer) SetLearningRate(lr float64) error {
+	if b.sched != nil {
+		return fmt.Errorf("train: optimizer %s: the learning rate is a schedule and cannot be set", b.name)
+	}
+	b.lr = float64(float32(lr))
+	if b.lrVar != nil {
+		b.lrVar.Value.Data[0] = float32(lr)
+	}
+	return nil
 }
 
 // ExcludeFromWeightDecay mirrors Keras's exclude_from_weight_decay: the

@@ -176,6 +176,9 @@ func (o *LossScaleOptimizer) Iterations() int64 { return o.inner.Iterations() }
 // LearningRate returns the inner optimizer's learning rate.
 func (o *LossScaleOptimizer) LearningRate() float64 { return o.inner.LearningRate() }
 
+// SetLearningRate sets the inner optimizer's learning rate.
+func (o *LossScaleOptimizer) SetLearningRate(lr float64) error { return o.inner.SetLearningRate(lr) }
+
 // GetConfig returns the Keras 3 config with the inner optimizer nested.
 func (o *LossScaleOptimizer) GetConfig() kerasjson.Config {
 	return kerasjson.Config{
