@@ -20,11 +20,12 @@ type Format int
 
 // The formats Load reads, detected from content.
 const (
-	FormatUnknown  Format = iota
-	FormatH5              // legacy full-model HDF5 (model.save("m.h5"))
-	FormatKeras           // Keras 3 .keras zip archive
-	FormatKerasDir        // a .keras archive saved unzipped as a directory
-	FormatJSON            // model.to_json() plus a weights file
+	FormatUnknown   Format = iota
+	FormatH5               // legacy full-model HDF5 (model.save("m.h5"))
+	FormatKeras            // Keras 3 .keras zip archive
+	FormatKerasDir         // a .keras archive saved unzipped as a directory
+	FormatJSON             // model.to_json() plus a weights file
+	FormatWeightsH5        // Keras 3 weights only (model.save_weights("x.weights.h5")); Save writes it
 )
 
 func (f Format) String() string {
@@ -37,6 +38,8 @@ func (f Format) String() string {
 		return "Keras 3 archive directory"
 	case FormatJSON:
 		return "model JSON + weights"
+	case FormatWeightsH5:
+		return "Keras 3 weights (.weights.h5)"
 	}
 	return "unknown"
 }
@@ -156,12 +159,14 @@ func loadH5(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.rawConfig = []byte(cfgJSON)
 	m.info.KerasVersion, _ = stringAttr(root, "keras_version")
 	m.info.Backend, _ = stringAttr(root, "backend")
 	if tc, err := stringAttr(root, "training_config"); err == nil {
 		if m.training, err = kerasjson.ParseTrainingConfig([]byte(tc)); err != nil {
 			return nil, fmt.Errorf("kerasrun: %s: training_config: %w", path, err)
 		}
+		m.rawCompile = []byte(tc)
 	}
 	wg, err := root.Group("model_weights")
 	if err != nil {
@@ -202,6 +207,7 @@ func loadJSON(path, weights string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.rawConfig = data
 	if weights == "" {
 		return nil, fmt.Errorf("kerasrun: %s: a model JSON file needs its weights file (kerasrun.WithWeights, or --weights on the command line)", path)
 	}
@@ -361,6 +367,7 @@ func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.rawConfig = a.config
 	var top struct {
 		CompileConfig json.RawMessage `json:"compile_config"`
 	}
@@ -368,6 +375,7 @@ func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
 		if m.training, err = kerasjson.ParseTrainingConfig(top.CompileConfig); err != nil {
 			return nil, fmt.Errorf("kerasrun: %s: compile_config: %w", path, err)
 		}
+		m.rawCompile = top.CompileConfig
 	}
 	var meta struct {
 		KerasVersion string `json:"keras_version"`
