@@ -3,6 +3,7 @@ package h5
 import (
 	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
 )
 
@@ -15,7 +16,7 @@ func TestCorpusCoverage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got["superblock v"+itoa(f.sbVersion)] = true
+		got["superblock v"+strconv.Itoa(f.sbVersion)] = true
 		seen := map[uint64]bool{}
 		var walk func(addr uint64)
 		walk = func(addr uint64) {
@@ -27,7 +28,7 @@ func TestCorpusCoverage(t *testing.T) {
 			if err != nil {
 				return
 			}
-			got["object header v"+itoa(h.version)] = true
+			got["object header v"+strconv.Itoa(h.version)] = true
 			if m := h.first(msgAttrInfo); m != nil {
 				c := f.newCursor(m.data, m.addr, "")
 				c.u8()

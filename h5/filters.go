@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"io"
+	"strconv"
 )
 
 // Filter identifiers.
@@ -75,29 +76,7 @@ func (fl filter) describe() string {
 	if name == "" {
 		name = "unnamed"
 	}
-	return "filter " + itoa(fl.id) + " (" + name + ")"
-}
-
-func itoa(i int) string {
-	var b [20]byte
-	n := len(b)
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	for {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-		if i == 0 {
-			break
-		}
-	}
-	if neg {
-		n--
-		b[n] = '-'
-	}
-	return string(b[n:])
+	return "filter " + strconv.Itoa(fl.id) + " (" + name + ")"
 }
 
 // checkFilters refuses pipelines with filters this package cannot undo.

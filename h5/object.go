@@ -114,7 +114,7 @@ func (f *File) readObjectHeader(addr uint64) (*objectHeader, error) {
 		if err := f.verifyChecksum(b, int(start+size), addr, "object header"); err != nil {
 			return nil, err
 		}
-		if err := f.parseMessagesV2(h, b[start:start+size], addr+start, &pending2{f: f, pend: &pending, seen: seen}); err != nil {
+		if err := f.parseMessagesV2(h, b[start:start+size], addr+start, &contQueue{f: f, pend: &pending, seen: seen}); err != nil {
 			return nil, err
 		}
 		for len(pending) > 0 {
@@ -130,7 +130,7 @@ func (f *File) readObjectHeader(addr uint64) (*objectHeader, error) {
 			if err := f.verifyChecksum(b, len(b)-4, blk.addr, "object header continuation"); err != nil {
 				return nil, err
 			}
-			if err := f.parseMessagesV2(h, b[4:len(b)-4], blk.addr+4, &pending2{f: f, pend: &pending, seen: seen}); err != nil {
+			if err := f.parseMessagesV2(h, b[4:len(b)-4], blk.addr+4, &contQueue{f: f, pend: &pending, seen: seen}); err != nil {
 				return nil, err
 			}
 		}
@@ -187,7 +187,9 @@ func (f *File) readObjectHeader(addr uint64) (*objectHeader, error) {
 
 type contBlock struct{ addr, size uint64 }
 
-type pending2 struct {
+// contQueue collects the continuation blocks still to parse and the
+// addresses already seen, to refuse cycles.
+type contQueue struct {
 	f    *File
 	pend *[]contBlock
 	seen map[uint64]bool
@@ -211,7 +213,7 @@ func (f *File) continuation(data []byte, at uint64, seen map[uint64]bool) (contB
 	return contBlock{a, n}, nil
 }
 
-func (f *File) parseMessagesV2(h *objectHeader, b []byte, base uint64, p *pending2) error {
+func (f *File) parseMessagesV2(h *objectHeader, b []byte, base uint64, p *contQueue) error {
 	c := f.newCursor(b, base, "object header")
 	hdr := 4
 	if h.flags&0x04 != 0 {
