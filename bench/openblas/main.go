@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/kerasrun/kerasrun/runtime/kernels"
@@ -52,8 +53,11 @@ func main() {
 	fmt.Printf("kernels: %s; OpenBLAS core: %s (%s); GOMAXPROCS %d\n", kernels.Implementation(), blasCoreName(), blasConfig(), runtime.GOMAXPROCS(0))
 	fmt.Printf("OPENBLAS_CORETYPE=%q OPENBLAS_L2_SIZE=%q\n", os.Getenv("OPENBLAS_CORETYPE"), os.Getenv("OPENBLAS_L2_SIZE"))
 	fmt.Printf("FMA peak measured here: %.1f GFLOP/s per core (issue's machine: %.0f)\n", peak, issuePeak)
-	fmt.Printf("median of %d interleaved rounds (best in brackets), GFLOP/s\n\n", *rounds)
-	fmt.Printf("%-18s %3s %16s %16s %7s %9s %9s\n", "shape MxKxN", "thr", "ours", "OpenBLAS", "ratio", "%peak116", "%peakHere")
+	fmt.Printf("GFLOP/s over %d interleaved rounds: wall-clock median and best of ours and OpenBLAS, ratios\n", *rounds)
+	fmt.Printf("ours/OpenBLAS, best of ours as %% of the FMA peak (issue's 116/core, measured here);\n")
+	fmt.Printf("for one thread also GFLOP/s per CPU-second (median), which leaves out time the core ran others\n\n")
+	fmt.Printf("%-18s %3s %6s %6s %6s %6s %5s %5s %6s %6s   %6s %6s %5s\n", "shape MxKxN", "thr", "ours", "best", "blas", "best",
+		"r.med", "r.bst", "pk116", "pkHere", "oursC", "blasC", "r.cpu")
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, s := range shapes {
 		if *only != "" && s.name != *only {
@@ -64,23 +68,35 @@ func main() {
 			kernels.SetThreads(th)
 			blasSetThreads(th)
 			flops := 2 * float64(s.m) * float64(s.k) * float64(s.n)
-			var o, b []float64
+			var o, b, oc, bc []float64
+			runOurs := func() {
+				w, c := measure(ours, *minTime)
+				o, oc = append(o, flops/w/1e9), append(oc, flops/c/1e9)
+			}
+			runBlas := func() {
+				w, c := measure(blas, *minTime)
+				b, bc = append(b, flops/w/1e9), append(bc, flops/c/1e9)
+			}
 			for i := 0; i < *rounds; i++ {
 				// Alternate the order; after OpenBLAS, let its worker threads
 				// stop spinning (they busy-wait ~0.1 s) before timing ours.
 				if i%2 == 0 {
-					o = append(o, flops/measure(ours, *minTime)/1e9)
-					b = append(b, flops/measure(blas, *minTime)/1e9)
+					runOurs()
+					runBlas()
 				} else {
-					b = append(b, flops/measure(blas, *minTime)/1e9)
+					runBlas()
 					time.Sleep(*settle)
-					o = append(o, flops/measure(ours, *minTime)/1e9)
+					runOurs()
 				}
 				time.Sleep(*settle)
 			}
-			om, bm := median(o), median(b)
-			fmt.Printf("%-18s %3d %7.1f [%6.1f] %7.1f [%6.1f] %7.2f %8.0f%% %8.0f%%\n", s.name, th,
-				om, slices.Max(o), bm, slices.Max(b), om/bm, 100*om/(issuePeak*float64(th)), 100*om/(peak*float64(th)))
+			om, bm, ob, bb := median(o), median(b), slices.Max(o), slices.Max(b)
+			cpuCol := ""
+			if th == 1 {
+				cpuCol = fmt.Sprintf("%6.1f %6.1f %5.2f", median(oc), median(bc), median(oc)/median(bc))
+			}
+			fmt.Printf("%-18s %3d %6.1f %6.1f %6.1f %6.1f %5.2f %5.2f %5.0f%% %5.0f%%   %s\n", s.name, th,
+				om, ob, bm, bb, om/bm, ob/bb, 100*ob/(issuePeak*float64(th)), 100*ob/(peak*float64(th)), cpuCol)
 		}
 	}
 }
@@ -135,20 +151,32 @@ func im2col(p kernels.ConvParams, in []float32) []float32 {
 	return cols
 }
 
-// measure returns the mean seconds per call of f over at least minTime.
-func measure(f func(), minTime time.Duration) float64 {
+// measure returns the mean wall-clock and process CPU seconds per call of f
+// over at least minTime. On a shared machine the CPU time of a one-thread
+// run excludes the time other processes held the core.
+func measure(f func(), minTime time.Duration) (wall, cpu float64) {
 	f() // warm caches and thread pools
 	n := 1
 	for {
+		c0 := cpuTime()
 		t0 := time.Now()
 		for i := 0; i < n; i++ {
 			f()
 		}
 		if d := time.Since(t0); d >= minTime {
-			return d.Seconds() / float64(n)
+			return d.Seconds() / float64(n), (cpuTime() - c0) / float64(n)
 		}
 		n *= 2
 	}
+}
+
+// cpuTime returns the user+system CPU seconds used by the process so far.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 func median(x []float64) float64 {
