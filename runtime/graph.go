@@ -136,9 +136,9 @@ func (g *Graph) Run(ctx *Context, inputs []*Tensor) ([]*Tensor, *Trace, error) {
 	if ctx.Grad {
 		tr = &Trace{g: g, backs: make([]Backward, len(g.Nodes))}
 	}
-	args := make([]*Tensor, 0, 4)
 	for i, n := range g.Nodes {
-		args = args[:0]
+		// A fresh slice per node: Backward closures may keep their inputs.
+		args := make([]*Tensor, 0, len(n.In))
 		for _, v := range n.In {
 			args = append(args, vals[v])
 		}

@@ -1,0 +1,295 @@
+package kerasrun
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ErrStopTraining, returned by a callback's OnEpochEnd or OnBatchEnd, ends
+// Fit after the current epoch without an error (Keras's
+// model.stop_training = True).
+var ErrStopTraining = errors.New("kerasrun: stop training")
+
+// Callback is called by Fit at the points Keras calls its callbacks. Embed
+// NopCallback to implement only some methods.
+type Callback interface {
+	OnTrainBegin(m *Model) error
+	OnEpochBegin(epoch int) error
+	OnBatchEnd(batch int, logs map[string]float64) error
+	OnEpochEnd(epoch int, logs map[string]float64) error
+	OnTrainEnd() error
+}
+
+// NopCallback implements Callback with methods that do nothing.
+type NopCallback struct{}
+
+func (NopCallback) OnTrainBegin(*Model) error                { return nil }
+func (NopCallback) OnEpochBegin(int) error                   { return nil }
+func (NopCallback) OnBatchEnd(int, map[string]float64) error { return nil }
+func (NopCallback) OnEpochEnd(int, map[string]float64) error { return nil }
+func (NopCallback) OnTrainEnd() error                        { return nil }
+
+// monitorImproved compares a monitored value with the best so far, in the
+// direction Keras infers from the name ("acc"/"auc" maximize).
+func monitorImproved(monitor, mode string, current, best, minDelta float64) bool {
+	if mode == "" || mode == "auto" {
+		mode = "min"
+		if strings.Contains(monitor, "acc") || strings.HasSuffix(monitor, "auc") {
+			mode = "max"
+		}
+	}
+	if mode == "max" {
+		return current-minDelta > best
+	}
+	return current+minDelta < best
+}
+
+func initialBest(monitor, mode string) float64 {
+	if monitorImproved(monitor, mode, 1, 0, 0) {
+		return math.Inf(-1)
+	}
+	return math.Inf(1)
+}
+
+// EarlyStopping stops training when a monitored log stops improving.
+type EarlyStopping struct {
+	NopCallback
+	Monitor  string // default "val_loss"
+	Mode     string // "auto", "min" or "max"
+	MinDelta float64
+	Patience int
+	// RestoreBestWeights is not supported yet; setting it is an error.
+	RestoreBestWeights bool
+	// StoppedEpoch is the epoch training stopped after, or -1.
+	StoppedEpoch int
+	best         float64
+	wait         int
+}
+
+// OnTrainBegin resets the state.
+func (e *EarlyStopping) OnTrainBegin(*Model) error {
+	if e.RestoreBestWeights {
+		return fmt.Errorf("kerasrun: EarlyStopping: restore_best_weights is not supported yet")
+	}
+	if e.Monitor == "" {
+		e.Monitor = "val_loss"
+	}
+	e.best, e.wait, e.StoppedEpoch = initialBest(e.Monitor, e.Mode), 0, -1
+	return nil
+}
+
+// OnEpochEnd checks the monitored value.
+func (e *EarlyStopping) OnEpochEnd(epoch int, logs map[string]float64) error {
+	v, ok := logs[e.Monitor]
+	if !ok {
+		return nil // Keras warns and goes on
+	}
+	if monitorImproved(e.Monitor, e.Mode, v, e.best, math.Abs(e.MinDelta)) {
+		e.best, e.wait = v, 0
+		return nil
+	}
+	e.wait++
+	if e.wait >= e.Patience {
+		e.StoppedEpoch = epoch
+		return ErrStopTraining
+	}
+	return nil
+}
+
+// ReduceLROnPlateau lowers the learning rate when a monitored log stops
+// improving.
+type ReduceLROnPlateau struct {
+	NopCallback
+	Monitor  string  // default "val_loss"
+	Mode     string  // "auto", "min", "max"
+	Factor   float64 // default 0.1
+	Patience int     // default 10
+	MinDelta float64 // default 1e-4
+	Cooldown int
+	MinLR    float64
+	m        *Model
+	best     float64
+	wait     int
+	cooldown int
+}
+
+// OnTrainBegin resets the state.
+func (r *ReduceLROnPlateau) OnTrainBegin(m *Model) error {
+	if r.Monitor == "" {
+		r.Monitor = "val_loss"
+	}
+	if r.Factor == 0 {
+		r.Factor = 0.1
+	}
+	if r.Factor >= 1 {
+		return fmt.Errorf("kerasrun: ReduceLROnPlateau: factor must be below 1, got %v", r.Factor)
+	}
+	if r.Patience == 0 {
+		r.Patience = 10
+	}
+	if r.MinDelta == 0 {
+		r.MinDelta = 1e-4
+	}
+	r.m, r.best, r.wait, r.cooldown = m, initialBest(r.Monitor, r.Mode), 0, 0
+	return nil
+}
+
+// OnEpochEnd lowers the rate after Patience epochs without improvement.
+func (r *ReduceLROnPlateau) OnEpochEnd(epoch int, logs map[string]float64) error {
+	opt := r.m.optimizer
+	logs["learning_rate"] = opt.LearningRate()
+	v, ok := logs[r.Monitor]
+	if !ok {
+		return nil
+	}
+	if r.cooldown > 0 {
+		r.cooldown--
+		r.wait = 0
+	}
+	if monitorImproved(r.Monitor, r.Mode, v, r.best, r.MinDelta) {
+		r.best, r.wait = v, 0
+		return nil
+	}
+	if r.cooldown > 0 {
+		return nil
+	}
+	r.wait++
+	if r.wait >= r.Patience {
+		old := opt.LearningRate()
+		if old > r.MinLR {
+			if err := opt.SetLearningRate(math.Max(old*r.Factor, r.MinLR)); err != nil {
+				return err
+			}
+			r.cooldown, r.wait = r.Cooldown, 0
+		}
+	}
+	return nil
+}
+
+// LearningRateScheduler sets the learning rate at the start of every
+// epoch from Schedule(epoch, current rate).
+type LearningRateScheduler struct {
+	NopCallback
+	Schedule func(epoch int, lr float64) float64
+	m        *Model
+}
+
+// OnTrainBegin remembers the model.
+func (s *LearningRateScheduler) OnTrainBegin(m *Model) error { s.m = m; return nil }
+
+// OnEpochBegin sets the rate.
+func (s *LearningRateScheduler) OnEpochBegin(epoch int) error {
+	return s.m.optimizer.SetLearningRate(s.Schedule(epoch, s.m.optimizer.LearningRate()))
+}
+
+// TerminateOnNaN stops training when a batch's loss is NaN or infinite.
+type TerminateOnNaN struct{ NopCallback }
+
+// OnBatchEnd checks the loss.
+func (TerminateOnNaN) OnBatchEnd(batch int, logs map[string]float64) error {
+	if l, ok := logs["loss"]; ok && (math.IsNaN(l) || math.IsInf(l, 0)) {
+		return ErrStopTraining
+	}
+	return nil
+}
+
+// CSVLogger writes one line per epoch: epoch, then the logs in sorted
+// order, as Keras's CSVLogger does.
+type CSVLogger struct {
+	NopCallback
+	Path   string
+	Append bool
+	f      *os.File
+	keys   []string
+}
+
+// OnTrainBegin opens the file.
+func (c *CSVLogger) OnTrainBegin(*Model) error {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if c.Append {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	f, err := os.OpenFile(c.Path, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	c.f, c.keys = f, nil
+	return nil
+}
+
+// OnEpochEnd writes a row (and the header first).
+func (c *CSVLogger) OnEpochEnd(epoch int, logs map[string]float64) error {
+	if c.keys == nil {
+		c.keys = sortedKeys(logs)
+		if _, err := fmt.Fprintf(c.f, "epoch,%s\n", strings.Join(c.keys, ",")); err != nil {
+			return err
+		}
+	}
+	row := []string{fmt.Sprint(epoch)}
+	for _, k := range c.keys {
+		row = append(row, fmt.Sprint(logs[k]))
+	}
+	_, err := fmt.Fprintln(c.f, strings.Join(row, ","))
+	return err
+}
+
+// OnTrainEnd closes the file.
+func (c *CSVLogger) OnTrainEnd() error { return c.f.Close() }
+
+func sortedKeys(logs map[string]float64) []string {
+	keys := make([]string, 0, len(logs))
+	for k := range logs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// CallbackFunc adapts a function called at every epoch end to Callback.
+type CallbackFunc func(epoch int, logs map[string]float64) error
+
+func (f CallbackFunc) OnTrainBegin(*Model) error                { return nil }
+func (f CallbackFunc) OnEpochBegin(int) error                   { return nil }
+func (f CallbackFunc) OnBatchEnd(int, map[string]float64) error { return nil }
+func (f CallbackFunc) OnTrainEnd() error                        { return nil }
+
+// OnEpochEnd calls f.
+func (f CallbackFunc) OnEpochEnd(epoch int, logs map[string]float64) error { return f(epoch, logs) }
+
+// writeProgress prints Keras's progress line: with a bar for verbose 1
+// ("3/4 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step - accuracy: 0.5000 - loss: 1.2345"),
+// one line per epoch for verbose 2.
+func writeProgress(w io.Writer, step, steps int, elapsed time.Duration, logs map[string]float64, perEpoch bool) {
+	var b strings.Builder
+	perStep := elapsed / time.Duration(max(step, 1))
+	if perEpoch {
+		fmt.Fprintf(&b, "%d/%d - %ds - %s/step", step, steps, int(elapsed.Seconds()), shortDuration(perStep))
+	} else {
+		const width = 20
+		done := width * step / max(steps, 1)
+		fmt.Fprintf(&b, "\r%d/%d %s%s %ds %s/step", step, steps, strings.Repeat("━", done), strings.Repeat("─", width-done), int(elapsed.Seconds()), shortDuration(perStep))
+	}
+	for _, k := range sortedKeys(logs) {
+		fmt.Fprintf(&b, " - %s: %.4f", k, logs[k])
+	}
+	if perEpoch || step == steps {
+		b.WriteString("\n")
+	}
+	io.WriteString(w, b.String())
+}
+
+func shortDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%dus", d.Microseconds())
+}
