@@ -167,6 +167,7 @@ func (st *stepper) trainStep(x, y []*Tensor, sw *Tensor) error {
 	}
 	for _, u := range ctx.Updates {
 		copy(u.Variable.Value.Data, u.Value.Data)
+		u.Variable.Touch()
 	}
 	return nil
 }

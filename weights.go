@@ -116,6 +116,7 @@ func assign(v *runtime.Variable, ds *h5.Dataset, where string) error {
 		return fmt.Errorf("%s: weight %q: %w", where, v.Name, err)
 	}
 	copy(v.Value.Data, data)
+	v.Touch()
 	return nil
 }
 

@@ -52,6 +52,7 @@ func randomizeWeights(r *rand.Rand, l Layer) {
 		for i := range v.Value.Data {
 			v.Value.Data[i] = float32(r.Float64()*2 - 1)
 		}
+		v.Touch()
 	}
 }
 
@@ -108,7 +109,7 @@ func checkLayerContract(t *testing.T, l Layer, inputs []*runtime.Tensor, tol flo
 		}
 		return s
 	}
-	check := func(what string, data []float32, analytic []float32) {
+	check := func(what string, data []float32, analytic []float32, v *runtime.Variable) {
 		t.Helper()
 		idx := make([]int, len(data))
 		for i := range idx {
@@ -121,11 +122,19 @@ func checkLayerContract(t *testing.T, l Layer, inputs []*runtime.Tensor, tol flo
 		for _, i := range idx {
 			const eps = 1e-2
 			old := data[i]
+			touch := func() {
+				if v != nil {
+					v.Touch()
+				}
+			}
 			data[i] = old + eps
+			touch()
 			up := loss()
 			data[i] = old - eps
+			touch()
 			down := loss()
 			data[i] = old
+			touch()
 			numeric := (up - down) / (2 * eps)
 			var got float64
 			if analytic != nil {
@@ -141,7 +150,7 @@ func checkLayerContract(t *testing.T, l Layer, inputs []*runtime.Tensor, tol flo
 		if i < len(gin) && gin[i] != nil {
 			g = gin[i].Data
 		}
-		check("input grad", x.Data, g)
+		check("input grad", x.Data, g, nil)
 	}
 	for _, v := range l.Weights() {
 		if !v.Trainable {
@@ -151,7 +160,7 @@ func checkLayerContract(t *testing.T, l Layer, inputs []*runtime.Tensor, tol flo
 		if gv := ctx.Grads[v]; gv != nil {
 			g = gv.Data
 		}
-		check("weight "+v.Name+" grad", v.Value.Data, g)
+		check("weight "+v.Name+" grad", v.Value.Data, g, v)
 	}
 }
 

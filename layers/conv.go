@@ -140,7 +140,7 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 		bias = l.Bias.Value.Data
 	}
 	xl := toChannelsLast(x, cf)
-	pk := l.pack.get(l.Kernel.Value.Data)
+	pk := l.pack.get(l.Kernel)
 	zl := make([]float32, p.rows()*p.cout)
 	p.forward(xl, pk, bias, zl)
 	out := newConvOutput(zl, outShape, cf, l.Activation)

@@ -1,9 +1,9 @@
 package layers
 
 import (
-	"math"
 	"sync"
 
+	"github.com/kerasrun/kerasrun/runtime"
 	"github.com/kerasrun/kerasrun/runtime/kernels"
 )
 
@@ -177,37 +177,27 @@ func sumRows(a []float32, n int) []float32 {
 	return s
 }
 
-// convPack caches a convolution kernel packed for runtime/kernels. The
-// packed copies are made on first use and rebuilt when the kernel's values
-// change (training, weight loading): each forward pass compares a
-// fingerprint of the values, one read of the kernel, which is small beside
-// the convolution itself. Safe for concurrent use.
+// convPack caches a convolution kernel packed for runtime/kernels: the
+// packed copies are made on first use after each change of the kernel
+// variable (weight loading, a training step), never per call. Safe for
+// concurrent use.
 type convPack struct {
-	mu  sync.Mutex
-	cur *packedKernel
+	cache runtime.Packed[*packedKernel]
 }
 
 // packedKernel holds the packed forms of one version of a kernel, each made
 // on first use.
 type packedKernel struct {
 	kernel []float32
-	sum    uint64
 
 	c2dOnce, bOnce, btOnce sync.Once
 	c2d                    *kernels.PackedConv
 	b, bt                  []*kernels.PackedB
 }
 
-// get returns the packed forms of kernel's current values.
-func (c *convPack) get(kernel []float32) *packedKernel {
-	s := fingerprint(kernel)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if k := c.cur; k != nil && k.sum == s && len(k.kernel) == len(kernel) && (len(kernel) == 0 || &k.kernel[0] == &kernel[0]) {
-		return k
-	}
-	c.cur = &packedKernel{kernel: kernel, sum: s}
-	return c.cur
+// get returns the packed forms of the kernel variable's current values.
+func (c *convPack) get(v *runtime.Variable) *packedKernel {
+	return c.cache.Get(func() *packedKernel { return &packedKernel{kernel: v.Value.Data} }, v)
 }
 
 // conv2D returns the kernel packed for kernels.Conv2D.
@@ -239,13 +229,3 @@ func (k *packedKernel) groupsBT(p *convProblem) []*kernels.PackedB {
 	return k.bt
 }
 
-// fingerprint hashes float bits (a 64-bit multiplicative hash, one
-// multiply per value).
-func fingerprint(x []float32) uint64 {
-	h := uint64(len(x)) * 0x9E3779B97F4A7C15
-	for _, v := range x {
-		h = (h ^ uint64(math.Float32bits(v))) * 0x100000001B3
-		h ^= h >> 29
-	}
-	return h
-}

@@ -79,7 +79,7 @@ func TestConvProblemMatchesReference(t *testing.T) {
 		w := randSlice(r, p.kG()*p.cout)
 		bias := randSlice(r, p.cout)
 		var cache convPack
-		pk := cache.get(w)
+		pk := cache.get(&runtime.Variable{Name: "kernel", Value: &runtime.Tensor{Shape: []int{len(w)}, Data: w}})
 		got := make([]float32, p.rows()*p.cout)
 		p.forward(x, pk, bias, got)
 		want := referenceConv(&p, x, w, bias)

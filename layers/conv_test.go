@@ -56,7 +56,8 @@ func TestConvContract(t *testing.T) {
 }
 
 // TestConvRepacksChangedWeights checks that the packed-kernel cache notices
-// a change of the kernel's values (as an optimizer step makes).
+// a change of the kernel's values recorded by Touch (as an optimizer step
+// and weight loading do).
 func TestConvRepacksChangedWeights(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, cfg := range []string{`{"filters": 3, "kernel_size": 3}`, `{"filters": 4, "kernel_size": 2, "groups": 2}`} {
@@ -74,6 +75,7 @@ func TestConvRepacksChangedWeights(t *testing.T) {
 		for i := range k {
 			k[i] *= 2
 		}
+		l.Weights()[0].Touch()
 		after, _, _ := l.Forward(&runtime.Context{}, []*runtime.Tensor{x})
 		b := l.Weights()[1].Value.Data
 		for i, v := range after[0].Data {

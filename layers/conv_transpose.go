@@ -178,7 +178,7 @@ func (l *ConvTranspose) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 	cf := l.args.channelsFirst
 	outShape := joinAxes(p.batch, outSp, l.Filters, cf)
 	xl := toChannelsLast(x, cf)
-	pk := l.pack.get(l.Kernel.Value.Data)
+	pk := l.pack.get(l.Kernel)
 	zl := p.backwardData(xl, pk)
 	if l.Bias != nil {
 		addBias(zl, l.Bias.Value.Data)

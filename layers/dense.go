@@ -3,6 +3,7 @@ package layers
 import (
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/runtime/kernels"
 )
 
 // Dense is keras.layers.Dense: output = activation(dot(input, kernel) + bias)
@@ -14,6 +15,9 @@ type Dense struct {
 	Activation *activation
 	Kernel     *runtime.Variable
 	Bias       *runtime.Variable
+	// packed is the kernel in the GEMM core's layout, repacked only when
+	// the kernel changes.
+	packed runtime.Packed[*kernels.PackedB]
 }
 
 func init() { Register("Dense", newDense) }
@@ -91,7 +95,8 @@ func (l *Dense) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.
 	if l.Bias != nil {
 		bias = l.Bias.Value.Data
 	}
-	matMul(rows, l.Units, d, x.Data, l.Kernel.Value.Data, z.Data, bias)
+	pb := l.packed.Get(func() *kernels.PackedB { return kernels.PackB(d, l.Units, l.Kernel.Value.Data, l.Units) }, l.Kernel)
+	kernels.Gemm(rows, l.Units, d, x.Data, d, pb, z.Data, l.Units, false, bias)
 	if err := l.Activation.checkAxis(l.Units); err != nil {
 		return nil, nil, ShapeError(&l.Base, "%v", err)
 	}

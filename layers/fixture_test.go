@@ -149,6 +149,7 @@ func runFixtureCase(t *testing.T, c fixtureCase, tol fixtureTolerance) {
 			t.Fatalf("weight %d (%s): shape %v, Keras %v", i, w.Name, ws[i].Value.Shape, w.Shape)
 		}
 		copy(ws[i].Value.Data, w.Data)
+		ws[i].Touch()
 	}
 	grad := c.InputGrads != nil
 	ctx := &runtime.Context{Training: c.Training, Grad: grad}

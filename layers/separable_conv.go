@@ -133,7 +133,7 @@ func (l *SeparableConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 	xl, dk := toChannelsLast(x, cf), l.DepthwiseKernel.Value.Data
 	mid := make([]float32, p.batch*p.win.outSize()*p.cout())
 	p.forward(xl, dk, nil, mid)
-	pk := l.pack.get(l.PointwiseKernel.Value.Data)
+	pk := l.pack.get(l.PointwiseKernel)
 	zl := make([]float32, pw.rows()*l.Filters)
 	pw.forward(mid, pk, bias, zl)
 	out := newConvOutput(zl, outShape, cf, l.Activation)

@@ -7,6 +7,7 @@ package runtime
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // Tensor is a dense row-major float32 array.
@@ -100,9 +101,20 @@ func CheckedShapeSize(shape []int, limit int) (int, error) {
 
 // Variable is a named weight: a layer's kernel or bias, a BatchNormalization
 // moving mean, an optimizer slot.
+//
+// Whoever changes Value's data (weight loading, an optimizer step) calls
+// Touch afterwards, so that caches derived from the values (kernels packed
+// for the GEMM core, see Packed) are rebuilt.
 type Variable struct {
 	// Name is the Keras weight name (e.g. "kernel", "moving_mean").
 	Name      string
 	Value     *Tensor
 	Trainable bool
+	version   atomic.Uint64
 }
+
+// Touch records that the variable's values changed.
+func (v *Variable) Touch() { v.version.Add(1) }
+
+// Version counts the changes recorded by Touch.
+func (v *Variable) Version() uint64 { return v.version.Load() }

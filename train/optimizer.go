@@ -291,6 +291,19 @@ func (b *baseOptimizer) SetVariables(values []*runtime.Tensor, iterations int64)
 }
 
 func (b *baseOptimizer) Apply(vars []*runtime.Variable, grads []*runtime.Tensor) error {
+	// Caches of packed weights rebuild after the step changed the values.
+	defer touchAll(vars)
+	return b.applyStep(vars, grads)
+}
+
+// touchAll records that the variables' values changed.
+func touchAll(vars []*runtime.Variable) {
+	for _, v := range vars {
+		v.Touch()
+	}
+}
+
+func (b *baseOptimizer) applyStep(vars []*runtime.Variable, grads []*runtime.Tensor) error {
 	if len(vars) != len(grads) {
 		return fmt.Errorf("train: optimizer %s: %d variables but %d gradients", b.name, len(vars), len(grads))
 	}
@@ -450,6 +463,7 @@ func (b *baseOptimizer) FinalizeVariableValues() {
 	for i, v := range b.vars {
 		copy(v.Value.Data, b.averages[i].Value.Data)
 	}
+	touchAll(b.vars)
 }
 
 func (b *baseOptimizer) GetConfig() kerasjson.Config {
