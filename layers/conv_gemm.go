@@ -228,4 +228,3 @@ func (k *packedKernel) groupsBT(p *convProblem) []*kernels.PackedB {
 	})
 	return k.bt
 }
-
