@@ -22,6 +22,11 @@ type Context struct {
 	// Updates collects non-gradient variable updates made in training
 	// (BatchNormalization moving statistics), applied after the step.
 	Updates []VariableUpdate
+	// Losses collects loss terms that layers add to the model's loss
+	// (ActivityRegularization), as Keras's layer.add_loss does; a trainer
+	// or evaluator adds their sum to the compiled loss. The layers'
+	// Backward functions already include these terms' gradients.
+	Losses []float64
 }
 
 // VariableUpdate is an assignment to apply once a training step's forward
