@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kerasrun/kerasrun"
+)
+
+const testdata = "../../testdata"
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(args, &out)
+	return out.String(), err
+}
+
+func TestPredictJSONMatchesKeras(t *testing.T) {
+	dir := filepath.Join(testdata, "mlp_relu")
+	out, err := runCLI(t, "predict", filepath.Join(dir, "model_k3.keras"), filepath.Join(dir, "x.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string][][]float32
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON keyed by output name: %v\n%s", err, out)
+	}
+	want, err := kerasrun.ReadNPY(filepath.Join(dir, "k3_keras_pred0.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := got["activation_1"]
+	if len(rows) != want.Shape[0] {
+		t.Fatalf("%d rows, want %d", len(rows), want.Shape[0])
+	}
+	for i, row := range rows {
+		for j, v := range row {
+			w := want.Data[i*want.Shape[1]+j]
+			if d := v - w; d > 1e-5+1e-4*abs(w) || -d > 1e-5+1e-4*abs(w) {
+				t.Fatalf("[%d][%d] = %v, Keras %v", i, j, v, w)
+			}
+		}
+	}
+}
+
+func abs(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func TestPredictWritesNPYAndNPZ(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(testdata, "func_two_io")
+	x0, x1 := filepath.Join(dir, "x0.npy"), filepath.Join(dir, "x1.npy")
+	model := filepath.Join(dir, "model_k2.h5")
+	if _, err := runCLI(t, "predict", model, x0, x1, "-o", filepath.Join(tmp, "out.npy")); err == nil || !strings.Contains(err.Error(), ".npz") {
+		t.Fatalf("two outputs into one .npy: want an error pointing to .npz, got %v", err)
+	}
+	if _, err := runCLI(t, "predict", model, x0, x1, "-o", filepath.Join(tmp, "out.npz")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(tmp, "out.npz"))
+	if err != nil || st.Size() == 0 {
+		t.Fatalf("no .npz written: %v", err)
+	}
+	single := filepath.Join(testdata, "cifar_cnn")
+	out := filepath.Join(tmp, "cnn.npy")
+	if _, err := runCLI(t, "predict", filepath.Join(single, "model_k3.h5"), filepath.Join(single, "x.npy"), "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := kerasrun.ReadNPY(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Shape[0] != 8 || got.Shape[1] != 10 {
+		t.Fatalf("shape %v, want (8, 10)", got.Shape)
+	}
+}
+
+func TestSummaryCountsParams(t *testing.T) {
+	out, err := runCLI(t, "summary", filepath.Join(testdata, "cifar_cnn", "model_k2.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The count Keras recorded for this file.
+	c := readCase(t, "cifar_cnn")
+	want := "Total params: " + itoa(c.Models[0].Params.Total)
+	if !strings.Contains(out, want) {
+		t.Fatalf("summary lacks %q:\n%s", want, out)
+	}
+}
+
+func TestEvaluatePrintsKerasNames(t *testing.T) {
+	dir := filepath.Join(testdata, "mlp_sigmoid")
+	out, err := runCLI(t, "evaluate", filepath.Join(dir, "model_k3.h5"), filepath.Join(dir, "x.npy"), filepath.Join(dir, "y.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "loss: ") || !strings.Contains(out, "accuracy: ") {
+		t.Fatalf("evaluate output lacks loss and accuracy:\n%s", out)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	dir := filepath.Join(testdata, "mlp_relu")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"predict", filepath.Join(dir, "model_k3.keras")}, "INPUT"},
+		{[]string{"predict", filepath.Join(dir, "nope.keras"), filepath.Join(dir, "x.npy")}, "nope.keras"},
+		{[]string{"predict", filepath.Join(dir, "model_k3.keras"), filepath.Join(testdata, "cifar_cnn", "x.npy")}, "shape"},
+		{[]string{"predict", filepath.Join(dir, "model_k3.json"), filepath.Join(dir, "x.npy")}, "weights"},
+		{[]string{"evaluate", filepath.Join(dir, "model_k3.keras"), filepath.Join(dir, "x.npy")}, "Y.npy"},
+		{[]string{"predict", filepath.Join(dir, "x.npy"), filepath.Join(dir, "x.npy")}, "not a Keras model"},
+	} {
+		_, err := runCLI(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: want an error containing %q, got %v", c.args, c.want, err)
+		}
+	}
+}
+
+type caseManifest struct {
+	Models []struct {
+		Params struct{ Total int } `json:"params"`
+	} `json:"models"`
+}
+
+func readCase(t *testing.T, name string) caseManifest {
+	data, err := os.ReadFile(filepath.Join(testdata, name, "case.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c caseManifest
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
