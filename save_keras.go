@@ -1,0 +1,239 @@
+package kerasrun
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"strconv"
+
+	"github.com/kerasrun/kerasrun/h5"
+	"github.com/kerasrun/kerasrun/layers"
+)
+
+// kerasVersionWritten is the Keras release whose file layout Save
+// reproduces; files name it as their writer, as Keras reads it.
+const kerasVersionWritten = "3.15.1"
+
+// kerasArchiveBytes builds a .keras archive as Keras 3's saving_lib writes
+// it: a zip of stored members metadata.json, config.json and
+// model.weights.h5, in that order. Member times are fixed (1980-01-01, as
+// Python's zipfile writes members it is given as bytes) so that the bytes
+// depend on the model and the save date only.
+func (m *Model) kerasArchiveBytes(o *saveOptions) ([]byte, error) {
+	config, err := m.keras3ConfigJSON(o)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := json.Marshal(jsonObject{
+		{"keras_version", kerasVersionWritten},
+		{"date_saved", o.now().Format("2006-01-02@15:04:05")},
+	})
+	if err != nil {
+		return nil, err
+	}
+	hw, err := m.keras3WeightsWriter(o)
+	if err != nil {
+		return nil, err
+	}
+	var weights bytes.Buffer
+	if _, err := hw.WriteTo(&weights); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, member := range []struct {
+		name string
+		data []byte
+	}{{"metadata.json", meta}, {"config.json", config}, {"model.weights.h5", weights.Bytes()}} {
+		fh := &zip.FileHeader{
+			Name:               member.name,
+			Method:             zip.Store,
+			CreatorVersion:     3 << 8, // Unix, as Python writes
+			ModifiedDate:       1<<5 | 1,
+			ExternalAttrs:      0o600 << 16,
+			CRC32:              crc32.ChecksumIEEE(member.data),
+			CompressedSize64:   uint64(len(member.data)),
+			UncompressedSize64: uint64(len(member.data)),
+		}
+		w, err := zw.CreateRaw(fh)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(member.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// keras3WeightsWriter lays out the model's variables as Keras 3's
+// saving_lib does (model.weights.h5 of a .keras archive, or a
+// .weights.h5): for every layer <path>/vars/<i> with a "name" attribute
+// on each vars group (Keras 3.6+), the paths from the same walk Load uses
+// (loadKeras3Layer), the model's own vars at the root, and the optimizer's
+// variables at optimizer/vars/<i> in Keras order.
+func (m *Model) keras3WeightsWriter(o *saveOptions) (*h5.Writer, error) {
+	w := h5.NewWriter()
+	if err := writeKeras3Layer(w.Root(), m.net); err != nil {
+		return nil, err
+	}
+	if m.optimizer != nil && !o.noOptimizer {
+		og, err := w.Root().CreateGroup("optimizer")
+		if err != nil {
+			return nil, err
+		}
+		vg, err := og.CreateGroup("vars")
+		if err != nil {
+			return nil, err
+		}
+		if err := vg.SetAttr("name", h5.StringAttr(m.optimizer.Name())); err != nil {
+			return nil, err
+		}
+		for i, arr := range m.optimizerArrays() {
+			if _, err := vg.CreateDataset(strconv.Itoa(i), arr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return w, nil
+}
+
+// optimizerArrays returns the optimizer's variables as Keras stores them:
+// the iteration count as a scalar int64, the rest as float32.
+func (m *Model) optimizerArrays() []*h5.Array {
+	vars := m.optimizer.Variables()
+	out := make([]*h5.Array, len(vars))
+	for i, v := range vars {
+		if i == 0 {
+			// Iterations is exact; the float32 variable is not past 2^24
+			// but is the raw count when gradients are accumulated.
+			it := m.optimizer.Iterations()
+			if len(v.Value.Data) == 1 && float32(it) != v.Value.Data[0] {
+				it = int64(v.Value.Data[0])
+			}
+			out[i] = &h5.Array{DType: h5.DType{Kind: h5.Int64, Size: 8}, Data: []int64{it}}
+			continue
+		}
+		out[i] = h5.Float32Array(append([]int(nil), v.Value.Shape...), v.Value.Data)
+	}
+	return out
+}
+
+func writeKeras3Layer(g *h5.GroupWriter, l layers.Layer) error {
+	vg, err := g.CreateGroup("vars")
+	if err != nil {
+		return err
+	}
+	if err := vg.SetAttr("name", h5.StringAttr(l.Common().Name)); err != nil {
+		return err
+	}
+	for i, v := range l.Weights() {
+		if _, err := vg.CreateDataset(strconv.Itoa(i), h5.Float32Array(append([]int(nil), v.Value.Shape...), v.Value.Data)); err != nil {
+			return fmt.Errorf("layer %s: %w", l.Common(), err)
+		}
+	}
+	sub, ok := l.(*layers.Model)
+	if !ok {
+		return nil
+	}
+	children := kerasLayers(sub)
+	if len(children) == 0 {
+		return nil
+	}
+	lg, err := g.CreateGroup("layers")
+	if err != nil {
+		return err
+	}
+	used := map[string]int{}
+	for _, child := range children {
+		cg, err := lg.CreateGroup(uniqueName(used, snakeCase(child.Common().ClassName)))
+		if err != nil {
+			return err
+		}
+		if err := writeKeras3Layer(cg, child); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keras3ConfigJSON returns config.json for a .keras archive: the config
+// the model was loaded with when it is already in Keras 3's serialization
+// form (a .keras archive or a Keras 3 to_json()), else the model
+// re-serialized in that form with its compile config translated.
+func (m *Model) keras3ConfigJSON(o *saveOptions) ([]byte, error) {
+	var top map[string]any
+	if err := decodeJSON(m.rawConfig, &top); err == nil && top["module"] != nil && top["config"] != nil {
+		if _, has := top["compile_config"]; has || m.training == nil {
+			return m.rawConfig, nil
+		}
+		cc, err := m.keras3CompileConfig()
+		if err != nil {
+			return nil, err
+		}
+		top["compile_config"] = cc
+		return json.Marshal(top)
+	}
+	obj, err := keras3ModelObject(m.spec, m.net.Trainable)
+	if err != nil {
+		return nil, err
+	}
+	var inputShape any
+	if m.spec.ClassName == "Sequential" && len(m.spec.Layers) > 0 && m.spec.Layers[0].ClassName == "InputLayer" {
+		inputShape = m.spec.Layers[0].Config["batch_shape"]
+	}
+	obj = append(obj, jsonField{"build_config", jsonObject{{"input_shape", inputShape}}})
+	if m.training != nil {
+		cc, err := m.keras3CompileConfig()
+		if err != nil {
+			return nil, err
+		}
+		obj = append(obj, jsonField{"compile_config", cc})
+	}
+	return json.Marshal(obj)
+}
+
+// decodeJSON decodes with numbers kept exact.
+func decodeJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// jsonObject is a JSON object that keeps its keys in order, so that the
+// configs Save writes read like Keras's.
+type jsonObject []jsonField
+
+type jsonField struct {
+	Key   string
+	Value any
+}
+
+// MarshalJSON writes the fields in order.
+func (o jsonObject) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range o {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		k, err := json.Marshal(f.Key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(f.Value)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteString(": ")
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
