@@ -64,9 +64,10 @@ func PackConv(kh, kw, cin, cout int, w []float32) *PackedConv {
 //
 //	out[n,y,x,co] = bias[co] + sum_{ky,kx,ci} in[n, y*sh+ky*dh-PadTop, x*sw+kx*dw-PadLeft, ci] * w[ky,kx,ci,co]
 //
-// 1x1 convolutions with unit stride and no padding are a plain Gemm; the
-// others pack input patches straight into the GEMM's row panels, a cache-
-// sized tile at a time, never building the whole im2col matrix.
+// No im2col matrix is ever built: 1x1 convolutions with unit stride and no
+// padding are a plain Gemm; with InC >= 32 the micro-kernel reads the patches
+// in place, one kernel tap at a time (convDirect); shallower inputs are packed
+// straight into the GEMM's row tiles, a cache-sized tile at a time (convA).
 func Conv2D(p ConvParams, in []float32, w *PackedConv, out []float32, bias []float32) {
 	p = p.norm()
 	if w == nil || w.kh != p.KH || w.kw != p.KW || w.cin != p.InC || w.cout != p.OutC {
@@ -83,12 +84,16 @@ func Conv2D(p ConvParams, in []float32, w *PackedConv, out []float32, bias []flo
 	if m == 0 {
 		return
 	}
+	if p.InC >= convDirectMinC && !(p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1) {
+		convDirect(p, in, w, out, bias, oh, ow)
+		return
+	}
 	var src aSource
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadTop == 0 && p.PadBottom == 0 && p.PadLeft == 0 && p.PadRight == 0 {
 		src = denseA{in, p.InC}
 	} else {
-		src = &convA{p: p, in: in, oh: oh, ow: ow}
+		src = newConvA(p, in, oh, ow)
 	}
 	gemmSource(m, p.OutC, k, src, w.b, out, p.OutC, false, bias)
 }
@@ -99,33 +104,53 @@ type convA struct {
 	p      ConvParams
 	in     []float32
 	oh, ow int
+	tapDY  []int // ky*DilationH for tap ky*KW+kx
+	tapDX  []int // kx*DilationW
+}
+
+func newConvA(p ConvParams, in []float32, oh, ow int) *convA {
+	s := &convA{p: p, in: in, oh: oh, ow: ow}
+	for ky := 0; ky < p.KH; ky++ {
+		for kx := 0; kx < p.KW; kx++ {
+			s.tapDY = append(s.tapDY, ky*p.DilationH)
+			s.tapDX = append(s.tapDX, kx*p.DilationW)
+		}
+	}
+	return s
 }
 
 func (s *convA) packA(dst []float32, ld, i0, rows, p0, kc int) {
 	p := &s.p
-	cin := p.InC
+	cin, inH, inW := p.InC, p.InH, p.InW
+	x := i0 % s.ow
+	y := (i0 / s.ow) % s.oh
+	n := i0 / (s.ow * s.oh)
+	tap0, ci0 := p0/cin, p0%cin
 	for i := 0; i < rows; i++ {
-		r := i0 + i
-		x := r % s.ow
-		y := (r / s.ow) % s.oh
-		n := r / (s.ow * s.oh)
 		iy0 := y*p.StrideH - p.PadTop
 		ix0 := x*p.StrideW - p.PadLeft
-		tap, ci := p0/cin, p0%cin
+		img := n * inH
+		d := dst[i*ld : i*ld+kc]
+		tap, ci := tap0, ci0
 		for q := 0; q < kc; {
 			run := min(cin-ci, kc-q)
-			ky, kx := tap/p.KW, tap%p.KW
-			iy, ix := iy0+ky*p.DilationH, ix0+kx*p.DilationW
-			d := dst[i*ld+q : i*ld+q+run]
-			if iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW {
-				clear(d)
+			iy, ix := iy0+s.tapDY[tap], ix0+s.tapDX[tap]
+			if uint(iy) >= uint(inH) || uint(ix) >= uint(inW) {
+				clear(d[q : q+run])
 			} else {
-				off := ((n*p.InH+iy)*p.InW+ix)*cin + ci
-				copy(d, s.in[off:off+run])
+				off := ((img+iy)*inW+ix)*cin + ci
+				copy(d[q:q+run], s.in[off:off+run])
 			}
 			q += run
 			tap++
 			ci = 0
+		}
+		if x++; x == s.ow {
+			x = 0
+			if y++; y == s.oh {
+				y = 0
+				n++
+			}
 		}
 	}
 }

@@ -82,6 +82,15 @@ func checkConv(t *testing.T, p ConvParams, mult int, in, w, bias []float32) {
 }
 
 func TestConv2DRandom(t *testing.T) {
+	for _, minC := range []int{1, 1 << 30} { // in-place patches; packed patches
+		old := convDirectMinC
+		convDirectMinC = minC
+		testConv2DRandom(t)
+		convDirectMinC = old
+	}
+}
+
+func testConv2DRandom(t *testing.T) {
 	forLevels(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for it := 0; it < 300; it++ {
@@ -101,6 +110,9 @@ func TestConv2DRandom(t *testing.T) {
 		// A larger case spanning several K blocks and row tiles.
 		p := ConvParams{Batch: 2, InH: 17, InW: 15, InC: 37, KH: 3, KW: 3, OutC: 45, StrideH: 1, StrideW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
 		checkConv(t, p, 0, randSlice(r, 2*17*15*37), randSlice(r, 9*37*45), randSlice(r, 45))
+		// Deep input: taps cross the packed B's row blocks (InC*taps > kcBlock).
+		p = ConvParams{Batch: 1, InH: 9, InW: 30, InC: 100, KH: 3, KW: 2, OutC: 33, StrideW: 2, DilationH: 2, PadTop: 2, PadBottom: 1, PadLeft: 1, PadRight: 2}
+		checkConv(t, p, 0, randSlice(r, 9*30*100), randSlice(r, 6*100*33), nil)
 	})
 }
 

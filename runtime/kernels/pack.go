@@ -27,6 +27,15 @@ func (p *PackedB) panel(j, p0 int) []float32 {
 	return p.data[off : off+kcb*p.nr]
 }
 
+// rows returns rows [r0, r1) of column panel j; both must lie in one block
+// of kcBlock rows.
+func (p *PackedB) rows(j, r0, r1 int) []float32 {
+	p0 := r0 / kcBlock * kcBlock
+	kcb := min(kcBlock, p.k-p0)
+	off := p0*p.panels()*p.nr + j*kcb*p.nr + (r0-p0)*p.nr
+	return p.data[off : off+(r1-r0)*p.nr]
+}
+
 // at returns the offset of row r, column c in data.
 func (p *PackedB) at(r, c int) int {
 	p0 := r / kcBlock * kcBlock
