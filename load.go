@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/kerasjson"
@@ -128,13 +130,67 @@ func Load(path string, opts ...LoadOption) (*Model, error) {
 	return m, nil
 }
 
+// parseModel parses a model configuration. A subclassed model (its Python
+// class defines the computation; the file has no layer graph) is reported
+// as a *layers.UnsupportedError naming the model, its class and
+// registered_name, like any other layer that cannot run.
+func parseModel(data []byte) (*kerasjson.Model, error) {
+	spec, err := kerasjson.ParseModel(data)
+	var ue *kerasjson.UnsupportedError
+	if err == nil || !errors.As(err, &ue) {
+		return spec, err
+	}
+	var top struct {
+		ClassName      string `json:"class_name"`
+		RegisteredName string `json:"registered_name"`
+		Module         string `json:"module"`
+		Config         struct {
+			Name string `json:"name"`
+		} `json:"config"`
+	}
+	if json.Unmarshal(data, &top) != nil || top.ClassName == "" {
+		return nil, err
+	}
+	switch top.ClassName {
+	case "Sequential", "Functional", "Model":
+		return nil, err
+	}
+	return nil, &layers.UnsupportedError{Layers: []layers.UnsupportedLayer{{
+		Name: top.Config.Name, ClassName: top.ClassName, RegisteredName: top.RegisteredName,
+		Reason: "a subclassed model: its Python call() defines the computation and the file holds no layer graph; rebuild it as a Functional or Sequential model in Python, or run it there (" + ue.Feature + ")",
+	}}}
+}
+
 // buildModel turns a parsed config into a runnable model.
 func buildModel(path string, spec *kerasjson.Model) (*Model, error) {
+	if q := quantizedLayers(spec, nil); len(q) > 0 {
+		return nil, fmt.Errorf("kerasrun: %s: %w", path, &layers.UnsupportedError{Layers: q})
+	}
 	net, err := layers.NewModel(spec)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
 	return &Model{net: net, spec: spec}, nil
+}
+
+// quantizedPolicy matches the dtype policy names of Keras 3's quantized
+// layers ("int8_from_float32", "float8_from_mixed_bfloat16", ...).
+var quantizedPolicy = regexp.MustCompile(`^(int8|int4|float8|gptq)(/.*)?_from_`)
+
+// quantizedLayers lists the layers whose dtype policy says model.quantize
+// replaced their weights by integer ones with scales.
+func quantizedLayers(spec *kerasjson.Model, out []layers.UnsupportedLayer) []layers.UnsupportedLayer {
+	for _, ls := range spec.Layers {
+		if ls.Model != nil {
+			out = quantizedLayers(ls.Model, out)
+			continue
+		}
+		if d, _ := ls.Config.String("dtype", ""); quantizedPolicy.MatchString(d) {
+			out = append(out, layers.UnsupportedLayer{Name: ls.Name, ClassName: ls.ClassName, RegisteredName: ls.RegisteredName,
+				Reason: fmt.Sprintf("quantized layer (dtype policy %q): integer weights with scales are not supported; save the model before model.quantize", d)})
+		}
+	}
+	return out
 }
 
 func loadH5(path string) (*Model, error) {
@@ -151,7 +207,7 @@ func loadH5(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
-	spec, err := kerasjson.ParseModel([]byte(cfgJSON))
+	spec, err := parseModel([]byte(cfgJSON))
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: model_config: %w", path, err)
 	}
@@ -199,7 +255,7 @@ func loadJSON(path, weights string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := kerasjson.ParseModel(data)
+	spec, err := parseModel(data)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
@@ -217,10 +273,29 @@ func loadJSON(path, weights string) (*Model, error) {
 	return m, nil
 }
 
-// loadWeightsFile loads a weights-only HDF5 file of either layout: Keras 2
-// save_weights (layer groups at the root, with layer_names) or Keras 3
-// .weights.h5 (layers/<name>/vars/<i>).
+// loadWeightsFile loads a weights file of any layout: Keras 2 save_weights
+// (layer groups at the root, with layer_names), a full legacy .h5 (its
+// model_weights), Keras 3 .weights.h5 (layers/<name>/vars/<i>), or Keras 3
+// sharded weights (a .weights.json map naming .weights.h5 shards).
 func loadWeightsFile(path string, m *Model) error {
+	format, err := DetectFormat(path)
+	if err != nil {
+		return err
+	}
+	if format == FormatJSON {
+		store, err := openShardedStore(path)
+		if err != nil {
+			return err
+		}
+		defer store.close()
+		if err := loadKeras3Weights(store, m); err != nil {
+			return fmt.Errorf("kerasrun: %s: %w", path, err)
+		}
+		return nil
+	}
+	if format != FormatH5 {
+		return fmt.Errorf("kerasrun: %s: a weights file must be HDF5 (.h5, .weights.h5) or a sharded .weights.json, not %s", path, format)
+	}
 	f, err := h5.Open(path)
 	if err != nil {
 		return err
@@ -234,7 +309,7 @@ func loadWeightsFile(path string, m *Model) error {
 	} else if wg, gerr := root.Group("model_weights"); gerr == nil {
 		err = loadLegacyWeights(wg, m)
 	} else {
-		err = loadKeras3Weights(root, m)
+		err = loadKeras3Weights(h5Store{root}, m)
 	}
 	if err != nil {
 		return fmt.Errorf("kerasrun: %s: %w", path, err)
@@ -262,6 +337,7 @@ func readCapped(path string, limit int64) ([]byte, error) {
 type kerasArchive struct {
 	config, metadata []byte
 	weights          *h5.File
+	npzWeights       bool // the archive holds model.weights.npz instead
 }
 
 func loadKerasZip(path string) (*Model, error) {
@@ -277,6 +353,8 @@ func loadKerasZip(path string) (*Model, error) {
 			a.config, err = readZipMember(zf, maxConfigBytes)
 		case "metadata.json":
 			a.metadata, err = readZipMember(zf, 1<<20)
+		case "model.weights.npz":
+			a.npzWeights = true
 		case "model.weights.h5":
 			var closer io.Closer
 			a.weights, closer, err = openZipHDF5(zf, path)
@@ -348,10 +426,15 @@ func loadKerasDir(path string) (*Model, error) {
 		return nil, err
 	}
 	a.metadata, _ = readCapped(filepath.Join(path, "metadata.json"), 1<<20)
-	if a.weights, err = h5.Open(filepath.Join(path, "model.weights.h5")); err != nil {
-		return nil, err
+	if _, err := os.Stat(filepath.Join(path, "model.weights.npz")); err == nil {
+		a.npzWeights = true
 	}
-	defer a.weights.Close()
+	if _, err := os.Stat(filepath.Join(path, "model.weights.h5")); err == nil || !a.npzWeights {
+		if a.weights, err = h5.Open(filepath.Join(path, "model.weights.h5")); err != nil {
+			return nil, err
+		}
+		defer a.weights.Close()
+	}
 	return loadKerasArchive(path, &a)
 }
 
@@ -359,7 +442,7 @@ func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
 	if a.config == nil {
 		return nil, fmt.Errorf("kerasrun: %s: archive has no config.json", path)
 	}
-	spec, err := kerasjson.ParseModel(a.config)
+	spec, err := parseModel(a.config)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: config.json: %w", path, err)
 	}
@@ -384,13 +467,183 @@ func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
 		m.info.KerasVersion = meta.KerasVersion
 	}
 	if a.weights == nil {
-		return nil, fmt.Errorf("kerasrun: %s: archive has no model.weights.h5 (sharded weights are not supported yet)", path)
+		if a.npzWeights {
+			return nil, fmt.Errorf("kerasrun: %s: %w", path, &UnsupportedError{Feature: "weights stored as model.weights.npz (Keras's npz weights format); re-save the model with the default .h5 weights"})
+		}
+		return nil, fmt.Errorf("kerasrun: %s: archive has no model.weights.h5", path)
 	}
-	if err := loadKeras3Weights(a.weights.Root(), m); err != nil {
+	if err := loadKeras3Weights(h5Store{a.weights.Root()}, m); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
 	if err := m.restoreOptimizerKeras3(a.weights.Root()); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: optimizer: %w", path, err)
 	}
 	return m, nil
+}
+
+// UnsupportedError reports a valid file that uses a Keras feature kerasrun
+// cannot run (layers that cannot run are reported by *layers.UnsupportedError).
+type UnsupportedError struct {
+	Feature string
+}
+
+func (e *UnsupportedError) Error() string { return "unsupported: " + e.Feature }
+
+// varStore finds the variables Keras 3's saving_lib stored for an object
+// path ("" for the model itself, "layers/dense_1", ...): the groups holding
+// the datasets "0", "1", ...; several for a variable group split across
+// shards, none when the file has nothing at that path.
+type varStore interface {
+	get(path string) ([]*h5.Group, error)
+}
+
+// h5Store is one Keras 3 weights HDF5 file.
+type h5Store struct{ root *h5.Group }
+
+// get looks a path up as Keras's H5IOStore.get does, including its
+// fallback for Keras 2.13 files (_layer_checkpoint_dependencies instead of
+// layers), and the group names tf-keras wrote on Windows, where the whole
+// path is one name with backslashes ("layers\\dense").
+func (s h5Store) get(path string) ([]*h5.Group, error) {
+	candidates := []string{path}
+	if path != "" {
+		if has, _ := hasChild(s.root, "_layer_checkpoint_dependencies"); has {
+			candidates = append(candidates, strings.ReplaceAll(path, "layers", "_layer_checkpoint_dependencies"))
+		}
+		for _, c := range candidates[:len(candidates):len(candidates)] {
+			if strings.Contains(c, "/") {
+				candidates = append(candidates, strings.ReplaceAll(c, "/", "\\"))
+			}
+		}
+	}
+	for _, c := range candidates {
+		g := s.root
+		if c != "" {
+			var err error
+			if g, err = lookupGroup(s.root, c); err != nil {
+				if errors.Is(err, h5.ErrNotFound) {
+					continue
+				}
+				return nil, err
+			}
+		}
+		vg, err := g.Group("vars")
+		if errors.Is(err, h5.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []*h5.Group{vg}, nil
+	}
+	return nil, nil
+}
+
+// lookupGroup opens a group by a "/"-separated path, or by a single name
+// holding backslashes.
+func lookupGroup(root *h5.Group, path string) (*h5.Group, error) {
+	if !strings.Contains(path, "/") {
+		if has, err := hasChild(root, path); err != nil || !has {
+			if err == nil {
+				err = fmt.Errorf("%s: %w", path, h5.ErrNotFound)
+			}
+			return nil, err
+		}
+	}
+	return root.Group(path)
+}
+
+func hasChild(g *h5.Group, name string) (bool, error) {
+	names, err := g.Children()
+	if err != nil {
+		return false, err
+	}
+	for _, n := range names {
+		if n == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// shardedStore is Keras 3's sharded weights: a .weights.json map from
+// variable group ("/layers/dense/vars") to the shard file(s) holding it,
+// as written by model.save_weights("x.weights.json", max_shard_size=...).
+type shardedStore struct {
+	path      string
+	dir       string
+	weightMap map[string][]string
+	files     map[string]*h5.File
+}
+
+// maxShards caps how many shard files one map may name.
+const maxShards = 1 << 16
+
+func openShardedStore(path string) (*shardedStore, error) {
+	data, err := readCapped(path, maxConfigBytes)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		WeightMap map[string]json.RawMessage `json:"weight_map"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("kerasrun: %s: sharded weights map: %w", path, err)
+	}
+	if doc.WeightMap == nil {
+		return nil, fmt.Errorf("kerasrun: %s: a JSON weights file must be a sharded weights map with a weight_map (this looks like something else, perhaps a model config)", path)
+	}
+	s := &shardedStore{path: path, dir: filepath.Dir(path), weightMap: map[string][]string{}, files: map[string]*h5.File{}}
+	shards := map[string]bool{}
+	for k, raw := range doc.WeightMap {
+		var names []string
+		var one string
+		if err := json.Unmarshal(raw, &one); err == nil {
+			names = []string{one}
+		} else if err := json.Unmarshal(raw, &names); err != nil {
+			return nil, fmt.Errorf("kerasrun: %s: weight_map[%q] is neither a file name nor a list of them", path, k)
+		}
+		for _, n := range names {
+			if n == "" || n != filepath.Base(n) || strings.ContainsAny(n, "/\\") || n == ".." {
+				return nil, fmt.Errorf("kerasrun: %s: weight_map[%q] names %q, which is not a file beside the map", path, k, n)
+			}
+			shards[n] = true
+		}
+		s.weightMap[k] = names
+	}
+	if len(shards) > maxShards {
+		return nil, fmt.Errorf("kerasrun: %s: weight_map names %d shard files, more than %d", path, len(shards), maxShards)
+	}
+	return s, nil
+}
+
+func (s *shardedStore) get(path string) ([]*h5.Group, error) {
+	key := "/" + joinPath(path, "vars")
+	names, ok := s.weightMap[key]
+	if !ok {
+		names = s.weightMap["/"+path]
+	}
+	var out []*h5.Group
+	for _, n := range names {
+		f, ok := s.files[n]
+		if !ok {
+			var err error
+			if f, err = h5.Open(filepath.Join(s.dir, n)); err != nil {
+				return nil, fmt.Errorf("shard %s of %s: %w", n, s.path, err)
+			}
+			s.files[n] = f
+		}
+		gs, err := h5Store{f.Root()}.get(path)
+		if err != nil {
+			return nil, fmt.Errorf("shard %s: %w", n, err)
+		}
+		out = append(out, gs...)
+	}
+	return out, nil
+}
+
+func (s *shardedStore) close() {
+	for _, f := range s.files {
+		f.Close()
+	}
 }

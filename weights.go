@@ -93,30 +93,43 @@ func readStringList(g *h5.Group, name string) ([]string, error) {
 	return ss, nil
 }
 
-// assign copies a dataset into a variable, checking the shape.
-func assign(v *runtime.Variable, ds *h5.Dataset, where string) error {
+// readWeight reads one weight dataset, refusing what a float32 layer
+// cannot take: int8 data (Keras 3 quantized layers) and sizes beyond the cap.
+func readWeight(ds *h5.Dataset, where, name string) (weightArray, error) {
 	shape := ds.Shape()
-	want := v.Value.Shape
-	if !sameShape(shape, want) {
-		// A scalar and a one-element vector are the same to Keras.
-		if runtime.ShapeSize(shape) != runtime.ShapeSize(want) || runtime.ShapeSize(want) != 1 {
-			return fmt.Errorf("%s: weight %q has shape %s in the file, the layer expects %s",
-				where, v.Name, runtime.FormatShape(shape), runtime.FormatShape(want))
-		}
-	}
 	if _, err := runtime.CheckedShapeSize(shape, maxWeightElements); err != nil {
-		return fmt.Errorf("%s: weight %q: %w", where, v.Name, err)
+		return weightArray{}, fmt.Errorf("%s: weight %q: %w", where, name, err)
+	}
+	switch ds.DType().Kind {
+	case h5.Int8, h5.Uint8:
+		return weightArray{}, fmt.Errorf("%s: weight %q at %s: %w", where, name, ds.Path(),
+			&UnsupportedError{Feature: fmt.Sprintf("%s weights (a layer quantized with model.quantize); save the model before quantizing it", ds.DType())})
 	}
 	arr, err := ds.Read()
 	if err != nil {
-		return fmt.Errorf("%s: weight %q: %w", where, v.Name, err)
+		return weightArray{}, fmt.Errorf("%s: weight %q: %w", where, name, err)
 	}
 	data, err := arr.Float32s()
 	if err != nil {
-		return fmt.Errorf("%s: weight %q: %w", where, v.Name, err)
+		return weightArray{}, fmt.Errorf("%s: weight %q: %w", where, name, err)
 	}
-	copy(v.Value.Data, data)
-	v.Touch()
+	return weightArray{shape: shape, data: data}, nil
+}
+
+// setVariable copies a weight into a variable, checking the shape.
+func setVariable(v *runtime.Variable, w weightArray, where string) error {
+	want := v.Value.Shape
+	if !sameShape(w.shape, want) {
+		// A scalar and a one-element vector are the same to Keras.
+		if runtime.ShapeSize(w.shape) != runtime.ShapeSize(want) || runtime.ShapeSize(want) != 1 {
+			return fmt.Errorf("%s: weight %q has shape %s in the file, the layer expects %s",
+				where, v.Name, runtime.FormatShape(w.shape), runtime.FormatShape(want))
+		}
+	}
+	if len(w.data) != len(v.Value.Data) {
+		return fmt.Errorf("%s: weight %q holds %d values, the layer expects %d", where, v.Name, len(w.data), len(v.Value.Data))
+	}
+	copy(v.Value.Data, w.data)
 	return nil
 }
 
@@ -132,15 +145,28 @@ func sameShape(a, b []int) bool {
 	return true
 }
 
+// legacySourceOf reads keras_version and backend from a legacy weights
+// group (model_weights, or a save_weights file's root).
+func legacySourceOf(g *h5.Group) legacySource {
+	src := legacySource{kerasVersion: "1"}
+	if v, err := stringAttr(g, "keras_version"); err == nil {
+		src.kerasVersion = v
+	}
+	src.backend, _ = stringAttr(g, "backend")
+	return src
+}
+
 // loadLegacyWeights loads the layer groups of a legacy HDF5 file
 // (/model_weights of a full model, or the root of a save_weights file).
 // As Keras does, layers are matched by position among those that have
-// weights, and each layer's weights by position.
+// weights, and each layer's weights by position, after Keras 2's
+// conversions for older writers (legacy_convert.go).
 func loadLegacyWeights(g *h5.Group, m *Model) error {
 	names, err := readStringList(g, "layer_names")
 	if err != nil {
 		return err
 	}
+	src := legacySourceOf(g)
 	type fileLayer struct {
 		name    string
 		group   *h5.Group
@@ -172,24 +198,38 @@ func loadLegacyWeights(g *h5.Group, m *Model) error {
 			fileNames = append(fileNames, fl.name)
 		}
 		for _, l := range withWeights {
-			modelNames = append(modelNames, l.Common().Name)
+			modelNames = append(modelNames, l.Common().String())
 		}
 		return fmt.Errorf("the file has weights for %d layers %v, the model has %d layers with weights %v",
 			len(inFile), fileNames, len(withWeights), modelNames)
 	}
 	for i, fl := range inFile {
 		l := withWeights[i]
-		vars := legacyWeights(l)
-		if len(vars) != len(fl.weights) {
-			return fmt.Errorf("layer %s: the file has %d weights %v, the layer expects %d",
-				l.Common(), len(fl.weights), fl.weights, len(vars))
+		where := "layer " + l.Common().String()
+		if fl.name != l.Common().Name {
+			where += fmt.Sprintf(" (%q in the file)", fl.name)
 		}
+		ws := make([]weightArray, len(fl.weights))
 		for j, wname := range fl.weights {
 			ds, err := fl.group.Dataset(wname)
 			if err != nil {
-				return fmt.Errorf("layer %s: %w", l.Common(), err)
+				return fmt.Errorf("%s: %w", where, err)
 			}
-			if err := assign(vars[j], ds, "layer "+l.Common().String()); err != nil {
+			if ws[j], err = readWeight(ds, where, wname); err != nil {
+				return err
+			}
+		}
+		ws, err := preprocessLayerWeights(l, ws, src)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		vars := legacyWeights(l)
+		if len(vars) != len(ws) {
+			return fmt.Errorf("%s: the file has %d weights %v, the layer expects %d",
+				where, len(fl.weights), fl.weights, len(vars))
+		}
+		for j, v := range vars {
+			if err := setVariable(v, ws[j], where); err != nil {
 				return err
 			}
 		}
@@ -197,27 +237,160 @@ func loadLegacyWeights(g *h5.Group, m *Model) error {
 	return nil
 }
 
-// loadKeras3Weights loads a Keras 3 weights file (model.weights.h5 in a
-// .keras archive, or a .weights.h5): each layer's variables live at
-// <path>/vars/<i>, where paths follow Keras's saving_lib walk of the model
-// (layers/<snake_case class name, made unique>).
-func loadKeras3Weights(root *h5.Group, m *Model) error {
-	return loadKeras3Layer(root, m.net)
+// preprocessLayerWeights applies Keras 2's load-time conversions to one
+// entry of layer_names, descending into nested models as Keras's
+// convert_nested_model does: the group holds every trainable weight of the
+// nested layers, then every non-trainable one.
+func preprocessLayerWeights(l layers.Layer, ws []weightArray, src legacySource) ([]weightArray, error) {
+	if c, ok := l.(layers.Container); ok && len(c.Children()) > 0 {
+		switch l.Common().ClassName {
+		case "Bidirectional":
+			// Keras splits the weights in halves: forward layer, then
+			// backward layer (Children's first two).
+			ch := c.Children()
+			if len(ch) < 2 || len(ws)%2 != 0 {
+				return ws, nil
+			}
+			half := len(ws) / 2
+			fw, err := preprocessLayerWeights(ch[0], ws[:half], src)
+			if err != nil {
+				return nil, err
+			}
+			bw, err := preprocessLayerWeights(ch[1], ws[half:], src)
+			if err != nil {
+				return nil, err
+			}
+			return append(fw, bw...), nil
+		case "TimeDistributed":
+			return preprocessLayerWeights(c.Children()[0], ws, src)
+		}
+	}
+	sub, ok := l.(*layers.Model)
+	if !ok {
+		return preprocessLegacyWeights(legacyTargetOf(l), ws, src)
+	}
+	nTrain := countTrainable(l)
+	if nTrain > len(ws) {
+		return ws, nil // the count check after conversion reports it
+	}
+	train, frozen := ws[:nTrain], ws[nTrain:]
+	var newTrain, newFrozen []weightArray
+	for _, child := range kerasLayers(sub) {
+		ct := countTrainable(child)
+		cf := len(legacyWeights(child)) - ct
+		if ct+cf == 0 {
+			continue
+		}
+		if ct > len(train) || cf > len(frozen) {
+			return ws, nil
+		}
+		cw := append(append([]weightArray(nil), train[:ct]...), frozen[:cf]...)
+		conv, err := preprocessLayerWeights(child, cw, src)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", child.Common(), err)
+		}
+		if len(conv) != ct+cf {
+			return conv, nil
+		}
+		newTrain = append(newTrain, conv[:ct]...)
+		newFrozen = append(newFrozen, conv[ct:]...)
+		train, frozen = train[ct:], frozen[cf:]
+	}
+	return append(newTrain, newFrozen...), nil
 }
 
-func loadKeras3Layer(g *h5.Group, l layers.Layer) error {
+// countTrainable counts the weights of l that Keras lists in
+// layer.trainable_weights.
+func countTrainable(l layers.Layer) int {
+	n := 0
+	var walk func(l layers.Layer, trainable bool)
+	walk = func(l layers.Layer, trainable bool) {
+		trainable = trainable && l.Common().Trainable
+		for _, v := range l.Weights() {
+			if trainable && v.Trainable {
+				n++
+			}
+		}
+		if c, ok := l.(layers.Container); ok {
+			for _, child := range c.Children() {
+				walk(child, trainable)
+			}
+		}
+	}
+	walk(l, true)
+	return n
+}
+
+// legacyTargetOf describes a layer for preprocessLegacyWeights.
+func legacyTargetOf(l layers.Layer) legacyTarget {
+	b := l.Common()
+	t := legacyTarget{className: b.ClassName}
+	t.dataFormat, _ = b.Config.String("data_format", "channels_last")
+	t.filters, _ = b.Config.Int("filters", 0)
+	rank := 0
+	switch b.ClassName {
+	case "Conv1D":
+		rank = 1
+	case "Conv2D", "Conv2DTranspose", "ConvLSTM2D":
+		rank = 2
+	case "Conv3D":
+		rank = 3
+	}
+	if rank > 0 {
+		t.kernelSize, _ = b.Config.Ints("kernel_size", rank, nil)
+	}
+	t.resetAfter, _ = b.Config.Bool("reset_after", true)
+	for _, v := range legacyWeights(l) {
+		t.shapes = append(t.shapes, v.Value.Shape)
+	}
+	return t
+}
+
+// loadKeras3Weights loads a Keras 3 weights store (model.weights.h5 in a
+// .keras archive, a .weights.h5, or sharded .weights.json) into the model:
+// each layer's variables live at <path>/vars/<i>, where paths follow
+// Keras's saving_lib walk of the model (layers/<snake_case class name,
+// made unique>).
+func loadKeras3Weights(store varStore, m *Model) error {
+	return loadKeras3Layer(store, "", m.net, map[layers.Layer]bool{})
+}
+
+func loadKeras3Layer(store varStore, path string, l layers.Layer, visited map[layers.Layer]bool) error {
+	if visited[l] {
+		return nil // a layer reached twice is saved once, at its first path
+	}
+	visited[l] = true
 	vars := l.Weights()
 	if len(vars) > 0 {
-		vg, err := g.Group("vars")
+		where := "layer " + l.Common().String()
+		groups, err := store.get(path)
 		if err != nil {
-			return fmt.Errorf("layer %s: no weights at %s/vars in the file", l.Common(), g.Path())
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if len(groups) == 0 {
+			return fmt.Errorf("%s: no weights at %s in the file", where, varsPath(path))
+		}
+		n := 0
+		for _, g := range groups {
+			names, err := g.Children()
+			if err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+			n += len(names)
+		}
+		if n != len(vars) {
+			return fmt.Errorf("%s: the file has %d weights at %s, the layer expects %d", where, n, varsPath(path), len(vars))
 		}
 		for i, v := range vars {
-			ds, err := vg.Dataset(strconv.Itoa(i))
+			ds, err := findVar(groups, strconv.Itoa(i))
 			if err != nil {
-				return fmt.Errorf("layer %s: weight %d (%s) missing at %s/vars/%d", l.Common(), i, v.Name, g.Path(), i)
+				return fmt.Errorf("%s: weight %d (%s) missing at %s/%d", where, i, v.Name, varsPath(path), i)
 			}
-			if err := assign(v, ds, "layer "+l.Common().String()); err != nil {
+			w, err := readWeight(ds, where, v.Name)
+			if err != nil {
+				return err
+			}
+			if err := setVariable(v, w, where); err != nil {
 				return err
 			}
 		}
@@ -226,29 +399,34 @@ func loadKeras3Layer(g *h5.Group, l layers.Layer) error {
 	if !ok {
 		return nil
 	}
-	children := kerasLayers(m)
-	if len(children) == 0 {
-		return nil
-	}
-	lg, err := g.Group("layers")
-	if err != nil {
-		return fmt.Errorf("model %s: no layers group at %s", l.Common(), g.Path())
-	}
 	used := map[string]int{}
-	for _, child := range children {
+	for _, child := range kerasLayers(m) {
 		name := uniqueName(used, snakeCase(child.Common().ClassName))
-		if len(legacyWeights(child)) == 0 {
-			continue
-		}
-		cg, err := lg.Group(name)
-		if err != nil {
-			return fmt.Errorf("layer %s: expected its weights at %s/%s: %w", child.Common(), lg.Path(), name, err)
-		}
-		if err := loadKeras3Layer(cg, child); err != nil {
+		if err := loadKeras3Layer(store, joinPath(path, "layers/"+name), child, visited); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func joinPath(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "/" + b
+}
+
+func varsPath(path string) string { return "/" + joinPath(path, "vars") }
+
+func findVar(groups []*h5.Group, key string) (*h5.Dataset, error) {
+	var err error
+	for _, g := range groups {
+		var ds *h5.Dataset
+		if ds, err = g.Dataset(key); err == nil {
+			return ds, nil
+		}
+	}
+	return nil, err
 }
 
 // uniqueName returns name, then name_1, name_2, ... as Keras's saving_lib
