@@ -80,6 +80,10 @@ def main():
             "name": name,
             "class_name": layer.__class__.__name__,
             "reset_after": bool(getattr(layer, "reset_after", False)),
+            "data_format": getattr(layer, "data_format", ""),
+            "filters": getattr(layer, "filters", 0),
+            "kernel_size": list(getattr(layer, "kernel_size", ())),
+            "target_shapes": [list(w.shape) for w in getattr(layer, "weights", [])],
             "keras_version": version,
             "outputs": describe(outs),
         }
