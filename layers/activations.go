@@ -303,6 +303,9 @@ func lookupActivation(o *kerasjson.Object) (*activation, error) {
 	if a, ok := activations[name]; ok {
 		return a, nil
 	}
+	if a, err := activationLayerObject(o); a != nil || err != nil {
+		return a, err
+	}
 	return nil, fmt.Errorf("unsupported activation %q", name)
 }
 
@@ -330,4 +333,43 @@ func (a *activation) checkAxis(n int) error {
 		return fmt.Errorf("activation %s needs an even last dimension, got %d", a.name, n)
 	}
 	return nil
+}
+
+// activationLayerObject resolves an activation argument that is a
+// serialized activation layer (Keras 2 allowed
+// activation=LeakyReLU(alpha=0.1)); it returns nil, nil for other classes.
+func activationLayerObject(o *kerasjson.Object) (*activation, error) {
+	c := o.Config
+	num := func(key string, def float64) float64 {
+		if v, err := c.Float(key, def); err == nil {
+			return v
+		}
+		return math.NaN()
+	}
+	var a *activation
+	switch o.ClassName {
+	case "ReLU":
+		a = reluActivation(num("negative_slope", 0), num("max_value", -1), num("threshold", 0))
+	case "LeakyReLU":
+		a = leakyReluActivation(num("negative_slope", num("alpha", 0.3)))
+	case "ELU":
+		a = eluActivation(num("alpha", 1))
+	case "ThresholdedReLU":
+		theta := num("theta", 1)
+		a = elementwise("thresholded_relu", func(x float64) float64 { return x * step(x > theta) },
+			func(x, _ float64) float64 { return step(x > theta) })
+	case "Softmax":
+		if axis, err := c.Int("axis", -1); err != nil || axis != -1 {
+			return nil, fmt.Errorf("activation Softmax(axis=%v) is not supported as an activation argument", c["axis"])
+		}
+		return activations["softmax"], nil
+	default:
+		return nil, nil
+	}
+	for _, k := range []string{"negative_slope", "max_value", "threshold", "alpha", "theta"} {
+		if c.Has(k) && math.IsNaN(num(k, 0)) {
+			return nil, fmt.Errorf("activation %s: config %q is not a number", o.ClassName, k)
+		}
+	}
+	return a, nil
 }

@@ -60,3 +60,16 @@ func TestKeras2ActivationNames(t *testing.T) {
 		}
 	}
 }
+
+func TestActivationLayerObjects(t *testing.T) {
+	l := newTestLayer(t, "Dense", `{"units": 2, "activation": {"class_name": "LeakyReLU", "config": {"alpha": 0.1}}}`)
+	d := l.(*Dense)
+	y := make([]float32, 2)
+	d.Activation.forward([]float32{-2, 3}, y, 2)
+	if y[0] != -0.2 || y[1] != 3 {
+		t.Errorf("LeakyReLU(alpha=0.1) as activation: got %v", y)
+	}
+	if _, err := buildTestLayer("Dense", `{"units": 2, "activation": {"class_name": "Softmax", "config": {"axis": 1}}}`); err == nil {
+		t.Error("Softmax(axis=1) as an activation argument: want an error")
+	}
+}
