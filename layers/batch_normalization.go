@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"math"
+
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
 )
@@ -123,6 +125,9 @@ func (l *BatchNormalization) Forward(ctx *runtime.Context, in []*runtime.Tensor)
 	if !ok || x.Shape[axis] != c {
 		return nil, nil, ShapeError(&l.Base, "expects %d features on axis %d, got input %s", c, l.Axis, runtime.FormatShape(x.Shape))
 	}
+	if !ctx.Grad && !(ctx.Training && l.Base.Trainable) {
+		return []*runtime.Tensor{l.infer(x, axis)}, nil, nil
+	}
 	// Features first: row r holds every value of feature r.
 	perm := axisToFrontOf(x.Rank(), axis)
 	xp, ps := permuteAxes(x.Data, x.Shape, perm)
@@ -202,4 +207,37 @@ func axisToFrontOf(rank, a int) []int {
 		}
 	}
 	return perm
+}
+
+// infer is the inference fast path: y = x*scale[c] + shift[c] in place of
+// layout, with scale = gamma/sqrt(moving_variance+epsilon) and
+// shift = beta - moving_mean*scale.
+func (l *BatchNormalization) infer(x *runtime.Tensor, axis int) *runtime.Tensor {
+	c := l.MovingMean.Value.Shape[0]
+	scale, shift := make([]float32, c), make([]float32, c)
+	for i := range c {
+		s := 1 / math.Sqrt(float64(l.MovingVariance.Value.Data[i])+l.Epsilon)
+		if l.Gamma != nil {
+			s *= float64(l.Gamma.Value.Data[i])
+		}
+		b := -float64(l.MovingMean.Value.Data[i]) * s
+		if l.Beta != nil {
+			b += float64(l.Beta.Value.Data[i])
+		}
+		scale[i], shift[i] = float32(s), float32(b)
+	}
+	inner := runtime.ShapeSize(x.Shape[axis+1:])
+	y := runtime.NewTensor(x.Shape...)
+	if inner == 1 {
+		for i, v := range x.Data {
+			ch := i % c
+			y.Data[i] = v*scale[ch] + shift[ch]
+		}
+		return y
+	}
+	for i, v := range x.Data {
+		ch := (i / inner) % c
+		y.Data[i] = v*scale[ch] + shift[ch]
+	}
+	return y
 }

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -91,5 +92,42 @@ func TestBatchNormalizationUpdates(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no cases with updates")
+	}
+}
+
+// TestBatchNormalizationInferencePath checks the inference fast path
+// against the general path (the one the Keras fixtures replay with
+// gradients).
+func TestBatchNormalizationInferencePath(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, c := range []struct {
+		config string
+		shape  []int
+	}{{`{}`, []int{3, 4}}, {`{"axis": 1}`, []int{2, 3, 2, 2}}, {`{"axis": 2, "center": false}`, []int{2, 3, 4}}, {`{"scale": false}`, []int{2, 2, 3}}} {
+		l := newTestLayer(t, "BatchNormalization", c.config)
+		s := copyShape(c.shape)
+		s[0] = -1
+		if _, err := l.Build([][]int{s}); err != nil {
+			t.Fatal(err)
+		}
+		randomizeWeights(r, l)
+		bn := l.(*BatchNormalization)
+		for i := range bn.MovingVariance.Value.Data {
+			bn.MovingVariance.Value.Data[i] += 1.5
+		}
+		x := randomTensor(r, c.shape...)
+		fast, _, err := l.Forward(&runtime.Context{}, []*runtime.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, _, err := l.Forward(&runtime.Context{Grad: true}, []*runtime.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range fast[0].Data {
+			if d := fast[0].Data[i] - slow[0].Data[i]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("%s: element %d fast %v, general %v", c.config, i, fast[0].Data[i], slow[0].Data[i])
+			}
+		}
 	}
 }
