@@ -83,10 +83,21 @@ func Register(className string, f Factory) {
 }
 
 // Lookup returns the factory for a layer configuration: by registered_name
-// first (custom classes), then by class name.
+// first (custom classes), then by class name. A Lambda layer, whose Python
+// function cannot run, is looked up by its layer name instead, as
+// "Lambda:<name>" or the bare layer name (then as the class "Lambda"), so
+// that a user can register a Go implementation for each Lambda of a model.
 func Lookup(spec *kerasjson.Layer) (Factory, bool) {
 	registryMu.RLock()
 	defer registryMu.RUnlock()
+	if spec.ClassName == "Lambda" {
+		if f, ok := registry["Lambda:"+spec.Name]; ok {
+			return f, true
+		}
+		if f, ok := registry[spec.Name]; ok {
+			return f, true
+		}
+	}
 	if spec.RegisteredName != "" {
 		if f, ok := registry[spec.RegisteredName]; ok {
 			return f, true
