@@ -155,11 +155,11 @@ func (f *File) readSuperblock() error {
 	if !validSize(f.offsetSize) || !validSize(f.lengthSize) {
 		return f.formatErr(sbAddr+13, "bad offset/length sizes %d/%d", f.offsetSize, f.lengthSize)
 	}
-	// Addresses in the superblock are absolute until the base is known.
-	base := c.uvar(f.offsetSize)
-	if base > uint64(f.size) {
-		return f.formatErr(c.offset(), "base address %d beyond end of file", base)
-	}
+	// Like the HDF5 library, take the superblock's own position as the
+	// base address whatever the stored value says (files with a user
+	// block store 0 or the block size).
+	c.uvar(f.offsetSize)
+	base := uint64(sbAddr)
 	switch version {
 	case 0, 1:
 		c.uvar(f.offsetSize) // free-space info
