@@ -190,13 +190,13 @@ func (m *Model) keras3CompileConfig() (any, error) {
 		}
 		opt = jsonObject{{"module", "keras.optimizers"}, {"class_name", class}, {"config", tr.GetConfig()}, {"registered_name", nil}}
 	}
-	single := len(m.net.OutputNames) == 1
+	outputs := m.net.OutputNames
 	return jsonObject{
 		{"optimizer", opt},
 		{"loss", raw["loss"]},
 		{"loss_weights", raw["loss_weights"]},
-		{"metrics", keras3Metrics(raw["metrics"], single)},
-		{"weighted_metrics", keras3Metrics(raw["weighted_metrics"], single)},
+		{"metrics", keras3Metrics(raw["metrics"], outputs)},
+		{"weighted_metrics", keras3Metrics(raw["weighted_metrics"], outputs)},
 		{"run_eagerly", false},
 		{"steps_per_execution", 1},
 		{"jit_compile", false},
@@ -205,23 +205,24 @@ func (m *Model) keras3CompileConfig() (any, error) {
 
 // keras3Metrics turns Keras 2's metric wrappers ({"class_name":
 // "MeanMetricWrapper", "config": {"name": "accuracy", ...}}) into their
-// names, and Keras 2's per-output nesting of a single output's metrics
-// ([[...]]) into a plain list.
-func keras3Metrics(v any, single bool) any {
-	var conv func(v any) any
-	conv = func(v any) any {
+// names, and Keras 2's per-output list of lists into a plain list (one
+// output) or a dict by output name, without the output-name prefix Keras 2
+// gives metric names of multi-output models.
+func keras3Metrics(v any, outputs []string) any {
+	var conv func(v any, prefix string) any
+	conv = func(v any, prefix string) any {
 		switch x := v.(type) {
 		case []any:
 			out := make([]any, len(x))
 			for i, e := range x {
-				out[i] = conv(e)
+				out[i] = conv(e, prefix)
 			}
 			return out
 		case map[string]any:
 			if x["class_name"] == "MeanMetricWrapper" {
 				if c, ok := x["config"].(map[string]any); ok {
 					if name, ok := c["name"].(string); ok {
-						return name
+						return strings.TrimPrefix(name, prefix)
 					}
 				}
 			}
@@ -230,19 +231,35 @@ func keras3Metrics(v any, single bool) any {
 			}
 			out := make(map[string]any, len(x))
 			for k, e := range x {
-				out[k] = conv(e)
+				out[k] = conv(e, k+"_")
 			}
 			return out
 		}
 		return v
 	}
-	v = conv(v)
-	if l, ok := v.([]any); ok && single && len(l) == 1 {
-		if inner, ok := l[0].([]any); ok {
-			return inner
+	l, ok := v.([]any)
+	if !ok || len(l) != len(outputs) {
+		return conv(v, "")
+	}
+	perOutput := true
+	for _, e := range l {
+		if _, isList := e.([]any); !isList && e != nil {
+			perOutput = false
 		}
 	}
-	return v
+	if !perOutput {
+		return conv(v, "")
+	}
+	if len(outputs) == 1 {
+		return conv(l[0], "")
+	}
+	byOutput := jsonObject{}
+	for i, e := range l {
+		if e != nil {
+			byOutput = append(byOutput, jsonField{outputs[i], conv(e, outputs[i]+"_")})
+		}
+	}
+	return byOutput
 }
 
 // keras2ModelJSON serializes a model in Keras 2's (tf-keras) form, which

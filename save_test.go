@@ -444,3 +444,149 @@ func TestSaveRejectsUnknownExtension(t *testing.T) {
 		t.Errorf("saving over a directory: no error")
 	}
 }
+
+// hasRandomLayer reports whether training the model draws random numbers
+// (dropout), which Keras and kerasrun cannot draw alike.
+func hasRandomLayer(m *Model) bool {
+	for _, l := range allLayers(m.net) {
+		switch l.Common().ClassName {
+		case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout":
+			return true
+		}
+	}
+	return false
+}
+
+// savedEntry describes one Go-written file for compat/python/check_saved.py.
+type savedEntry struct {
+	Case   string `json:"case"`
+	Source string `json:"source"` // the fixture model the file was made from
+	Target string `json:"target"` // keras, h5, h5_k2, weights
+	File   string `json:"file"`
+	// JSON is the architecture for a weights-only file.
+	JSON       string            `json:"json,omitempty"`
+	Keras2     bool              `json:"keras2"`
+	Inputs     []string          `json:"inputs"`
+	Targets    []string          `json:"targets"`
+	Pred       []string          `json:"pred"` // Go's predictions from the saved model
+	Tolerance  compat.Tolerance  `json:"tolerance"`
+	Iterations int64             `json:"iterations"` // optimizer iterations in the file, -1 without optimizer
+	Fit        *savedFitExpected `json:"fit,omitempty"`
+}
+
+// savedFitExpected is Go continuing training from the saved file: one
+// epoch, no shuffling, then predictions.
+type savedFitExpected struct {
+	BatchSize int      `json:"batch_size"`
+	Epochs    int      `json:"epochs"`
+	Pred      []string `json:"pred"`
+	// Compare is false when the model draws random numbers in training
+	// (dropout): then only running fit is checked.
+	Compare bool `json:"compare"`
+}
+
+// TestWriteSaved writes, when KERASRUN_SAVE_DIR is set, every fixture
+// model trained one epoch in Go and saved in every format, Go's
+// predictions, and Go's continued training from each saved file, with
+// manifest.json for compat/python/check_saved.py.
+func TestWriteSaved(t *testing.T) {
+	out := os.Getenv("KERASRUN_SAVE_DIR")
+	if out == "" {
+		t.Skip("KERASRUN_SAVE_DIR not set")
+	}
+	var entries []savedEntry
+	for _, c := range loadCases(t) {
+		x := caseTensors(t, c)
+		ys, err := c.Targets()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var y []*Tensor
+		for _, a := range ys {
+			y = append(y, &Tensor{Shape: a.Shape, Data: a.Data})
+		}
+		abs := func(names []string) []string {
+			var out []string
+			for _, n := range names {
+				p, _ := filepath.Abs(c.Path(n))
+				out = append(out, p)
+			}
+			return out
+		}
+		batch := (x[0].Shape[0] + 1) / 2
+		dir := filepath.Join(out, c.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"k3_keras", "k3_h5", "k2_h5"} {
+			mf := c.Model(id)
+			if mf == nil {
+				continue
+			}
+			src, err := loadCase(mf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compiled := src.training != nil
+			if compiled {
+				if _, err := src.Fit(x, y, FitOptions{Epochs: 1, BatchSize: batch}); err != nil {
+					t.Fatalf("%s/%s: fit: %v", c.Name, id, err)
+				}
+			}
+			writePreds := func(prefix string, m *Model) []string {
+				got, err := m.Predict(x...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var names []string
+				for i, g := range got {
+					p := filepath.Join(dir, fmt.Sprintf("%s_pred%d.npy", prefix, i))
+					if err := WriteNPY(p, g); err != nil {
+						t.Fatal(err)
+					}
+					names = append(names, p)
+				}
+				return names
+			}
+			for _, tg := range saveTargets {
+				path := filepath.Join(dir, id+"_"+tg.file)
+				if err := src.Save(path, tg.opts...); err != nil {
+					t.Fatalf("%s/%s: save %s: %v", c.Name, id, tg.id, err)
+				}
+				e := savedEntry{
+					Case: c.Name, Source: id, Target: tg.id, File: path, Keras2: tg.id == "h5_k2",
+					Inputs: abs(c.InputFiles), Targets: abs(c.TargetFiles), Tolerance: c.Tolerance,
+					Iterations: -1,
+				}
+				if tg.id == "weights" {
+					e.JSON, _ = filepath.Abs(c.Path("model_k3.json"))
+				}
+				back, err := loadSaved(c, mf, path)
+				if err != nil {
+					t.Fatalf("%s/%s: load %s back: %v", c.Name, id, tg.id, err)
+				}
+				prefix := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+				e.Pred = writePreds(strings.ReplaceAll(prefix, ".", "_"), back)
+				if tg.id != "weights" && back.optimizer != nil {
+					e.Iterations = back.optimizer.Iterations()
+				}
+				if compiled && tg.id != "weights" {
+					if _, err := back.Fit(x, y, FitOptions{Epochs: 1, BatchSize: batch}); err != nil {
+						t.Fatalf("%s/%s: fit from %s: %v", c.Name, id, tg.id, err)
+					}
+					e.Fit = &savedFitExpected{BatchSize: batch, Epochs: 1, Compare: !hasRandomLayer(back),
+						Pred: writePreds(strings.ReplaceAll(prefix, ".", "_")+"_fit", back)}
+				}
+				entries = append(entries, e)
+			}
+		}
+	}
+	b, err := json.MarshalIndent(entries, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "manifest.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %d files and %s", len(entries), filepath.Join(out, "manifest.json"))
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Check the model files kerasrun's Model.Save wrote, with real Keras.
+
+Usage: check_saved.py DIR
+
+DIR holds what `KERASRUN_SAVE_DIR=DIR go test -count=1 -run TestWriteSaved .`
+writes: every fixture model (from its Keras 3 .keras, Keras 3 .h5 and Keras 2
+.h5 files), trained one epoch in Go, saved as .keras, legacy .h5, Keras
+2-compatible legacy .h5 and .weights.h5, with manifest.json listing for each
+file the inputs, Go's predictions from the saved file, the optimizer
+iteration count in it, and Go's predictions after continuing training one
+more epoch from it. For every file this script:
+
+  * loads it with keras.saving.load_model (Keras 3; a .weights.h5 into the
+    case's model JSON with load_weights) and requires predictions within
+    atol + rtol*|want| of Go's;
+  * requires model.optimizer.iterations to equal the count Go wrote (the
+    optimizer state was restored, not started fresh);
+  * continues fit one epoch (same batch size, no shuffling) and, for models
+    without dropout, requires the predictions after it to match Go's
+    continued training within 10x the tolerance (the optimizer state, the
+    learning rate and the update rule all round trip);
+  * for the Keras 2-compatible .h5, does the same with
+    tf_keras.models.load_model (predictions, iterations, one epoch of fit
+    without error; its continued weights are reported, not compared, since
+    tf-keras optimizers round differently).
+
+Exits 1 listing every failure, 0 if all files pass.
+"""
+import json
+import os
+import sys
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+
+
+def close(got, want, atol, rtol):
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        return f"shape {got.shape}, want {want.shape}"
+    bad = np.abs(got - want) > atol + rtol * np.abs(want)
+    if bad.any():
+        i = int(np.argmax(np.abs(got - want) - (atol + rtol * np.abs(want))))
+        return (f"{int(bad.sum())} of {bad.size} values off; worst "
+                f"got {got.flat[i]!r} want {want.flat[i]!r}")
+    return None
+
+
+def as_list(p):
+    return p if isinstance(p, (list, tuple)) else [p]
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    root = sys.argv[1]
+    with open(os.path.join(root, "manifest.json")) as f:
+        entries = json.load(f)
+    import keras
+    import tf_keras
+
+    failures = []
+    counts = {"files": 0, "keras3_loads": 0, "tf_keras_loads": 0, "fit_compared": 0,
+              "fit_run_only": 0, "iterations_checked": 0}
+    worst_fit = 0.0
+
+    def fail(e, who, msg):
+        failures.append(f"{e['case']}/{os.path.basename(e['file'])} [{who}]: {msg}")
+
+    for e in entries:
+        counts["files"] += 1
+        tol = e["tolerance"]
+        atol, rtol = tol["atol"], tol["rtol"]
+        x = [np.load(p) for p in e["inputs"]]
+        y = [np.load(p) for p in e["targets"]]
+        want = [np.load(p) for p in e["pred"]]
+        xin = x if len(x) > 1 else x[0]
+        yin = y if len(y) > 1 else y[0]
+
+        loaders = [("keras3", None)]
+        if e["keras2"]:
+            loaders.append(("tf_keras", None))
+        for who, _ in loaders:
+            try:
+                if who == "keras3":
+                    if e["target"] == "weights":
+                        with open(e["json"]) as f:
+                            model = keras.models.model_from_json(f.read())
+                        model.load_weights(e["file"])
+                    else:
+                        model = keras.saving.load_model(e["file"])
+                else:
+                    model = tf_keras.models.load_model(e["file"])
+            except Exception as ex:  # noqa: BLE001
+                fail(e, who, f"load: {type(ex).__name__}: {str(ex)[:400]}")
+                continue
+            counts[who + "_loads"] += 1
+            got = as_list(model.predict(xin, verbose=0))
+            for i, (g, w) in enumerate(zip(got, want)):
+                msg = close(g, w, atol, rtol)
+                if msg:
+                    fail(e, who, f"output {i}: {msg}")
+            if e["iterations"] >= 0:
+                opt = getattr(model, "optimizer", None)
+                it = None if opt is None else int(np.asarray(opt.iterations))
+                if it != e["iterations"]:
+                    fail(e, who, f"optimizer iterations {it}, Go wrote {e['iterations']}")
+                else:
+                    counts["iterations_checked"] += 1
+            fit = e.get("fit")
+            if not fit:
+                continue
+            try:
+                model.fit(xin, yin, batch_size=fit["batch_size"], epochs=fit["epochs"],
+                          shuffle=False, verbose=0)
+            except Exception as ex:  # noqa: BLE001
+                fail(e, who, f"fit: {type(ex).__name__}: {str(ex)[:400]}")
+                continue
+            if who != "keras3" or not fit["compare"]:
+                counts["fit_run_only"] += 1
+                continue
+            after = as_list(model.predict(xin, verbose=0))
+            want_after = [np.load(p) for p in fit["pred"]]
+            for i, (g, w) in enumerate(zip(after, want_after)):
+                worst_fit = max(worst_fit, float(np.max(np.abs(np.asarray(g, np.float64) - w))))
+                msg = close(g, w, 10 * atol, 10 * rtol)
+                if msg:
+                    fail(e, who, f"after continuing fit, output {i}: {msg}")
+            counts["fit_compared"] += 1
+
+    print("check_saved: " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
+          f"; worst |diff| after continued fit {worst_fit:.3g}")
+    for f in failures:
+        print("FAIL " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
