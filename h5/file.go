@@ -160,10 +160,11 @@ func (f *File) readSuperblock() error {
 	// block store 0 or the block size).
 	c.uvar(f.offsetSize)
 	base := uint64(sbAddr)
+	var eof uint64
 	switch version {
 	case 0, 1:
 		c.uvar(f.offsetSize) // free-space info
-		c.uvar(f.offsetSize) // end of file
+		eof = c.uvar(f.offsetSize)
 		c.uvar(f.offsetSize) // driver info
 		f.baseAddr = base
 		c.addr() // link name offset
@@ -171,7 +172,7 @@ func (f *File) readSuperblock() error {
 	case 2, 3:
 		f.baseAddr = base
 		ext := c.addr()
-		c.uvar(f.offsetSize) // end of file
+		eof = c.uvar(f.offsetSize)
 		f.rootAddr = c.addr()
 		if c.err == nil {
 			if err := f.verifyChecksum(b, c.pos, uint64(sbAddr), "superblock"); err != nil {
@@ -182,6 +183,14 @@ func (f *File) readSuperblock() error {
 	}
 	if c.err != nil {
 		return c.err
+	}
+	// A file cut short (an interrupted download or copy) is reported as
+	// such up front, as the HDF5 library does.
+	if undef := uint64(1)<<(8*f.offsetSize) - 1; f.offsetSize < 8 && eof != undef || f.offsetSize == 8 && eof != undefAddr {
+		// h5py files with a user block store the absolute end.
+		if eof > uint64(f.size) {
+			return f.formatErr(sbAddr, "file is truncated: the superblock says it ends at byte %d, but it has %d bytes", eof, f.size)
+		}
 	}
 	if f.rootAddr == undefAddr || f.rootAddr >= uint64(f.size) {
 		return f.formatErr(sbAddr, "root group address %d beyond end of file (%d bytes)", int64(f.rootAddr), f.size)
