@@ -141,28 +141,32 @@ func gemmSource(m, n, k int, src aSource, pb *PackedB, c []float32, ldc int, acc
 		job.run(0, m, 0, np)
 		return
 	}
-	var wg sync.WaitGroup
+	// Split rows (in whole register tiles) or column panels, whichever
+	// divides more evenly across t goroutines.
+	tiles := (m + kern.mr - 1) / kern.mr
+	rowLoad := float64((tiles+t-1)/t*kern.mr) / (float64(m) / float64(t))
+	panelLoad := float64((np+t-1)/t) / (float64(np) / float64(t))
+	var parts [][4]int // i0, i1, j0, j1
 	switch {
-	case m >= 2*t*kern.mr:
-		// Split rows in multiples of the register tile height.
-		chunk := (m + t - 1) / t
-		chunk = (chunk + kern.mr - 1) / kern.mr * kern.mr
-		for i0 := 0; i0 < m; i0 += chunk {
-			i1 := min(i0+chunk, m)
-			wg.Add(1)
-			go func() { defer wg.Done(); job.run(i0, i1, 0, np) }()
-		}
-	case np >= 2:
-		t = min(t, np)
+	case tiles >= t && (rowLoad <= panelLoad || np < t):
 		for w := 0; w < t; w++ {
-			j0, j1 := w*np/t, (w+1)*np/t
-			wg.Add(1)
-			go func() { defer wg.Done(); job.run(0, m, j0, j1) }()
+			i0, i1 := w*tiles/t*kern.mr, min((w+1)*tiles/t*kern.mr, m)
+			parts = append(parts, [4]int{i0, i1, 0, np})
+		}
+	case np >= t:
+		for w := 0; w < t; w++ {
+			parts = append(parts, [4]int{0, m, w * np / t, (w + 1) * np / t})
 		}
 	default:
 		job.run(0, m, 0, np)
 		return
 	}
+	var wg sync.WaitGroup
+	for _, q := range parts[1:] {
+		wg.Add(1)
+		go func() { defer wg.Done(); job.run(q[0], q[1], q[2], q[3]) }()
+	}
+	job.run(parts[0][0], parts[0][1], parts[0][2], parts[0][3])
 	wg.Wait()
 }
 
