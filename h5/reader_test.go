@@ -28,10 +28,10 @@ type corpusDoc struct {
 }
 
 type corpusValue struct {
-	Shape []int  `json:"shape"`
-	DType DType  `json:"dtype"`
-	Data  []any  `json:"data"`
-	Type  string `json:"type"`
+	Shape []int     `json:"shape"`
+	DType jsonDType `json:"dtype"`
+	Data  []any     `json:"data"`
+	Type  string    `json:"type"`
 }
 
 type corpusObject struct {
@@ -44,7 +44,10 @@ type corpusObject struct {
 	SameAs     string                 `json:"same_as"`
 }
 
-func (d *DType) UnmarshalJSON(b []byte) error {
+// jsonDType decodes the corpus's dtype objects into a DType.
+type jsonDType DType
+
+func (d *jsonDType) UnmarshalJSON(b []byte) error {
 	var v struct {
 		Kind string `json:"kind"`
 		Size int    `json:"size"`
@@ -57,7 +60,7 @@ func (d *DType) UnmarshalJSON(b []byte) error {
 	}
 	for k, name := range kindNames {
 		if name == v.Kind {
-			*d = DType{Kind: Kind(k), Size: v.Size, VarLen: v.VLen, UTF8: v.UTF8, Tag: v.Tag}
+			*d = jsonDType{Kind: Kind(k), Size: v.Size, VarLen: v.VLen, UTF8: v.UTF8, Tag: v.Tag}
 			return nil
 		}
 	}
@@ -171,7 +174,7 @@ func canonicalJSON(vs []any) []string {
 
 func checkValue(t *testing.T, what string, got *Array, want corpusValue) {
 	t.Helper()
-	if got.DType != want.DType {
+	if got.DType != DType(want.DType) {
 		t.Errorf("%s: dtype %+v, want %+v", what, got.DType, want.DType)
 	}
 	if !reflect.DeepEqual(got.Shape, want.Shape) && !(len(got.Shape) == 0 && len(want.Shape) == 0) {
