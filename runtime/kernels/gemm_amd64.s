@@ -8,7 +8,7 @@
 
 #include "textflag.h"
 
-// func sgemm512x1(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x1(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x1(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -107,7 +107,7 @@ sgemm512x1_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x2(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x2(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x2(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -218,7 +218,7 @@ sgemm512x2_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x3(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x3(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x3(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -357,7 +357,7 @@ sgemm512x3_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x4(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x4(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x4(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -524,7 +524,7 @@ sgemm512x4_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x5(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x5(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x5(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -719,7 +719,7 @@ sgemm512x5_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x6(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x6(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x6(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -942,7 +942,7 @@ sgemm512x6_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x7(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x7(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x7(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -1196,7 +1196,7 @@ sgemm512x7_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x8(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x8(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x8(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -1478,7 +1478,7 @@ sgemm512x8_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x9(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x9(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x9(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -1788,7 +1788,7 @@ sgemm512x9_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x10(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x10(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x10(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -2126,7 +2126,7 @@ sgemm512x10_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x11(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x11(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x11(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -2492,7 +2492,7 @@ sgemm512x11_store:
 	VZEROUPPER
 	RET
 
-// func sgemm512x12(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm512x12(k int, a *float32, lda int, b, c *float32, ldc int, mask uint32, flags int, bias *float32)
 TEXT ·sgemm512x12(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -2886,7 +2886,7 @@ sgemm512x12_store:
 	VZEROUPPER
 	RET
 
-// func sgemm256x1(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm256x1(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 TEXT ·sgemm256x1(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -2981,7 +2981,7 @@ sgemm256x1_store:
 	VZEROUPPER
 	RET
 
-// func sgemm256x2(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm256x2(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 TEXT ·sgemm256x2(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -3093,7 +3093,7 @@ sgemm256x2_store:
 	VZEROUPPER
 	RET
 
-// func sgemm256x3(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm256x3(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 TEXT ·sgemm256x3(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -3234,7 +3234,7 @@ sgemm256x3_store:
 	VZEROUPPER
 	RET
 
-// func sgemm256x4(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm256x4(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 TEXT ·sgemm256x4(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -3404,7 +3404,7 @@ sgemm256x4_store:
 	VZEROUPPER
 	RET
 
-// func sgemm256x5(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm256x5(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 TEXT ·sgemm256x5(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -3603,7 +3603,7 @@ sgemm256x5_store:
 	VZEROUPPER
 	RET
 
-// func sgemm256x6(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)
+// func sgemm256x6(k int, a *float32, lda int, b, c *float32, ldc int, mask *int32, flags int, bias *float32)
 TEXT ·sgemm256x6(SB), NOSPLIT, $0-72
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI

@@ -114,7 +114,11 @@ func (g *gen) kernel(rows int, wide bool) {
 	}
 	v := func(i int) string { return fmt.Sprintf("%s%d", reg, i) }
 	g.p("")
-	g.p("// func %sx%d(k int, a *float32, lda int, b, c *float32, ldc int, mask, flags int, bias *float32)", name, rows)
+	maskType := "*int32"
+	if wide {
+		maskType = "uint32"
+	}
+	g.p("// func %sx%d(k int, a *float32, lda int, b, c *float32, ldc int, mask %s, flags int, bias *float32)", name, rows, maskType)
 	g.p("TEXT ·%sx%d(SB), NOSPLIT, $0-72", name, rows)
 	g.p("\tMOVQ k+0(FP), CX")
 	g.p("\tMOVQ a+8(FP), SI")
