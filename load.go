@@ -338,15 +338,27 @@ type kerasArchive struct {
 	config, metadata []byte
 	weights          *h5.File
 	npzWeights       bool // the archive holds model.weights.npz instead
+	closers          []io.Closer
 }
 
 func loadKerasZip(path string) (*Model, error) {
+	a, err := openKerasZip(path)
+	if err != nil {
+		return nil, err
+	}
+	defer a.close()
+	return loadKerasArchive(path, a)
+}
+
+// openKerasZip reads a .keras archive's config and metadata and opens its
+// weights file in place; close releases it.
+func openKerasZip(path string) (*kerasArchive, error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
 	defer zr.Close()
-	var a kerasArchive
+	a := &kerasArchive{}
 	for _, zf := range zr.File {
 		switch zf.Name {
 		case "config.json":
@@ -356,17 +368,31 @@ func loadKerasZip(path string) (*Model, error) {
 		case "model.weights.npz":
 			a.npzWeights = true
 		case "model.weights.h5":
+			if a.weights != nil {
+				err = fmt.Errorf("the archive holds model.weights.h5 twice")
+				break
+			}
 			var closer io.Closer
 			a.weights, closer, err = openZipHDF5(zf, path)
 			if closer != nil {
-				defer closer.Close()
+				a.closers = append(a.closers, closer)
 			}
 		}
 		if err != nil {
+			a.close()
 			return nil, fmt.Errorf("kerasrun: %s: %s: %w", path, zf.Name, err)
 		}
 	}
-	return loadKerasArchive(path, &a)
+	return a, nil
+}
+
+func (a *kerasArchive) close() {
+	if a.weights != nil {
+		a.weights.Close()
+	}
+	for _, c := range a.closers {
+		c.Close()
+	}
 }
 
 func readZipMember(zf *zip.File, limit int64) ([]byte, error) {
@@ -420,7 +446,17 @@ func openZipHDF5(zf *zip.File, path string) (*h5.File, io.Closer, error) {
 }
 
 func loadKerasDir(path string) (*Model, error) {
-	var a kerasArchive
+	a, err := openKerasDir(path)
+	if err != nil {
+		return nil, err
+	}
+	defer a.close()
+	return loadKerasArchive(path, a)
+}
+
+// openKerasDir reads a .keras archive saved unzipped as a directory.
+func openKerasDir(path string) (*kerasArchive, error) {
+	a := &kerasArchive{}
 	var err error
 	if a.config, err = readCapped(filepath.Join(path, "config.json"), maxConfigBytes); err != nil {
 		return nil, err
@@ -433,9 +469,8 @@ func loadKerasDir(path string) (*Model, error) {
 		if a.weights, err = h5.Open(filepath.Join(path, "model.weights.h5")); err != nil {
 			return nil, err
 		}
-		defer a.weights.Close()
 	}
-	return loadKerasArchive(path, &a)
+	return a, nil
 }
 
 func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
