@@ -28,8 +28,8 @@ func (m *Model) Evaluate(x, y []*Tensor, opts EvaluateOptions) (map[string]float
 	m.mu.RLock()
 	penalty := train.Penalty(regs, nil)
 	m.mu.RUnlock()
-	if len(y) != len(m.net.OutputNames) {
-		return nil, fmt.Errorf("kerasrun: %s: model has %d output(s) %v, got %d target array(s)", m.info.Path, len(m.net.OutputNames), m.net.OutputNames, len(y))
+	if err := m.checkBatch(x, y); err != nil {
+		return nil, err
 	}
 	n, err := sampleCount(append(append([]*Tensor(nil), x...), y...))
 	if err != nil {
@@ -42,7 +42,11 @@ func (m *Model) Evaluate(x, y []*Tensor, opts EvaluateOptions) (map[string]float
 	for start := 0; start < n; start += bs {
 		end := min(start+bs, n)
 		xb, yb := sliceBatch(x, start, end), sliceBatch(y, start, end)
-		pred, err := m.Predict(xb...)
+		// Keras evaluates in graph mode, where the crossentropies of a
+		// softmax/sigmoid output compute from its logits: so does this.
+		m.mu.RLock()
+		fw, err := m.forwardLoss(&runtime.Context{}, xb)
+		m.mu.RUnlock()
 		if err != nil {
 			return nil, err
 		}
@@ -50,7 +54,7 @@ func (m *Model) Evaluate(x, y []*Tensor, opts EvaluateOptions) (map[string]float
 		if opts.SampleWeight != nil {
 			sw = sliceBatch([]*Tensor{opts.SampleWeight}, start, end)[0]
 		}
-		if _, _, err := c.Step(yb, pred, sw, penalty); err != nil {
+		if _, _, _, err := c.StepLogits(yb, fw.pred, fw.logits, sw, penalty); err != nil {
 			return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
 		}
 	}

@@ -122,15 +122,19 @@ func (st *stepper) trainStep(x, y []*Tensor, sw *Tensor) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ctx := &runtime.Context{Training: true, Grad: true, Rand: st.rng, Grads: map[*runtime.Variable]*runtime.Tensor{}}
-	pred, back, err := m.net.Forward(ctx, x)
+	fw, err := m.forwardLoss(ctx, x)
 	if err != nil {
-		return fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
+		return err
 	}
 	penalty := train.Penalty(st.regs, nil)
-	_, gradOut, err := st.compiled.Step(y, pred, sw, penalty)
+	_, gradOut, onLogits, err := st.compiled.StepLogits(y, fw.pred, fw.logits, sw, penalty)
 	if err != nil {
 		return fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
 	}
+	if gradOut, err = fw.outputGrads(gradOut, onLogits); err != nil {
+		return fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
+	}
+	back := fw.back
 	if st.scale != 1 {
 		for _, g := range gradOut {
 			if g != nil {
@@ -366,6 +370,13 @@ func (f *fitRun) run() (*History, error) {
 				return f.history, err
 			}
 		}
+	}
+	// Keras's fit ends with finalize_variable_values: an optimizer with
+	// use_ema copies the moving averages into the weights.
+	if fin, ok := f.m.optimizer.(interface{ FinalizeVariableValues() }); ok {
+		f.m.mu.Lock()
+		fin.FinalizeVariableValues()
+		f.m.mu.Unlock()
 	}
 	for _, cb := range f.opts.Callbacks {
 		if err := cb.OnTrainEnd(); err != nil {

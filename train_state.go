@@ -120,6 +120,12 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 		return err
 	}
 	want := m.optimizer.Variables()
+	if unbuiltOptimizerVars(vg, want) {
+		// Saved compiled but never trained: Keras writes only the
+		// optimizer's iteration (and learning rate) and, finding fewer
+		// variables than the built optimizer has, skips loading them.
+		return nil
+	}
 	values := make([]*runtime.Tensor, len(want))
 	var iterations int64
 	for i := range want {
@@ -143,6 +149,28 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 		return fmt.Errorf("optimizer %s: %w", m.optimizer.Name(), err)
 	}
 	return nil
+}
+
+// unbuiltOptimizerVars reports whether the file's optimizer/vars hold
+// fewer variables than the built optimizer, all of them its leading
+// non-slot ones (iteration, learning_rate): what an optimizer that never
+// ran saves.
+func unbuiltOptimizerVars(vg *h5.Group, want []*runtime.Variable) bool {
+	n := 0
+	for ; n <= len(want); n++ {
+		if _, err := vg.Dataset(strconv.Itoa(n)); err != nil {
+			break
+		}
+	}
+	if n >= len(want) {
+		return false
+	}
+	for _, v := range want[:n] {
+		if v.Name != "iteration" && v.Name != "learning_rate" {
+			return false
+		}
+	}
+	return true
 }
 
 // restoreOptimizerLegacy loads /optimizer_weights of a legacy HDF5 file:
@@ -192,4 +220,26 @@ func (m *Model) restoreOptimizerLegacy(root *h5.Group) error {
 		return fmt.Errorf("optimizer %s: the file has %d optimizer weights, the optimizer has %d variables", m.optimizer.Name(), len(values), want)
 	}
 	return m.optimizer.SetVariables(values, iterations)
+}
+
+// Variable is one model weight: its Keras 3 variable path ("dense/kernel",
+// "batch_normalization/moving_mean"), whether training updates it, and a
+// copy of its value.
+type Variable struct {
+	Path      string
+	Trainable bool
+	Value     *Tensor
+}
+
+// Variables returns copies of the model's weights in Keras 3's order
+// (model.variables), trainable and not.
+func (m *Model) Variables() []Variable {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	mvs := m.variables()
+	out := make([]Variable, len(mvs))
+	for i, mv := range mvs {
+		out[i] = Variable{Path: mv.path, Trainable: mv.trainable, Value: mv.v.Value.Clone()}
+	}
+	return out
 }

@@ -83,6 +83,12 @@ func (l *Dense) Weights() []*runtime.Variable {
 
 // Forward computes the affine map and activation.
 func (l *Dense) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
+	return l.forward(ctx, in, l.Activation)
+}
+
+// forward computes the affine map followed by act (linear for the logits
+// of ForwardLogits).
+func (l *Dense) forward(ctx *runtime.Context, in []*runtime.Tensor, act *activation) ([]*runtime.Tensor, runtime.Backward, error) {
 	x := in[0]
 	d := l.Kernel.Value.Shape[0]
 	if x.Rank() < 2 || x.Shape[x.Rank()-1] != d {
@@ -97,15 +103,15 @@ func (l *Dense) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.
 	}
 	pb := l.packed.Get(func() *kernels.PackedB { return kernels.PackB(d, l.Units, l.Kernel.Value.Data, l.Units) }, l.Kernel)
 	kernels.Gemm(rows, l.Units, d, x.Data, d, pb, z.Data, l.Units, false, bias)
-	if err := l.Activation.checkAxis(l.Units); err != nil {
+	if err := act.checkAxis(l.Units); err != nil {
 		return nil, nil, ShapeError(&l.Base, "%v", err)
 	}
-	y := &runtime.Tensor{Shape: append(shape[:len(shape)-1:len(shape)-1], l.Activation.outDim(l.Units)), Data: l.Activation.apply(z.Data, l.Units)}
+	y := &runtime.Tensor{Shape: append(shape[:len(shape)-1:len(shape)-1], act.outDim(l.Units)), Data: act.apply(z.Data, l.Units)}
 	if !ctx.Grad {
 		return []*runtime.Tensor{y}, nil, nil
 	}
 	back := func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
-		gz := activationGrad(l.Activation, z.Data, y.Data, gout[0].Data, l.Units)
+		gz := activationGrad(act, z.Data, y.Data, gout[0].Data, l.Units)
 		if l.Base.Trainable {
 			gk := runtime.NewTensor(d, l.Units)
 			matMulTransA(d, l.Units, rows, x.Data, gz, gk.Data)

@@ -19,6 +19,32 @@ type Compiled struct {
 	Metrics     [][]Metric
 	lossTracker *Mean
 	outTrackers []*Mean // per-output loss trackers, multi-output models only
+	// metricSpecs are the configured metrics per output; Metrics is built
+	// from them at the first batch, when y_true's shape is known ("accuracy"
+	// means binary, sparse or categorical accuracy depending on it).
+	metricSpecs [][]*kerasjson.Object
+	built       bool
+}
+
+// buildMetrics makes Metrics from metricSpecs for the given target and
+// prediction shapes (nil target shapes: unknown).
+func (c *Compiled) buildMetrics(trueShapes, predShapes [][]int) error {
+	c.Metrics = make([][]Metric, len(c.OutputNames))
+	for i, specs := range c.metricSpecs {
+		var ts []int
+		if trueShapes != nil {
+			ts = trueShapes[i]
+		}
+		for _, o := range specs {
+			m, err := NewMetric(o, c.Losses[i], ts, predShapes[i])
+			if err != nil {
+				return fmt.Errorf("train: metric for output %q: %v", c.OutputNames[i], err)
+			}
+			c.Metrics[i] = append(c.Metrics[i], m)
+		}
+	}
+	c.built = true
+	return nil
 }
 
 // Compile resolves a training configuration for a model with the given
@@ -30,7 +56,7 @@ func Compile(tc *kerasjson.TrainingConfig, outputNames []string, outputShapes []
 		return nil, fmt.Errorf("train: the model was not compiled with a loss")
 	}
 	n := len(outputNames)
-	c := &Compiled{OutputNames: outputNames, Losses: make([]Loss, n), LossWeights: make([]float64, n), Metrics: make([][]Metric, n), lossTracker: NewMean("loss")}
+	c := &Compiled{OutputNames: outputNames, Losses: make([]Loss, n), LossWeights: make([]float64, n), Metrics: make([][]Metric, n), metricSpecs: make([][]*kerasjson.Object, n), lossTracker: NewMean("loss")}
 	lossSpecs, err := perOutput(tc.Loss, outputNames, "loss")
 	if err != nil {
 		return nil, err
@@ -83,14 +109,17 @@ func Compile(tc *kerasjson.TrainingConfig, outputNames []string, outputShapes []
 				if err != nil {
 					return nil, fmt.Errorf("train: metric for output %q: %v", outputNames[i], err)
 				}
-				m, err := NewMetric(o, c.Losses[i], nil, outputShapes[i])
-				if err != nil {
-					return nil, fmt.Errorf("train: metric for output %q: %v", outputNames[i], err)
-				}
-				c.Metrics[i] = append(c.Metrics[i], m)
+				c.metricSpecs[i] = append(c.metricSpecs[i], o)
 			}
 		}
 	}
+	// Metrics whose meaning does not depend on y_true's shape are built
+	// now (so that bad configurations fail early); all are rebuilt from
+	// the real shapes at the first batch, as Keras's CompileMetrics.build.
+	if err := c.buildMetrics(nil, outputShapes); err != nil {
+		return nil, err
+	}
+	c.built = false
 	return c, nil
 }
 
@@ -219,22 +248,43 @@ func (c *Compiled) Reset() {
 // extraLoss (the model's regularization losses) joins the total, as
 // Keras adds model.losses.
 func (c *Compiled) Step(yTrue, yPred []*runtime.Tensor, sampleWeight *runtime.Tensor, extraLoss float64) (float64, []*runtime.Tensor, error) {
-	if len(yTrue) != len(c.Losses) || len(yPred) != len(c.Losses) {
-		return 0, nil, fmt.Errorf("train: %d outputs, got %d targets and %d predictions", len(c.Losses), len(yTrue), len(yPred))
+	total, grads, _, err := c.StepLogits(yTrue, yPred, nil, sampleWeight, extraLoss)
+	return total, grads, err
+}
+
+// StepLogits is Step for a model some of whose outputs are a softmax or
+// sigmoid with known logits (logits[i] non-nil; logits may be nil).
+// Keras's TensorFlow backend finds those logits cached on the output
+// (_keras_logits) and its crossentropies compute from them; StepLogits
+// does the same for every loss with a from-logits form (see
+// LogitsLoss), unless Keras would first squeeze y_pred, which drops the
+// cache. Metrics see the probabilities. onLogits[i] reports that grads[i]
+// is the gradient with respect to logits[i] rather than yPred[i].
+func (c *Compiled) StepLogits(yTrue, yPred, logits []*runtime.Tensor, sampleWeight *runtime.Tensor, extraLoss float64) (total float64, grads []*runtime.Tensor, onLogits []bool, err error) {
+	if len(yTrue) != len(c.Losses) || len(yPred) != len(c.Losses) || (logits != nil && len(logits) != len(c.Losses)) {
+		return 0, nil, nil, fmt.Errorf("train: %d outputs, got %d targets and %d predictions", len(c.Losses), len(yTrue), len(yPred))
 	}
 	batch := 0
 	if len(yPred) > 0 && len(yPred[0].Shape) > 0 {
 		batch = yPred[0].Shape[0]
 	}
-	total := 0.0
-	grads := make([]*runtime.Tensor, len(yPred))
+	grads = make([]*runtime.Tensor, len(yPred))
+	onLogits = make([]bool, len(yPred))
 	for i, l := range c.Losses {
 		if l == nil {
 			continue
 		}
-		v, g, err := l.Compute(yTrue[i], yPred[i], sampleWeight)
+		pred := yPred[i]
+		if logits != nil && logits[i] != nil && yTrue[i] != nil && !predSqueezed(yTrue[i].Shape, pred.Shape) {
+			if ll, ok := l.(LogitsLoss); ok {
+				if fl := ll.FromLogits(); fl != nil {
+					l, pred, onLogits[i] = fl, logits[i], true
+				}
+			}
+		}
+		v, g, err := l.Compute(yTrue[i], pred, sampleWeight)
 		if err != nil {
-			return 0, nil, fmt.Errorf("train: output %q loss: %v", c.OutputNames[i], err)
+			return 0, nil, nil, fmt.Errorf("train: output %q loss: %v", c.OutputNames[i], err)
 		}
 		if c.outTrackers != nil {
 			c.outTrackers[i].UpdateScalar(v, float64(batch))
@@ -250,14 +300,31 @@ func (c *Compiled) Step(yTrue, yPred []*runtime.Tensor, sampleWeight *runtime.Te
 	}
 	total += extraLoss
 	c.lossTracker.UpdateScalar(total, float64(batch))
+	if !c.built {
+		ts, ps := make([][]int, len(yTrue)), make([][]int, len(yPred))
+		for i := range yTrue {
+			ts[i], ps[i] = yTrue[i].Shape, yPred[i].Shape
+		}
+		if err := c.buildMetrics(ts, ps); err != nil {
+			return 0, nil, nil, err
+		}
+	}
 	for i, ms := range c.Metrics {
 		for _, m := range ms {
 			if err := m.Update(yTrue[i], yPred[i], sampleWeight); err != nil {
-				return 0, nil, fmt.Errorf("train: output %q metric %s: %v", c.OutputNames[i], m.Name(), err)
+				return 0, nil, nil, fmt.Errorf("train: output %q metric %s: %v", c.OutputNames[i], m.Name(), err)
 			}
 		}
 	}
-	return total, grads, nil
+	return total, grads, onLogits, nil
+}
+
+// predSqueezed reports whether Keras's squeeze_or_expand_to_same_rank
+// (with expand_rank_1) would squeeze y_pred's last axis, making a new
+// tensor without the cached logits.
+func predSqueezed(trueShape, predShape []int) bool {
+	rt, rp := len(trueShape), len(predShape)
+	return rp == rt+1 && predShape[rp-1] == 1 && rt != 1
 }
 
 // Results returns the tracked values under Keras's names: "loss",
