@@ -302,7 +302,8 @@ func loadWeightsFile(path string, m *Model) error {
 	}
 	defer f.Close()
 	root := f.Root()
-	if _, err := root.Attr("layer_names"); err == nil {
+	// err must not be shadowed here: each branch's error is returned below.
+	if _, aerr := root.Attr("layer_names"); aerr == nil {
 		m.info.KerasVersion, _ = stringAttr(root, "keras_version")
 		m.info.Backend, _ = stringAttr(root, "backend")
 		err = loadLegacyWeights(root, m)

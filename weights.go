@@ -130,6 +130,7 @@ func setVariable(v *runtime.Variable, w weightArray, where string) error {
 		return fmt.Errorf("%s: weight %q holds %d values, the layer expects %d", where, v.Name, len(w.data), len(v.Value.Data))
 	}
 	copy(v.Value.Data, w.data)
+	v.Touch()
 	return nil
 }
 
