@@ -11,7 +11,8 @@ import (
 // Dump writes a recursive listing of the file in the spirit of
 // `h5ls -r -v`: every group and dataset with its shape and dtype, and
 // every attribute with a short (truncated) value. A hard link to an
-// object already listed is shown as such, not descended into again.
+// object already listed is shown as such, not descended into again;
+// datasets and attributes of unsupported types are listed as such.
 func (f *File) Dump(w io.Writer) (err error) {
 	defer f.recoverError(&err)
 	bw := bufio.NewWriter(w)
@@ -54,6 +55,10 @@ func (f *File) dumpGroup(w *bufio.Writer, g *Group, seen map[uint64]string) erro
 		if h.has(msgLayout) {
 			seen[l.addr] = p
 			d, err := f.openDataset(l.addr, p)
+			if u, ok := err.(*UnsupportedError); ok {
+				fmt.Fprintf(w, "%-30s Dataset (unsupported: %s)\n", p, u.Feature)
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -81,6 +86,10 @@ func (f *File) dumpAttrs(w *bufio.Writer, addr uint64, path string) error {
 	}
 	for _, ra := range as {
 		a, err := f.readAttr(ra, path)
+		if u, ok := err.(*UnsupportedError); ok {
+			fmt.Fprintf(w, "    Attribute: %s (unsupported: %s)\n", ra.name, u.Feature)
+			continue
+		}
 		if err != nil {
 			return err
 		}

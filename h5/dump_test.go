@@ -5,6 +5,21 @@ import (
 	"testing"
 )
 
+func TestDumpUnsupported(t *testing.T) {
+	f, err := Open("testdata/corpus/unsupported_compound.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var sb strings.Builder
+	if err := f.Dump(&sb); err != nil {
+		t.Fatal(err)
+	}
+	if want := "/c                             Dataset (unsupported: compound datatype (datatype of /c))"; !strings.Contains(sb.String(), want) {
+		t.Errorf("Dump lacks %q; got:\n%s", want, sb.String())
+	}
+}
+
 func TestDump(t *testing.T) {
 	for _, name := range []string{"basic_earliest.h5", "basic_latest.h5"} {
 		f, err := Open("testdata/corpus/" + name)
