@@ -179,3 +179,20 @@ func TestAsmMatchesPortable(t *testing.T) {
 		}
 	}
 }
+
+func TestSetThreads(t *testing.T) {
+	old := SetThreads(3)
+	defer SetThreads(old)
+	if Threads() != 3 {
+		t.Errorf("Threads() = %d after SetThreads(3)", Threads())
+	}
+	if prev := SetThreads(0); prev != 3 {
+		t.Errorf("SetThreads returned %d, want 3", prev)
+	}
+	if Threads() < 1 {
+		t.Errorf("default Threads() = %d", Threads())
+	}
+	if Implementation() != active.String() {
+		t.Errorf("Implementation() = %q", Implementation())
+	}
+}
