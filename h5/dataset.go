@@ -3,6 +3,7 @@ package h5
 import (
 	"bytes"
 	"fmt"
+	"sync"
 )
 
 // Dataset is a dataset in an HDF5 file. Opening it reads only its header;
@@ -96,6 +97,9 @@ func (f *File) maxDataBytes() uint64 {
 // readChunkBytes is the bounded buffer size for contiguous reads.
 const readChunkBytes = 1 << 20
 
+// readBuffers recycles the contiguous-read buffers across datasets.
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, readChunkBytes); return &b }}
+
 // Read reads the whole dataset.
 func (d *Dataset) Read() (a *Array, err error) {
 	defer d.f.recoverError(&err)
@@ -167,7 +171,14 @@ func (d *Dataset) read() (any, error) {
 func (d *Dataset) readContiguous(data any, addr, n uint64) error {
 	es := uint64(d.dt.size)
 	step := max(readChunkBytes/es, 1) * es
-	buf := make([]byte, min(step, n))
+	var buf []byte
+	if step == readChunkBytes && n >= step {
+		bp := readBuffers.Get().(*[]byte)
+		defer readBuffers.Put(bp)
+		buf = *bp
+	} else {
+		buf = make([]byte, min(step, n))
+	}
 	for done := uint64(0); done < n; {
 		k := min(step, n-done)
 		b := buf[:k]

@@ -72,6 +72,7 @@ func BenchmarkReadWeights(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(st.Size())
+	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		f, err := Open(p)
