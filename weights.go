@@ -378,6 +378,16 @@ func loadKeras3Layer(store varStore, path string, l layers.Layer, visited map[la
 				return fmt.Errorf("%s: %w", where, err)
 			}
 			n += len(names)
+			for _, name := range names {
+				// An int8 variable means a quantized layer; say so before
+				// its extra scale variables make the counts differ.
+				if ds, err := g.Dataset(name); err == nil {
+					if k := ds.DType().Kind; k == h5.Int8 || k == h5.Uint8 {
+						_, err := readWeight(ds, where, name)
+						return err
+					}
+				}
+			}
 		}
 		if n != len(vars) {
 			return fmt.Errorf("%s: the file has %d weights at %s, the layer expects %d", where, n, varsPath(path), len(vars))
