@@ -83,15 +83,16 @@ func mulAdd(dst, x, y []float32) {
 	if len(x) < len(dst) || len(y) < len(dst) {
 		panic("kernels: mulAdd: short operand")
 	}
-	if active > levelGeneric && mulAddAsm != nil && len(dst) > 0 {
-		mulAddAsm(dst, x, y)
+	if f := mulAddAsm[active]; f != nil && len(dst) > 0 {
+		f(&dst[0], &x[0], &y[0], len(dst))
 		return
 	}
 	mulAddGeneric(dst, x, y)
 }
 
-// mulAddAsm is the assembly mulAdd, nil when there is none.
-var mulAddAsm func(dst, x, y []float32)
+// mulAddAsm holds the assembly mulAdd by level (nil: none): it computes
+// dst[i] += x[i]*y[i] for i < n.
+var mulAddAsm [3]func(dst, x, y *float32, n int)
 
 // mulAddGeneric is the portable mulAdd: for i := range dst { dst[i] += x[i]*y[i] }.
 func mulAddGeneric(dst, x, y []float32) {

@@ -18,12 +18,12 @@ func detectLevel() level {
 func init() {
 	asmKernels[levelAVX512] = &microKernel{mr: 12, nr: 32, run: run512}
 	asmKernels[levelAVX2] = &microKernel{mr: 6, nr: 16, run: run256}
-	switch bestLevel {
-	case levelAVX512:
-		mulAddAsm = func(dst, x, y []float32) { mulAdd512(&dst[0], &x[0], &y[0], len(dst)) }
+	if bestLevel >= levelAVX2 {
+		mulAddAsm[levelAVX2] = mulAdd256
+	}
+	if bestLevel >= levelAVX512 {
+		mulAddAsm[levelAVX512] = mulAdd512
 		expAsm, sigmoidAsm, tanhAsm, geluTanhAsm, reluAsm = exp512, sigmoid512, tanh512, geluTanh512, relu512
-	case levelAVX2:
-		mulAddAsm = func(dst, x, y []float32) { mulAdd256(&dst[0], &x[0], &y[0], len(dst)) }
 	}
 }
 
