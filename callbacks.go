@@ -251,6 +251,112 @@ func sortedKeys(logs map[string]float64) []string {
 	return keys
 }
 
+// ModelCheckpoint saves the model at the end of every epoch (or only when
+// the monitored log improves), as Keras's ModelCheckpoint with
+// save_freq="epoch". Path may hold Keras's placeholders: "{epoch}",
+// "{epoch:02d}" (1-based, as Keras numbers epochs in file names) and any
+// log, "{val_loss:.2f}". The extension picks the format as Model.Save
+// does (.keras, .h5, .weights.h5).
+type ModelCheckpoint struct {
+	NopCallback
+	Path    string
+	Monitor string // default "val_loss"
+	Mode    string // "auto", "min" or "max"
+	// SaveBestOnly saves only when the monitored value improves on the best
+	// so far (or on InitialValueThreshold, when set).
+	SaveBestOnly          bool
+	InitialValueThreshold *float64
+	// Saved lists the files written, in order.
+	Saved []string
+	m     *Model
+	best  float64
+}
+
+// OnTrainBegin remembers the model.
+func (c *ModelCheckpoint) OnTrainBegin(m *Model) error {
+	if c.Path == "" {
+		return fmt.Errorf("kerasrun: ModelCheckpoint: no path")
+	}
+	if c.Monitor == "" {
+		c.Monitor = "val_loss"
+	}
+	c.m = m
+	c.best = initialBest(c.Monitor, c.Mode)
+	if c.InitialValueThreshold != nil {
+		c.best = *c.InitialValueThreshold
+	}
+	return nil
+}
+
+// OnEpochEnd saves the model.
+func (c *ModelCheckpoint) OnEpochEnd(epoch int, logs map[string]float64) error {
+	if c.SaveBestOnly {
+		v, ok := logs[c.Monitor]
+		if !ok || !monitorImproved(c.Monitor, c.Mode, v, c.best, 0) {
+			return nil // Keras warns when the monitor is missing and skips
+		}
+		c.best = v
+	}
+	path, err := checkpointPath(c.Path, epoch+1, logs)
+	if err != nil {
+		return err
+	}
+	if err := c.m.Save(path); err != nil {
+		return fmt.Errorf("kerasrun: ModelCheckpoint: %w", err)
+	}
+	c.Saved = append(c.Saved, path)
+	return nil
+}
+
+// checkpointPath fills Keras's filepath placeholders ({epoch:02d},
+// {val_loss:.2f}, ...), a subset of Python's format specs: [0][width]d
+// and [.precision]f/e, or none.
+func checkpointPath(pattern string, epoch int, logs map[string]float64) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(pattern, '{')
+		if i < 0 {
+			b.WriteString(pattern)
+			return b.String(), nil
+		}
+		j := strings.IndexByte(pattern[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("kerasrun: ModelCheckpoint: unclosed '{' in %q", pattern)
+		}
+		b.WriteString(pattern[:i])
+		field := pattern[i+1 : i+j]
+		pattern = pattern[i+j+1:]
+		name, spec, _ := strings.Cut(field, ":")
+		var v float64
+		if name == "epoch" {
+			v = float64(epoch)
+		} else if lv, ok := logs[name]; ok {
+			v = lv
+		} else {
+			return "", fmt.Errorf("kerasrun: ModelCheckpoint: %q names no log (have %v)", name, sortedKeys(logs))
+		}
+		verb := "v"
+		if spec != "" {
+			verb = spec[len(spec)-1:]
+			spec = spec[:len(spec)-1]
+		}
+		switch verb {
+		case "d":
+			fmt.Fprintf(&b, "%"+spec+"d", int64(v))
+		case "f", "e":
+			fmt.Fprintf(&b, "%"+spec+verb, v)
+		case "v":
+			if name == "epoch" {
+				fmt.Fprint(&b, int64(v))
+			} else {
+				fmt.Fprint(&b, v)
+			}
+		default:
+			return "", fmt.Errorf("kerasrun: ModelCheckpoint: format %q of %q is not supported", field, name)
+		}
+	}
+}
+
 // CallbackFunc adapts a function called at every epoch end to Callback.
 type CallbackFunc func(epoch int, logs map[string]float64) error
 
@@ -262,34 +368,168 @@ func (f CallbackFunc) OnTrainEnd() error                        { return nil }
 // OnEpochEnd calls f.
 func (f CallbackFunc) OnEpochEnd(epoch int, logs map[string]float64) error { return f(epoch, logs) }
 
-// writeProgress prints Keras's progress line: with a bar for verbose 1
-// ("3/4 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step - accuracy: 0.5000 - loss: 1.2345"),
-// one line per epoch for verbose 2.
-func writeProgress(w io.Writer, step, steps int, elapsed time.Duration, logs map[string]float64, perEpoch bool) {
-	var b strings.Builder
-	perStep := elapsed / time.Duration(max(step, 1))
-	if perEpoch {
-		fmt.Fprintf(&b, "%d/%d - %ds - %s/step", step, steps, int(elapsed.Seconds()), shortDuration(perStep))
-	} else {
-		const width = 20
-		done := width * step / max(steps, 1)
-		fmt.Fprintf(&b, "\r%d/%d %s%s %ds %s/step", step, steps, strings.Repeat("━", done), strings.Repeat("─", width-done), int(elapsed.Seconds()), shortDuration(perStep))
-	}
-	for _, k := range sortedKeys(logs) {
-		fmt.Fprintf(&b, " - %s: %.4f", k, logs[k])
-	}
-	if perEpoch || step == steps {
-		b.WriteString("\n")
-	}
-	io.WriteString(w, b.String())
+// progbar prints fit's progress as Keras 3's Progbar does when its
+// ProgbarLogger drives it (keras/src/utils/progbar.py): for verbose 1 a
+// bar redrawn in place at most every 50ms,
+//
+//	3/5 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step - accuracy: 0.5000 - loss: 1.2345
+//
+// (with Keras's ANSI bold and colours), and for verbose 2 one line at the
+// end of the epoch ("5/5 - 0s - 3ms/step - accuracy: 0.5000 - loss: 1.2345").
+// Metric values are shown as they are (Keras's logs are already means).
+type progbar struct {
+	w          io.Writer
+	target     int
+	verbose    int
+	now        func() time.Time
+	start      time.Time
+	lastUpdate time.Time
+	afterFirst time.Time // when step 1 ended; zero before
+	prevWidth  int
+	order      []string
+	values     map[string]float64
 }
 
-func shortDuration(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%dms", d.Milliseconds())
+const progbarInterval = 50 * time.Millisecond
+
+func newProgbar(w io.Writer, target, verbose int, now func() time.Time) *progbar {
+	if now == nil {
+		now = time.Now
 	}
-	return fmt.Sprintf("%dus", d.Microseconds())
+	return &progbar{w: w, target: target, verbose: verbose, now: now, start: now(), values: map[string]float64{}}
+}
+
+// update records the logs after step current (1-based) and prints.
+func (p *progbar) update(current int, logs map[string]float64, finalize bool) {
+	var added []string
+	for k := range logs {
+		if _, seen := p.values[k]; !seen {
+			added = append(added, k)
+		}
+		p.values[k] = logs[k]
+	}
+	sort.Strings(added) // Keras's logs come sorted by name
+	p.order = append(p.order, added...)
+	now := p.now()
+	perStep := p.stepDuration(current, now)
+	defer func() { p.lastUpdate = now }()
+	switch p.verbose {
+	case 1:
+		if !finalize && !p.lastUpdate.IsZero() && now.Sub(p.lastUpdate) < progbarInterval {
+			return
+		}
+		var b strings.Builder
+		b.WriteString(strings.Repeat("\b", p.prevWidth))
+		b.WriteString("\r")
+		digits := len(fmt.Sprint(p.target))
+		count := fmt.Sprintf("%*d/%d", digits, current, p.target)
+		const width = 20
+		done := int(float64(width) * float64(current) / float64(p.target))
+		bar := "\x1b[1m" + count + "\x1b[0m "
+		if done > 0 {
+			bar += "\x1b[32m" + strings.Repeat("━", done) + "\x1b[0m"
+		}
+		bar += "\x1b[37m" + strings.Repeat("━", width-done) + "\x1b[0m"
+		// The on-screen width: Python's len counts "━" as one character,
+		// and the escape codes are not shown.
+		visible := len(count) + 1 + width
+		var info string
+		if finalize {
+			info = fmt.Sprintf(" \x1b[1m%.0fs\x1b[0m", now.Sub(p.start).Seconds())
+		} else {
+			info = " \x1b[1m" + formatETA(perStep*float64(p.target-current)) + "\x1b[0m"
+		}
+		infoVisible := len(info) - 8
+		t := formatStepTime(perStep)
+		info += t
+		infoVisible += len(t)
+		for _, k := range p.order {
+			m := " - " + k + ": " + formatLogValue(p.values[k], true)
+			info += m
+			infoVisible += len(m)
+		}
+		b.WriteString(bar)
+		b.WriteString(info)
+		total := visible + infoVisible
+		if p.prevWidth > total {
+			b.WriteString(strings.Repeat(" ", p.prevWidth-total))
+		}
+		if finalize {
+			b.WriteString("\n")
+		}
+		io.WriteString(p.w, b.String())
+		p.prevWidth = total
+	case 2:
+		if !finalize {
+			return
+		}
+		digits := len(fmt.Sprint(p.target))
+		line := fmt.Sprintf("%*d/%d - %.0fs -%s", digits, current, p.target, now.Sub(p.start).Seconds(), formatStepTime(perStep))
+		for _, k := range p.order {
+			line += " - " + k + ": " + formatLogValue(p.values[k], false)
+		}
+		io.WriteString(p.w, line+"\n")
+	}
+}
+
+// stepDuration estimates the seconds per step as Keras does: leaving the
+// first step (compilation, in Keras) out once there are more.
+func (p *progbar) stepDuration(current int, now time.Time) float64 {
+	if current == 0 {
+		return 0
+	}
+	var d float64
+	if !p.afterFirst.IsZero() && current > 1 {
+		d = now.Sub(p.afterFirst).Seconds() / float64(current-1)
+	} else {
+		d = now.Sub(p.start).Seconds() / float64(current)
+	}
+	if current == 1 {
+		p.afterFirst = now
+	}
+	return d
+}
+
+// formatETA is Keras's "%ds", "%d:%02d" or "%d:%02d:%02d".
+func formatETA(eta float64) string {
+	s := int(eta)
+	switch {
+	case eta > 3600:
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s%3600/60, s%60)
+	case eta > 60:
+		return fmt.Sprintf("%d:%02d", s/60, s%60)
+	}
+	return fmt.Sprintf("%ds", s)
+}
+
+// formatStepTime is Keras's _format_time for unit "step".
+func formatStepTime(sec float64) string {
+	switch {
+	case sec >= 1 || sec == 0:
+		return fmt.Sprintf(" %.0fs/step", sec)
+	case sec >= 1e-3:
+		return fmt.Sprintf(" %.0fms/step", sec*1e3)
+	}
+	return fmt.Sprintf(" %.0fus/step", sec*1e6)
+}
+
+// formatLogValue prints a metric as Keras does: 4 decimals, or scientific
+// notation for small values (verbose 1 compares |v|, verbose 2 v itself).
+func formatLogValue(v float64, absolute bool) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	big := v > 1e-3
+	if absolute {
+		big = math.Abs(v) > 1e-3
+	}
+	if big {
+		return fmt.Sprintf("%.4f", v)
+	}
+	return fmt.Sprintf("%.4e", v)
 }

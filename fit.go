@@ -207,6 +207,7 @@ type fitRun struct {
 	stop       bool
 	progress   io.Writer
 	history    *History
+	now        func() time.Time // the progress bar's clock; nil: time.Now
 }
 
 func (m *Model) newFitRun(x, y []*Tensor, opts FitOptions) (*fitRun, error) {
@@ -321,10 +322,10 @@ func (f *fitRun) run() (*History, error) {
 			shuffler.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		}
 		f.st.compiled.Reset()
-		if f.opts.Verbose > 0 {
+		if f.opts.Verbose > 0 && f.opts.Epochs > 1 {
 			fmt.Fprintf(f.progress, "Epoch %d/%d\n", epoch+1, f.opts.Epochs)
 		}
-		start := time.Now()
+		bar := newProgbar(f.progress, steps, f.opts.Verbose, f.now)
 		for step := 0; step < steps; step++ {
 			lo, hi := step*f.opts.BatchSize, min((step+1)*f.opts.BatchSize, f.n)
 			xb, yb, swb := f.batch(order[lo:hi])
@@ -332,12 +333,15 @@ func (f *fitRun) run() (*History, error) {
 				return f.history, err
 			}
 			logs := f.st.compiled.Results()
-			if f.opts.Verbose == 1 && step+1 < steps {
-				writeProgress(f.progress, step+1, steps, time.Since(start), logs, false)
+			if f.opts.Verbose == 1 {
+				bar.update(step+1, logs, false)
 			}
 			for _, cb := range f.opts.Callbacks {
 				if err := cb.OnBatchEnd(step, logs); err != nil {
-					return f.history, err
+					if err != ErrStopTraining {
+						return f.history, err
+					}
+					f.stop = true
 				}
 			}
 			if f.stop {
@@ -355,7 +359,7 @@ func (f *fitRun) run() (*History, error) {
 			}
 		}
 		if f.opts.Verbose > 0 {
-			writeProgress(f.progress, steps, steps, time.Since(start), logs, f.opts.Verbose == 2)
+			bar.update(steps, logs, true)
 		}
 		f.history.Epochs = append(f.history.Epochs, epoch)
 		for k, v := range logs {
