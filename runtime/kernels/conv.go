@@ -65,9 +65,10 @@ func PackConv(kh, kw, cin, cout int, w []float32) *PackedConv {
 //	out[n,y,x,co] = bias[co] + sum_{ky,kx,ci} in[n, y*sh+ky*dh-PadTop, x*sw+kx*dw-PadLeft, ci] * w[ky,kx,ci,co]
 //
 // No im2col matrix is ever built: 1x1 convolutions with unit stride and no
-// padding are a plain Gemm; with InC >= 32 the micro-kernel reads the patches
-// in place, one kernel tap at a time (convDirect); shallower inputs are packed
-// straight into the GEMM's row tiles, a cache-sized tile at a time (convA).
+// padding are a plain Gemm; with InC >= 32 and weights that fit in L2 the
+// micro-kernel reads the patches in place, one kernel tap at a time
+// (convDirect); otherwise patches are packed straight into the GEMM's row
+// tiles, a cache-sized tile at a time (convA).
 func Conv2D(p ConvParams, in []float32, w *PackedConv, out []float32, bias []float32) {
 	p = p.norm()
 	if w == nil || w.kh != p.KH || w.kw != p.KW || w.cin != p.InC || w.cout != p.OutC {
@@ -84,7 +85,7 @@ func Conv2D(p ConvParams, in []float32, w *PackedConv, out []float32, bias []flo
 	if m == 0 {
 		return
 	}
-	if p.InC >= convDirectMinC && !(p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1) {
+	if p.InC >= convDirectMinC && k*p.OutC <= convDirectMaxWeights && !(p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1) {
 		convDirect(p, in, w, out, bias, oh, ow)
 		return
 	}

@@ -7,6 +7,12 @@ import "sync"
 // too little work per C-tile update, and packing (convA) wins. Tests lower it.
 var convDirectMinC = 32
 
+// convDirectMaxWeights bounds the kernel size (kh*kw*cin*cout values) for
+// convDirect, which streams all the weights once per row segment: they must
+// stay in L2. Larger kernels go through the blocked GEMM (convA), which
+// reuses each block of weights across all output pixels.
+var convDirectMaxWeights = 1 << 17
+
 // convDirect computes Conv2D without packing the input: for a segment of up
 // to mr consecutive output pixels of one output line and one kernel tap, the
 // patch rows form a strided sub-matrix of the input (row stride

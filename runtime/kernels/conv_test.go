@@ -83,10 +83,10 @@ func checkConv(t *testing.T, p ConvParams, mult int, in, w, bias []float32) {
 
 func TestConv2DRandom(t *testing.T) {
 	for _, minC := range []int{1, 1 << 30} { // in-place patches; packed patches
-		old := convDirectMinC
-		convDirectMinC = minC
+		oldC, oldW := convDirectMinC, convDirectMaxWeights
+		convDirectMinC, convDirectMaxWeights = minC, 1<<30
 		testConv2DRandom(t)
-		convDirectMinC = old
+		convDirectMinC, convDirectMaxWeights = oldC, oldW
 	}
 }
 
