@@ -30,6 +30,7 @@ func (d *Dataset) DType() DType { return d.dt.public() }
 
 // AttrNames returns the names of the dataset's attributes.
 func (d *Dataset) AttrNames() (names []string, err error) {
+	defer d.f.annotate(&err, d.path)
 	defer d.f.recoverError(&err)
 	return d.f.attrNames(d.addr)
 }
@@ -37,6 +38,7 @@ func (d *Dataset) AttrNames() (names []string, err error) {
 // Attr reads the attribute called name. The error wraps ErrNotFound if it
 // does not exist.
 func (d *Dataset) Attr(name string) (a *Array, err error) {
+	defer d.f.annotate(&err, d.path)
 	defer d.f.recoverError(&err)
 	return d.f.attr(d.addr, d.path, name)
 }
@@ -102,6 +104,7 @@ var readBuffers = sync.Pool{New: func() any { b := make([]byte, readChunkBytes);
 
 // Read reads the whole dataset.
 func (d *Dataset) Read() (a *Array, err error) {
+	defer d.f.annotate(&err, d.path)
 	defer d.f.recoverError(&err)
 	data, err := d.read()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 )
 
@@ -102,6 +103,18 @@ func (f *File) recoverError(err *error) {
 	if r := recover(); r != nil {
 		*err = f.formatErr(-1, "internal error on malformed input: %v", r)
 	}
+}
+
+// annotate adds the object being read to a FormatError that does not
+// name it yet, so a user learns which dataset or group is damaged.
+func (f *File) annotate(err *error, objPath string) {
+	fe, ok := (*err).(*FormatError)
+	if !ok || strings.Contains(fe.Msg, objPath) {
+		return
+	}
+	c := *fe
+	c.Msg += " (reading " + objPath + ")"
+	*err = &c
 }
 
 // readSuperblock finds the superblock (at 0, 512, 1024, ...) and decodes

@@ -18,6 +18,7 @@ func (g *Group) Path() string { return g.path }
 // Children returns the names of the group's links in the order h5py
 // lists them (by name, or by creation order where the group tracks it).
 func (g *Group) Children() (names []string, err error) {
+	defer g.f.annotate(&err, g.path)
 	defer g.f.recoverError(&err)
 	ls, err := g.f.groupLinks(g.addr)
 	if err != nil {
@@ -34,6 +35,7 @@ func (g *Group) Children() (names []string, err error) {
 // absolute path starts at the root). The error wraps ErrNotFound if a
 // component does not exist.
 func (g *Group) Group(path string) (sub *Group, err error) {
+	defer g.f.annotate(&err, g.target(path))
 	defer g.f.recoverError(&err)
 	addr, full, err := g.f.resolve(g.addr, g.path, path)
 	if err != nil {
@@ -52,6 +54,7 @@ func (g *Group) Group(path string) (sub *Group, err error) {
 // Dataset returns the dataset at a path relative to g. The error wraps
 // ErrNotFound if it does not exist.
 func (g *Group) Dataset(path string) (d *Dataset, err error) {
+	defer g.f.annotate(&err, g.target(path))
 	defer g.f.recoverError(&err)
 	addr, full, err := g.f.resolve(g.addr, g.path, path)
 	if err != nil {
@@ -63,6 +66,7 @@ func (g *Group) Dataset(path string) (d *Dataset, err error) {
 // IsGroup reports whether the child called name is a group (rather than a
 // dataset). The error wraps ErrNotFound if there is no such child.
 func (g *Group) IsGroup(name string) (ok bool, err error) {
+	defer g.f.annotate(&err, g.target(name))
 	defer g.f.recoverError(&err)
 	addr, _, err := g.f.resolve(g.addr, g.path, name)
 	if err != nil {
@@ -77,6 +81,7 @@ func (g *Group) IsGroup(name string) (ok bool, err error) {
 
 // AttrNames returns the names of the group's attributes.
 func (g *Group) AttrNames() (names []string, err error) {
+	defer g.f.annotate(&err, g.path)
 	defer g.f.recoverError(&err)
 	return g.f.attrNames(g.addr)
 }
@@ -84,6 +89,7 @@ func (g *Group) AttrNames() (names []string, err error) {
 // Attr reads the attribute called name. The error wraps ErrNotFound if it
 // does not exist.
 func (g *Group) Attr(name string) (a *Array, err error) {
+	defer g.f.annotate(&err, g.path)
 	defer g.f.recoverError(&err)
 	return g.f.attr(g.addr, g.path, name)
 }
@@ -184,4 +190,13 @@ func joinPath(dir, name string) string {
 		return dir + name
 	}
 	return dir + "/" + name
+}
+
+// target names the object a relative or absolute path refers to, for
+// error messages.
+func (g *Group) target(p string) string {
+	if strings.HasPrefix(p, "/") {
+		return p
+	}
+	return joinPath(g.path, p)
 }

@@ -172,8 +172,12 @@ func TestNoValueWithError(t *testing.T) {
 				}
 				continue
 			}
-			if a, err := d.Read(); err != nil && a != nil {
+			a, err := d.Read()
+			if err != nil && a != nil {
 				t.Errorf("%d: Read returned a value with error", n)
+			}
+			if err != nil && !strings.Contains(err.Error(), "/"+p) {
+				t.Errorf("%d: Read error %q does not name the dataset", n, err)
 			}
 			if a, err := d.Attr("note"); err != nil && a != nil {
 				t.Errorf("%d: Attr returned a value with error", n)
