@@ -27,7 +27,7 @@ type File struct {
 
 	mu      sync.Mutex
 	headers map[uint64]*objectHeader
-	gheaps  map[uint64]*globalHeap
+	gheaps  map[uint64]gheapEntry
 	links   map[uint64][]link
 }
 
@@ -60,7 +60,7 @@ func NewFile(r io.ReaderAt, size int64, name string) (f *File, err error) {
 	f = &File{
 		r: r, size: size, name: name,
 		headers: map[uint64]*objectHeader{},
-		gheaps:  map[uint64]*globalHeap{},
+		gheaps:  map[uint64]gheapEntry{},
 		links:   map[uint64][]link{},
 	}
 	defer f.recoverError(&err)

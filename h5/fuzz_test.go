@@ -41,6 +41,11 @@ func walkBytes(t *testing.T, b []byte) (string, string) {
 	}
 	f.dataLimit = fuzzDataLimit
 	s, err := walkAll(f)
+	// The same File again: its caches must not change the answer.
+	s2, err2 := walkAll(f)
+	if s2 != s || (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
+		t.Fatalf("second walk of the same File differs: %v / %v", err, err2)
+	}
 	if err != nil {
 		return s, err.Error()
 	}
@@ -134,7 +139,7 @@ func FuzzMessages(f *testing.F) {
 	f.Add(uint8(msgAttribute), []byte{3, 0, 2, 0, 8, 0, 8, 0, 0, 'a', 0, 0x10, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8, 0, 2, 0, 0, 0, 7})
 	f.Fuzz(func(t *testing.T, typ uint8, data []byte) {
 		file := &File{r: bytes.NewReader(nil), size: 1 << 20, name: "fuzz", offsetSize: 8, lengthSize: 8,
-			headers: map[uint64]*objectHeader{}, gheaps: map[uint64]*globalHeap{}, links: map[uint64][]link{}}
+			headers: map[uint64]*objectHeader{}, gheaps: map[uint64]gheapEntry{}, links: map[uint64][]link{}}
 		switch typ % 6 {
 		case 0:
 			file.parseDatatype(data, 0)

@@ -54,19 +54,21 @@ type globalHeap struct {
 	objects map[uint32][]byte
 }
 
+type gheapEntry struct {
+	heap *globalHeap
+	err  error
+}
+
 func (f *File) globalHeap(addr uint64) (*globalHeap, error) {
 	f.mu.Lock()
-	g, ok := f.gheaps[addr]
+	e, ok := f.gheaps[addr]
 	f.mu.Unlock()
 	if ok {
-		if g == nil {
-			return nil, f.formatErr(int64(addr), "bad global heap collection")
-		}
-		return g, nil
+		return e.heap, e.err
 	}
 	g, err := f.readGlobalHeap(addr)
 	f.mu.Lock()
-	f.gheaps[addr] = g // a nil entry remembers the failure
+	f.gheaps[addr] = gheapEntry{g, err} // failures are remembered too
 	f.mu.Unlock()
 	return g, err
 }
