@@ -524,7 +524,7 @@ PROGBAR_RUNS = [
         (0.40, 3, {"accuracy": 0.5, "loss": 1.5}, False),
         (0.50, 4, {"accuracy": 0.5, "loss": 0.0001234}, False),
         (0.61, 5, {"accuracy": 0.55, "loss": 1.25}, False),
-        (0.75, 5, {"accuracy": 0.55, "loss": 1.25, "val_accuracy": 0.5, "val_loss": 1.5}, True),
+        (0.77, 5, {"accuracy": 0.55, "loss": 1.25, "val_accuracy": 0.5, "val_loss": 1.5}, True),
     ]),
     (1, 120, [
         (2.0, 1, {"loss": 10.0}, False),
