@@ -88,7 +88,7 @@ func (m *Model) Predict(inputs ...*Tensor) ([]*Tensor, error) {
 	}
 	batch := -1
 	for i, x := range inputs {
-		if x == nil || len(x.Data) != runtime.ShapeSize(x.Shape) || len(x.Shape) == 0 {
+		if x == nil || len(x.Shape) == 0 || len(x.Data) != runtime.ShapeSize(x.Shape) || hasNegative(x.Shape) {
 			return nil, fmt.Errorf("kerasrun: %s: input %q is empty or its data does not fit its shape", m.info.Path, m.net.InputNames[i])
 		}
 		if batch >= 0 && x.Shape[0] != batch {
@@ -106,6 +106,15 @@ func (m *Model) Predict(inputs ...*Tensor) ([]*Tensor, error) {
 		return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
 	}
 	return out, nil
+}
+
+func hasNegative(shape []int) bool {
+	for _, d := range shape {
+		if d < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // checkFinite rejects NaN and infinite inputs, which Keras would silently

@@ -161,8 +161,14 @@ func parseModel(data []byte) (*kerasjson.Model, error) {
 	}}}
 }
 
-// buildModel turns a parsed config into a runnable model.
-func buildModel(path string, spec *kerasjson.Model) (*Model, error) {
+// buildModel turns a parsed config into a runnable model. kerasVersion is
+// the writer's Keras version: a file from Keras 1 or 2 (or too old to say)
+// gets Keras 2's activation formulas where they differ from Keras 3's
+// (hard_sigmoid).
+func buildModel(path string, spec *kerasjson.Model, kerasVersion string) (*Model, error) {
+	if kerasMajor(kerasVersion) < 3 {
+		renameKeras2Activations(spec)
+	}
 	if q := quantizedLayers(spec, nil); len(q) > 0 {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, &layers.UnsupportedError{Layers: q})
 	}
@@ -171,6 +177,37 @@ func buildModel(path string, spec *kerasjson.Model) (*Model, error) {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
 	return &Model{net: net, spec: spec}, nil
+}
+
+// kerasMajor returns the major version of a Keras version string, 0 when
+// it is empty or unreadable (files older than keras_version).
+func kerasMajor(v string) int {
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func renameKeras2Activations(spec *kerasjson.Model) {
+	for _, l := range spec.Layers {
+		layers.RenameKeras2Activations(l.Config)
+		if l.Model != nil {
+			renameKeras2Activations(l.Model)
+		}
+	}
+}
+
+// jsonKerasVersion reads the top-level keras_version of a to_json() file.
+func jsonKerasVersion(data []byte) string {
+	var top struct {
+		KerasVersion string `json:"keras_version"`
+	}
+	json.Unmarshal(data, &top)
+	return top.KerasVersion
 }
 
 // quantizedPolicy matches the dtype policy names of Keras 3's quantized
@@ -211,7 +248,8 @@ func loadH5(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: model_config: %w", path, err)
 	}
-	m, err := buildModel(path, spec)
+	version, _ := stringAttr(root, "keras_version")
+	m, err := buildModel(path, spec, version)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +297,7 @@ func loadJSON(path, weights string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
-	m, err := buildModel(path, spec)
+	m, err := buildModel(path, spec, jsonKerasVersion(data))
 	if err != nil {
 		return nil, err
 	}
@@ -482,11 +520,22 @@ func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: config.json: %w", path, err)
 	}
-	m, err := buildModel(path, spec)
+	// A .keras archive is Keras 3's format (tf-keras 2.13+ wrote it too,
+	// and says so in metadata.json).
+	meta := struct {
+		KerasVersion string `json:"keras_version"`
+	}{KerasVersion: "3"}
+	if a.metadata != nil {
+		json.Unmarshal(a.metadata, &meta)
+	}
+	m, err := buildModel(path, spec, meta.KerasVersion)
 	if err != nil {
 		return nil, err
 	}
 	m.rawConfig = a.config
+	if a.metadata != nil {
+		m.info.KerasVersion = meta.KerasVersion
+	}
 	var top struct {
 		CompileConfig json.RawMessage `json:"compile_config"`
 	}
@@ -495,12 +544,6 @@ func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
 			return nil, fmt.Errorf("kerasrun: %s: compile_config: %w", path, err)
 		}
 		m.rawCompile = top.CompileConfig
-	}
-	var meta struct {
-		KerasVersion string `json:"keras_version"`
-	}
-	if a.metadata != nil && json.Unmarshal(a.metadata, &meta) == nil {
-		m.info.KerasVersion = meta.KerasVersion
 	}
 	if a.weights == nil {
 		if a.npzWeights {

@@ -150,8 +150,44 @@ func evaluate(args []string, stdout io.Writer) error {
 }
 
 func inspect(args []string, stdout io.Writer) error {
-	if len(args) != 1 {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	model := fs.Bool("model", false, "describe the model (config, shapes, parameters) instead of dumping the HDF5 tree")
+	weights := fs.String("weights", "", "weights file for a model JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
 		return fmt.Errorf("inspect: need exactly one FILE")
 	}
-	return kerasrun.DumpHDF5(stdout, args[0])
+	if !*model {
+		return kerasrun.DumpHDF5(stdout, pos[0])
+	}
+	var opts []kerasrun.LoadOption
+	if *weights != "" {
+		opts = append(opts, kerasrun.WithWeights(*weights))
+	}
+	in, err := kerasrun.Inspect(pos[0], opts...)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, in.String())
+	return err
+}
+
+func convert(args []string) error {
+	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
+	weights := fs.String("weights", "", "weights file for a model JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return fmt.Errorf("convert: need IN and OUT")
+	}
+	var opts []kerasrun.LoadOption
+	if *weights != "" {
+		opts = append(opts, kerasrun.WithWeights(*weights))
+	}
+	return kerasrun.Convert(pos[0], pos[1], opts...)
 }

@@ -4,6 +4,9 @@
 //	kerasrun summary MODEL [--weights W]
 //	kerasrun evaluate MODEL X.npy Y.npy [--weights W] [--batch-size N]
 //	kerasrun inspect FILE
+//	kerasrun fit MODEL --x X.npy --y Y.npy [--epochs N ...] -o OUT
+//	kerasrun inspect --model MODEL [--weights W]
+//	kerasrun convert IN OUT [--weights W]
 //
 // MODEL is any file Keras writes: .keras, legacy .h5, or model JSON (with
 // --weights). Errors go to stderr with a non-zero exit status.
@@ -23,7 +26,11 @@ Usage:
   kerasrun predict MODEL INPUT.npy [INPUT2.npy ...] [-o OUT.npy|OUT.npz] [--weights W]
   kerasrun summary MODEL [--weights W]
   kerasrun evaluate MODEL X.npy [X2.npy ...] Y.npy [Y2.npy ...] [--weights W] [--batch-size N]
-  kerasrun inspect FILE
+  kerasrun inspect FILE                      the HDF5 tree of an .h5 or .keras file
+  kerasrun inspect --model MODEL [--weights W]  what the model file says, without reading weights
+  kerasrun convert IN OUT [--weights W]       any readable model file to .keras, .h5 or .weights.h5
+  kerasrun fit MODEL --x X.npy --y Y.npy [--epochs N] [--batch-size N] [--validation-split F]
+               [--shuffle] [--seed N] [--verbose 0|1|2] [--initial-epoch N] -o OUT
 
 predict without -o prints the outputs as JSON, keyed by output name; with
 several outputs -o writes an .npz keyed by output name.
@@ -51,6 +58,10 @@ func run(args []string, stdout io.Writer) error {
 		return evaluate(rest, stdout)
 	case "inspect":
 		return inspect(rest, stdout)
+	case "fit":
+		return fit(rest, stdout)
+	case "convert":
+		return convert(rest)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 }

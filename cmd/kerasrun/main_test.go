@@ -151,3 +151,36 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+func TestInspectAndConvert(t *testing.T) {
+	dir := filepath.Join(testdata, "cifar_cnn")
+	out, err := runCLI(t, "inspect", filepath.Join(dir, "model_k2.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "model_weights") || !strings.Contains(out, "kernel") {
+		t.Fatalf("HDF5 tree lacks model_weights and kernels:\n%s", out)
+	}
+	out, err = runCLI(t, "inspect", "--model", filepath.Join(dir, "model_k3.keras"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "conv2d") {
+		t.Fatalf("model description lacks the layers:\n%s", out)
+	}
+	conv := filepath.Join(t.TempDir(), "cnn.keras")
+	if _, err := runCLI(t, "convert", filepath.Join(dir, "model_k2.h5"), conv); err != nil {
+		t.Fatal(err)
+	}
+	got, err := runCLI(t, "predict", conv, filepath.Join(dir, "x.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := runCLI(t, "predict", filepath.Join(dir, "model_k2.h5"), filepath.Join(dir, "x.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("the converted model predicts differently:\n%s\nvs\n%s", got, want)
+	}
+}

@@ -1,0 +1,61 @@
+package kerasrun
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// A file written by Keras 1 or 2 computes hard_sigmoid as Keras 2 did
+// (clip(0.2x + 0.5)), not as Keras 3 does (relu6(x + 3) / 6).
+func TestKeras2FilesKeepKeras2HardSigmoid(t *testing.T) {
+	data, err := os.ReadFile("testdata/mlp_relu/model_k2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2 := strings.Replace(string(data), `"activation": "relu"`, `"activation": "hard_sigmoid"`, 1)
+	if k2 == string(data) {
+		t.Fatal("fixture has no relu activation to replace")
+	}
+	k3 := strings.Replace(k2, `"keras_version": "2.21.0"`, `"keras_version": "3.15.1"`, 1)
+	if k3 == k2 {
+		t.Fatal("fixture has no keras_version 2.21.0")
+	}
+	x, err := ReadNPY("testdata/mlp_relu/x.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	predict := func(config string) []float32 {
+		path := t.TempDir() + "/model.json"
+		if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := Load(path, WithWeights("testdata/mlp_relu/model_k2_weights.h5"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0].Data
+	}
+	a, b := predict(k2), predict(k3)
+	same := true
+	for i := range a {
+		if a[i] != b[i] {
+			same = false
+		}
+	}
+	if same {
+		t.Fatal("hard_sigmoid computes the same for a Keras 2 and a Keras 3 file; Keras 2's formula differs")
+	}
+	for _, c := range []struct {
+		v    string
+		want int
+	}{{"2.21.0", 2}, {"3.15.1", 3}, {"1.2.2", 1}, {"", 0}, {"2.2.4-tf", 2}, {"10.0", 10}} {
+		if got := kerasMajor(c.v); got != c.want {
+			t.Errorf("kerasMajor(%q) = %d, want %d", c.v, got, c.want)
+		}
+	}
+}
