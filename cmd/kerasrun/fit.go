@@ -1,0 +1,76 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kerasrun/kerasrun"
+)
+
+// fileList is a flag that may be given several times (or as a
+// comma-separated list): one .npy per model input or output.
+type fileList []string
+
+func (l *fileList) String() string { return strings.Join(*l, ",") }
+
+func (l *fileList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+// fit continues training a model file on .npy arrays with the loss,
+// metrics and optimizer state the file holds, and saves the result.
+func fit(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
+	var xs, ys fileList
+	fs.Var(&xs, "x", "input array .npy (repeat, or comma-separate, for several inputs)")
+	fs.Var(&ys, "y", "target array .npy (repeat, or comma-separate, for several outputs)")
+	epochs := fs.Int("epochs", 1, "index of the last epoch, as Keras's fit(epochs=...)")
+	initial := fs.Int("initial-epoch", 0, "epoch to start from, as Keras's fit(initial_epoch=...)")
+	batch := fs.Int("batch-size", 32, "samples per step")
+	split := fs.Float64("validation-split", 0, "fraction of the samples, from the end, kept for validation")
+	shuffle := fs.Bool("shuffle", false, "shuffle the training samples every epoch (seeded by --seed)")
+	seed := fs.Uint64("seed", 0, "seed of the shuffling")
+	verbose := fs.Int("verbose", 1, "0 silent, 1 progress bar, 2 one line per epoch")
+	weights := fs.String("weights", "", "weights file for a model JSON")
+	out := fs.String("o", "", "write the trained model here (.keras, .h5 or .weights.h5)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("fit: need exactly one MODEL (got %d positional arguments)", len(pos))
+	}
+	if len(xs) == 0 || len(ys) == 0 {
+		return fmt.Errorf("fit: need --x X.npy and --y Y.npy")
+	}
+	if *out == "" {
+		return fmt.Errorf("fit: need -o OUT for the trained model")
+	}
+	m, err := loadModel(pos[0], *weights)
+	if err != nil {
+		return err
+	}
+	x, err := readInputs(xs)
+	if err != nil {
+		return err
+	}
+	y, err := readInputs(ys)
+	if err != nil {
+		return err
+	}
+	_, err = m.Fit(x, y, kerasrun.FitOptions{
+		Epochs: *epochs, InitialEpoch: *initial, BatchSize: *batch, ValidationSplit: *split,
+		Shuffle: *shuffle, Seed: *seed, Verbose: *verbose, Progress: stdout,
+	})
+	if err != nil {
+		return err
+	}
+	return m.Save(*out)
+}
