@@ -18,6 +18,8 @@ type Dense struct {
 	// packed is the kernel in the GEMM core's layout, repacked only when
 	// the kernel changes.
 	packed runtime.Packed[*kernels.PackedB]
+	// packedT is the kernel's transpose, for the input gradient.
+	packedT runtime.Packed[*kernels.PackedB]
 }
 
 func init() { Register("Dense", newDense) }
@@ -113,8 +115,11 @@ func (l *Dense) forward(ctx *runtime.Context, in []*runtime.Tensor, act *activat
 	back := func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
 		gz := activationGrad(act, z.Data, y.Data, gout[0].Data, l.Units)
 		if l.Base.Trainable {
+			// dL/dkernel = xᵀ · gz.
 			gk := runtime.NewTensor(d, l.Units)
-			matMulTransA(d, l.Units, rows, x.Data, gz, gk.Data)
+			xt := make([]float32, len(x.Data))
+			transposeInto(xt, x.Data, rows, d)
+			kernels.Gemm(d, l.Units, rows, xt, rows, kernels.PackB(rows, l.Units, gz, l.Units), gk.Data, l.Units, false, nil)
 			ctx.AccumulateGrad(l.Kernel, gk)
 			if l.Bias != nil {
 				gb := runtime.NewTensor(l.Units)
@@ -127,7 +132,9 @@ func (l *Dense) forward(ctx *runtime.Context, in []*runtime.Tensor, act *activat
 			}
 		}
 		gx := &runtime.Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, x.Size())}
-		matMulTransB(rows, d, l.Units, gz, l.Kernel.Value.Data, gx.Data)
+		// dL/dx = gz · kernelᵀ.
+		pt := l.packedT.Get(func() *kernels.PackedB { return kernels.PackBTrans(l.Units, d, l.Kernel.Value.Data, l.Units) }, l.Kernel)
+		kernels.Gemm(rows, d, l.Units, gz, l.Units, pt, gx.Data, d, false, nil)
 		return []*runtime.Tensor{gx}, nil
 	}
 	return []*runtime.Tensor{y}, back, nil
