@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
@@ -88,6 +90,13 @@ func keras3LayerObject(l *kerasjson.Layer, functional bool) (jsonObject, error) 
 			cfg[k] = v
 		}
 		cfg["name"] = l.Name
+		if l.ClassName != "InputLayer" {
+			// Keras 2 puts the input shape on the first layer; Keras 3
+			// layers refuse it (the InputLayer carries it).
+			delete(cfg, "batch_shape")
+			delete(cfg, "input_shape")
+			delete(cfg, "input_dim")
+		}
 		obj = jsonObject{{"module", module}, {"class_name", l.ClassName}, {"config", cfg}, {"registered_name", registered}}
 	}
 	if !functional {
@@ -188,12 +197,12 @@ func (m *Model) keras3CompileConfig() (any, error) {
 		if c, ok := optimizerClasses3[strings.ToLower(class)]; ok {
 			class = c
 		}
-		opt = jsonObject{{"module", "keras.optimizers"}, {"class_name", class}, {"config", tr.GetConfig()}, {"registered_name", nil}}
+		opt = jsonObject{{"module", "keras.optimizers"}, {"class_name", class}, {"config", floatsAsFloats(tr.GetConfig())}, {"registered_name", nil}}
 	}
 	outputs := m.net.OutputNames
 	return jsonObject{
 		{"optimizer", opt},
-		{"loss", raw["loss"]},
+		{"loss", keras3Losses(raw["loss"])},
 		{"loss_weights", raw["loss_weights"]},
 		{"metrics", keras3Metrics(raw["metrics"], outputs)},
 		{"weighted_metrics", keras3Metrics(raw["weighted_metrics"], outputs)},
@@ -213,9 +222,11 @@ func keras3Metrics(v any, outputs []string) any {
 	conv = func(v any, prefix string) any {
 		switch x := v.(type) {
 		case []any:
-			out := make([]any, len(x))
-			for i, e := range x {
-				out[i] = conv(e, prefix)
+			out := make([]any, 0, len(x))
+			for _, e := range x {
+				if e != nil {
+					out = append(out, conv(e, prefix))
+				}
 			}
 			return out
 		case map[string]any:
@@ -255,7 +266,7 @@ func keras3Metrics(v any, outputs []string) any {
 	}
 	byOutput := jsonObject{}
 	for i, e := range l {
-		if e != nil {
+		if el, _ := e.([]any); len(el) > 0 && slices.ContainsFunc(el, func(v any) bool { return v != nil }) {
 			byOutput = append(byOutput, jsonField{outputs[i], conv(e, outputs[i]+"_")})
 		}
 	}
@@ -382,6 +393,9 @@ func stripKeras3(v any) any {
 			if serialized && (k == "module" || k == "registered_name" || k == "shared_object_id") {
 				continue
 			}
+			if e == nil && (k == "input_axes" || k == "output_axes") {
+				continue // Keras 3.9+ initializer arguments, unknown to tf-keras
+			}
 			out[k] = stripKeras3(e)
 		}
 		return out
@@ -393,6 +407,53 @@ func stripKeras3(v any) any {
 			out[i] = stripKeras3(e)
 		}
 		return out
+	}
+	return v
+}
+
+// floatsAsFloats writes integral float64 values with a decimal point
+// (0.0, not 0): Keras checks some optimizer arguments are Python floats.
+func floatsAsFloats(c kerasjson.Config) map[string]any {
+	out := make(map[string]any, len(c))
+	for k, v := range c {
+		if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1e15 {
+			v = json.Number(strconv.FormatFloat(f, 'f', 1, 64))
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// keras3Losses gives Keras 2 loss objects ({"class_name", "config"} with
+// reduction "auto") the form Keras 3 deserializes.
+func keras3Losses(v any) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = keras3Losses(e)
+		}
+		return out
+	case map[string]any:
+		class, isObj := x["class_name"].(string)
+		if !isObj {
+			out := make(map[string]any, len(x))
+			for k, e := range x {
+				out[k] = keras3Losses(e)
+			}
+			return out
+		}
+		cfg := map[string]any{}
+		if c, ok := x["config"].(map[string]any); ok {
+			for k, e := range c {
+				cfg[k] = e
+			}
+		}
+		delete(cfg, "fn") // Keras 2 LossFunctionWrapper's function name
+		if cfg["reduction"] == "auto" {
+			cfg["reduction"] = "sum_over_batch_size"
+		}
+		return jsonObject{{"module", "keras.losses"}, {"class_name", class}, {"config", cfg}, {"registered_name", nil}}
 	}
 	return v
 }

@@ -3,10 +3,13 @@ package kerasrun
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/train"
 )
 
 // hdf5ObjectHeaderLimit is Keras's HDF5_OBJECT_HEADER_LIMIT: a list
@@ -40,7 +43,7 @@ func (m *Model) legacyH5Writer(o *saveOptions) (*h5.Writer, error) {
 		{"model_config", asciiAttr(string(modelConfig))},
 	}
 	if m.training != nil && !o.noOptimizer {
-		tc, err := m.legacyTrainingConfig()
+		tc, err := m.legacyTrainingConfig(o.keras2 && !m.isKeras2Source())
 		if err != nil {
 			return nil, err
 		}
@@ -305,14 +308,47 @@ func (m *Model) isKeras2Source() bool {
 // legacyTrainingConfig returns training_config: as loaded from a legacy
 // .h5, or translated from a .keras compile_config (the optimizer becomes
 // optimizer_config {class_name, config}).
-func (m *Model) legacyTrainingConfig() ([]byte, error) {
+//
+// For Keras2Compatible the optimizer is written as tf-keras's optimizers
+// (2.11+) serialize themselves, "Custom>Adam" with is_legacy_optimizer
+// false, from the optimizer's Keras 3 config without the arguments tf-keras
+// lacks.
+func (m *Model) legacyTrainingConfig(keras2 bool) ([]byte, error) {
 	var raw map[string]any
 	if err := decodeJSON(m.rawCompile, &raw); err != nil {
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
 	opt, isKeras3 := raw["optimizer"]
-	if !isKeras3 {
+	if !isKeras3 && !keras2 {
 		return m.rawCompile, nil
+	}
+	if keras2 {
+		delete(raw, "optimizer")
+		delete(raw, "optimizer_config")
+		out := jsonObject{}
+		for _, k := range slices.Sorted(maps.Keys(raw)) {
+			out = append(out, jsonField{k, raw[k]})
+		}
+		tr, err := train.NewOptimizer(m.optimizerConfig())
+		if err != nil {
+			return nil, err
+		}
+		class := strings.TrimPrefix(m.optimizerConfig().ClassName, "Custom>")
+		if c, ok := optimizerClasses3[strings.ToLower(class)]; ok {
+			class = c
+		}
+		cfg := floatsAsFloats(tr.GetConfig())
+		delete(cfg, "loss_scale_factor")
+		delete(cfg, "gradient_accumulation_steps")
+		cfg["jit_compile"] = false
+		cfg["is_legacy_optimizer"] = false
+		if cfg["name"] == snakeCase(class) {
+			// Keras 3's default name ("rm_sprop"); tf-keras's is the class
+			// name, and Keras 3 reading a Keras 2 file resolves by it.
+			cfg["name"] = class
+		}
+		out = append(out, jsonField{"optimizer_config", jsonObject{{"class_name", "Custom>" + class}, {"config", cfg}}})
+		return json.Marshal(out)
 	}
 	out := jsonObject{}
 	for _, k := range []string{"loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile"} {

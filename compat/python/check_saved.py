@@ -22,11 +22,21 @@ more epoch from it. For every file this script:
     learning rate and the update rule all round trip);
   * for the Keras 2-compatible .h5, does the same with
     tf_keras.models.load_model (predictions, iterations, one epoch of fit
-    without error; its continued weights are reported, not compared, since
-    tf-keras optimizers round differently).
+    without error; its continued weights are not compared).
+
+Two failures are Keras's own and are counted, not failed, when Keras fails
+the same way on the file it wrote itself (the case's fixture): Keras 3.15
+cannot continue fit on any legacy .h5 that holds optimizer weights ("Unknown
+variable": its legacy loader builds the optimizer on other variable objects
+than fit uses), and Keras 3 cannot load some Keras 2 configs and
+training configs (a Sequential nested in a Functional model, a Functional
+model nested in a Sequential one, a Keras 2 loss object), which Save writes
+unchanged into a legacy .h5 from a Keras 2 source and in Keras 2 form for
+Keras2Compatible.
 
 Exits 1 listing every failure, 0 if all files pass.
 """
+import glob
 import json
 import os
 import sys
@@ -68,8 +78,25 @@ def main():
 
     failures = []
     counts = {"files": 0, "keras3_loads": 0, "tf_keras_loads": 0, "fit_compared": 0,
-              "fit_run_only": 0, "iterations_checked": 0}
+              "fit_run_only": 0, "iterations_checked": 0,
+              "keras3_h5_fit_fails_on_own_file_too": 0, "keras3_fails_on_own_k2_file_too": 0}
     worst_fit = 0.0
+    own_cache = {}
+
+    def keras_own_fails(case_dir, fname, fit_too):
+        """Whether Keras 3 fails on the file Keras itself wrote (the fixture)."""
+        key = (case_dir, fname, fit_too)
+        if key not in own_cache:
+            try:
+                m = keras.saving.load_model(os.path.join(case_dir, fname))
+                if fit_too:
+                    cx = [np.load(p) for p in sorted(glob.glob(os.path.join(case_dir, "x*.npy")))]
+                    cy = [np.load(p) for p in sorted(glob.glob(os.path.join(case_dir, "y*.npy")))]
+                    m.fit(cx if len(cx) > 1 else cx[0], cy if len(cy) > 1 else cy[0], epochs=1, verbose=0)
+                own_cache[key] = False
+            except Exception:  # noqa: BLE001
+                own_cache[key] = True
+        return own_cache[key]
 
     def fail(e, who, msg):
         failures.append(f"{e['case']}/{os.path.basename(e['file'])} [{who}]: {msg}")
@@ -78,6 +105,7 @@ def main():
         counts["files"] += 1
         tol = e["tolerance"]
         atol, rtol = tol["atol"], tol["rtol"]
+        case_dir = os.path.dirname(e["inputs"][0])
         x = [np.load(p) for p in e["inputs"]]
         y = [np.load(p) for p in e["targets"]]
         want = [np.load(p) for p in e["pred"]]
@@ -99,6 +127,10 @@ def main():
                 else:
                     model = tf_keras.models.load_model(e["file"])
             except Exception as ex:  # noqa: BLE001
+                if (who == "keras3" and (e["keras2"] or e["source"].startswith("k2"))
+                        and keras_own_fails(case_dir, "model_k2.h5", False)):
+                    counts["keras3_fails_on_own_k2_file_too"] += 1
+                    continue
                 fail(e, who, f"load: {type(ex).__name__}: {str(ex)[:400]}")
                 continue
             counts[who + "_loads"] += 1
@@ -121,6 +153,10 @@ def main():
                 model.fit(xin, yin, batch_size=fit["batch_size"], epochs=fit["epochs"],
                           shuffle=False, verbose=0)
             except Exception as ex:  # noqa: BLE001
+                if (who == "keras3" and e["target"] != "keras" and "Unknown variable" in str(ex)
+                        and keras_own_fails(case_dir, "model_k3.h5", True)):
+                    counts["keras3_h5_fit_fails_on_own_file_too"] += 1
+                    continue
                 fail(e, who, f"fit: {type(ex).__name__}: {str(ex)[:400]}")
                 continue
             if who != "keras3" or not fit["compare"]:
