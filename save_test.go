@@ -590,3 +590,52 @@ func TestWriteSaved(t *testing.T) {
 	}
 	t.Logf("wrote %d files and %s", len(entries), filepath.Join(out, "manifest.json"))
 }
+
+// TestLoadLeavesNoOpenFile checks that Load closes the file it read, so
+// that a save can replace it (and, on Windows, rename over it).
+func TestLoadLeavesNoOpenFile(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	c := loadCases(t)[0]
+	for _, id := range []string{"k3_keras", "k3_h5", "k2_h5"} {
+		path, err := filepath.Abs(c.Model(id).ModelPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); err != nil {
+			t.Fatal(err)
+		}
+		fds, _ := os.ReadDir("/proc/self/fd")
+		for _, fd := range fds {
+			if target, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); target == path {
+				t.Errorf("%s: %s is still open after Load", id, path)
+			}
+		}
+	}
+}
+
+// TestSaveWithoutOptimizer leaves the optimizer state out.
+func TestSaveWithoutOptimizer(t *testing.T) {
+	c := loadCases(t)[0]
+	m, err := Load(c.Model("k3_keras").ModelPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.optimizer == nil {
+		t.Fatal("fixture has no optimizer state")
+	}
+	for _, name := range []string{"m.keras", "m.h5"} {
+		path := filepath.Join(t.TempDir(), name)
+		if err := m.Save(path, WithoutOptimizer()); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.optimizer != nil {
+			t.Errorf("%s: optimizer state restored from a file saved without it", name)
+		}
+	}
+}
