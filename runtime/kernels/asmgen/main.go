@@ -170,6 +170,12 @@ func (g *gen) kernel(rows int, wide bool) {
 		}
 	}
 	for u := 0; u < 4; u++ {
+		if rows > 1 {
+			// Fetch B, streamed from L2, 1 KiB ahead: each line of a k step.
+			for off := 0; off < 2*vw; off += 64 {
+				g.p("\tPREFETCHT0 %d(DX)", 1024+2*vw*u+off)
+			}
+		}
 		g.p("\tVMOVUPS %d(DX), %s", 2*vw*u, v(bA))
 		g.p("\tVMOVUPS %d(DX), %s", 2*vw*u+vw, v(bB))
 		for i := 0; i < rows; i++ {
