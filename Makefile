@@ -2,7 +2,8 @@
 #
 #   make demo      run `kerasrun predict` on a bundled example model
 #   make test      go vet + all Go tests (no Python needed)
-#   make compat    regenerate fixtures with real Keras and check Go against them
+#   make compat    regenerate fixtures with real Keras and check Go against them; check
+#                  that h5py, h5dump and Keras read back the files Go writes
 #   make fixtures  regenerate testdata/ from real Keras (commit the result)
 #   make bench     kernel and HDF5 benchmarks against OpenBLAS and h5py
 
@@ -10,6 +11,8 @@ GO      ?= go
 VENV     = $(shell bash compat/python/venv.sh)
 PY       = $(VENV)/bin/python
 DEMO     = testdata/mlp_relu
+# Keep TensorFlow's start-up chatter out of the logs.
+export TF_CPP_MIN_LOG_LEVEL = 3
 
 .PHONY: all build demo test test-noasm compat fixtures bench clean
 
@@ -43,9 +46,11 @@ compat:
 	$(PY) compat/python/export.py --out $$tmp/testdata; \
 	KERASRUN_TESTDATA=$$tmp/testdata $(GO) test -count=1 ./compat/...; \
 	$(PY) compat/python/compare_fixtures.py testdata $$tmp/testdata; \
-	mkdir -p $$tmp/h5written; \
+	mkdir -p $$tmp/h5written $$tmp/saved; \
 	KERASRUN_WRITE_CORPUS=$$tmp/h5written $(GO) test -count=1 -run TestWriteCorpus ./h5/; \
-	$(PY) compat/python/check_h5_written.py $$tmp/h5written
+	$(PY) compat/python/check_h5_written.py $$tmp/h5written; \
+	KERASRUN_SAVE_DIR=$$tmp/saved $(GO) test -count=1 -run TestWriteSaved .; \
+	$(PY) compat/python/check_saved.py $$tmp/saved
 
 bench:
 	bash bench/run.sh
