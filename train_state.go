@@ -126,10 +126,29 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 		// variables than the built optimizer has, skips loading them.
 		return nil
 	}
+	// tf-keras (Keras 2) archives list the optimizer's variables without
+	// the learning rate Keras 3 keeps as its second variable: iteration,
+	// then the slots in Keras 3's order.
+	skipLR := -1
+	if kerasMajor(m.info.KerasVersion) == 2 && len(want) > 1 && want[1].Name == "learning_rate" {
+		if _, err := vg.Dataset(strconv.Itoa(len(want) - 1)); err != nil {
+			skipLR = 1
+		}
+	}
 	values := make([]*runtime.Tensor, len(want))
 	var iterations int64
 	for i := range want {
-		ds, err := vg.Dataset(strconv.Itoa(i))
+		fi := i
+		if skipLR >= 0 {
+			if i == skipLR {
+				values[i] = want[i].Value.Clone()
+				continue
+			}
+			if i > skipLR {
+				fi = i - 1
+			}
+		}
+		ds, err := vg.Dataset(strconv.Itoa(fi))
 		if err != nil {
 			return fmt.Errorf("optimizer %s: variable %d (%s) missing at %s/%d", m.optimizer.Name(), i, want[i].Name, vg.Path(), i)
 		}
@@ -142,7 +161,11 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 		}
 		values[i] = t
 	}
-	if _, err := vg.Dataset(strconv.Itoa(len(want))); err == nil {
+	if skipLR >= 0 {
+		if _, err := vg.Dataset(strconv.Itoa(len(want) - 1)); err == nil {
+			return fmt.Errorf("optimizer %s: the file has more variables than the %d this model's optimizer has", m.optimizer.Name(), len(want))
+		}
+	} else if _, err := vg.Dataset(strconv.Itoa(len(want))); err == nil {
 		return fmt.Errorf("optimizer %s: the file has more variables than the %d this model's optimizer has", m.optimizer.Name(), len(want))
 	}
 	if err := m.optimizer.SetVariables(values, iterations); err != nil {

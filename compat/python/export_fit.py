@@ -449,7 +449,8 @@ def run_resume(K, version, out):
         files = ["k3.keras", "k3.h5"]
     else:
         model.save(os.path.join(d, "k2.h5"))
-        files = ["k2.h5"]
+        model.save(os.path.join(d, "k2.keras"))  # tf-keras's own .keras archive
+        files = ["k2.h5", "k2.keras"]
     h2 = model.fit(x, y, epochs=5, initial_epoch=3, **kw)
     arrays = {f"final/w/{var_path(v, model)}": f32(np.array(v)) for v in model.weights}
     np.savez_compressed(os.path.join(d, f"expect_{version}.npz"), **arrays)
