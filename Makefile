@@ -33,11 +33,21 @@ test:
 test-noasm:
 	$(GO) test -tags noasm ./runtime/... ./layers/...
 
+# Every golden file in the repository, from the pinned Keras and h5py. Each
+# script writes to its package's testdata/ by default.
 fixtures:
 	$(PY) compat/python/export.py --out testdata
-	$(PY) compat/python/h5corpus.py --out h5/testdata/corpus
-	$(PY) compat/python/export_train.py --out train/testdata
-	for f in compat/python/export_layers_*.py; do $(PY) $$f --out layers/testdata || exit 1; done
+	$(PY) compat/python/export_fit.py --out testdata/fit
+	$(PY) compat/python/export_realworld.py
+	$(PY) compat/python/export_legacy_conversions.py
+	$(PY) compat/python/export_sharded.py
+	$(PY) compat/python/export_quirks.py
+	$(PY) compat/python/export_train.py
+	$(PY) compat/python/h5corpus.py
+	$(PY) compat/python/npy_samples.py internal/npy/testdata
+	$(PY) compat/python/kerasjson_configs.py generate keras3
+	$(PY) compat/python/kerasjson_configs.py generate tfkeras
+	for f in compat/python/export_layers_*.py; do $(PY) $$f || exit 1; done
 
 # Fresh fixtures from the pinned Keras, Go checked against them, and the
 # committed fixtures checked against what the exporter produces today.
@@ -52,8 +62,11 @@ compat:
 	KERASRUN_SAVE_DIR=$$tmp/saved $(GO) test -count=1 -run TestWriteSaved .; \
 	$(PY) compat/python/check_saved.py $$tmp/saved
 
+# Ratios against references measured in the same run: kernels vs OpenBLAS,
+# training vs TensorFlow, HDF5 reading vs h5py.
 bench:
 	bash bench/run.sh
+	bash bench/train.sh
 
 clean:
 	rm -rf bin
