@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
+	"github.com/kerasrun/kerasrun/runtime/kernels"
 )
 
 // activation is an elementwise (or, for softmax, log_softmax, sparsemax
@@ -178,6 +179,30 @@ var activations = map[string]*activation{
 func init() {
 	activations["swish"] = activations["silu"]
 	activations["hard_swish"] = activations["hard_silu"]
+	// The commonest activations run on the vectorized float32 kernels
+	// (accurate to a few ulps); their derivatives need only y.
+	activations["relu"] = vectorized("relu", kernels.Relu, func(x, _ float32) float32 {
+		if x > 0 {
+			return 1
+		}
+		return 0
+	})
+	activations["sigmoid"] = vectorized("sigmoid", kernels.Sigmoid, func(_, y float32) float32 { return y * (1 - y) })
+	activations["tanh"] = vectorized("tanh", kernels.Tanh, func(_, y float32) float32 { return 1 - y*y })
+}
+
+// vectorized builds an activation from a runtime/kernels function and its
+// derivative in float32.
+func vectorized(name string, f func(dst, x []float32), df func(x, y float32) float32) *activation {
+	return &activation{
+		name:    name,
+		forward: func(x, y []float32, _ int) { f(y, x) },
+		backward: func(x, y, gy, gx []float32, _ int) {
+			for i := range gy {
+				gx[i] = gy[i] * df(x[i], y[i])
+			}
+		},
+	}
 }
 
 // keras2Activations maps names whose formula differs in Keras 2 to the
