@@ -172,6 +172,18 @@ func (d *Dataset) read() (any, error) {
 // readContiguous reads n bytes at addr in bounded pieces, decoding each
 // straight into data.
 func (d *Dataset) readContiguous(data any, addr, n uint64) error {
+	if b, ok := directBytes(d.dt, data); ok && uint64(len(b)) == n {
+		// Same layout in the file as in memory: read in place, in bounded
+		// pieces (the slice is already sized and checked against the file).
+		for done := uint64(0); done < n; {
+			k := min(uint64(readChunkBytes)*16, n-done)
+			if _, err := d.f.r.ReadAt(b[done:done+k], int64(addr+done)); err != nil {
+				return d.f.formatErr(int64(addr+done), "reading dataset %s: %v", d.path, err)
+			}
+			done += k
+		}
+		return nil
+	}
 	es := uint64(d.dt.size)
 	step := max(readChunkBytes/es, 1) * es
 	var buf []byte
