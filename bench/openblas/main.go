@@ -190,7 +190,7 @@ func median(x []float64) float64 {
 func measurePeak() float64 {
 	best := 0.0
 	for i := 0; i < 5; i++ {
-		const n = 2_000_000
+		const n = 20_000_000
 		c0 := cpuTime()
 		fmaPeak(n)
 		if d := cpuTime() - c0; d > 0 {

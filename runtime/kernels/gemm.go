@@ -6,8 +6,8 @@ import "sync"
 // packed A stays in L1 while the micro-kernel sweeps ncBlock columns of B,
 // whose kcBlock x ncBlock block stays in L2.
 const (
-	kcBlock = 256
-	ncBlock = 512
+	kcBlock = 384
+	ncBlock = 384
 )
 
 // microKernel is one register-blocked implementation of the tile update.
