@@ -48,7 +48,7 @@ func randomTensor(r *rand.Rand, shape ...int) *runtime.Tensor {
 
 // randomizeWeights gives every weight random values.
 func randomizeWeights(r *rand.Rand, l Layer) {
-	for _, v := range l.Weights() {
+	for _, v := range AllWeights(l) {
 		for i := range v.Value.Data {
 			v.Value.Data[i] = float32(r.Float64()*2 - 1)
 		}
@@ -152,7 +152,7 @@ func checkLayerContract(t *testing.T, l Layer, inputs []*runtime.Tensor, tol flo
 		}
 		check("input grad", x.Data, g, nil)
 	}
-	for _, v := range l.Weights() {
+	for _, v := range AllWeights(l) {
 		if !v.Trainable {
 			continue
 		}

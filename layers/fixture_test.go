@@ -140,7 +140,7 @@ func runFixtureCase(t *testing.T, c fixtureCase, tol fixtureTolerance) {
 	if _, err := l.Build(shapes); err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	ws := l.Weights()
+	ws := AllWeights(l)
 	if len(ws) != len(c.Weights) {
 		t.Fatalf("layer has %d weights, Keras %d", len(ws), len(c.Weights))
 	}

@@ -62,12 +62,59 @@ type Op interface {
 	Forward(ctx *Context, in []*Tensor) (out []*Tensor, back Backward, err error)
 }
 
+// Masks follow Keras: a value may carry a boolean mask (Keras's
+// _keras_mask), a Tensor of 0s and 1s over the value's leading axes
+// (batch, time) that marks which time steps are real data. Masking and
+// Embedding(mask_zero=True) make masks, most layers pass them on or drop
+// them, and recurrent and attention layers read them. A mask is never
+// differentiated: Backward ignores masks. A graph without masks pays
+// nothing for them: every mask stays nil.
+//
+// Two hooks decide what happens to masks at a node:
+//   - an Op that implements MaskedOp receives its inputs' masks and returns
+//     its outputs' masks itself (Keras's call(mask=...) and compute_mask);
+//   - any other Op runs Forward, and the Node's Mask function, when set,
+//     computes the outputs' masks (Keras's compute_mask for layers that
+//     only propagate masks: pass the first input's mask through, combine
+//     the masks of a merge, make a mask from the input); with no Mask
+//     function the outputs carry no mask (Keras's layers without
+//     supports_masking drop it).
+
+// MaskedOp is an Op that reads the masks of its inputs and computes the
+// masks of its outputs. masks[i] is nil when input i has no mask; outMasks
+// may be nil (no output carries a mask) or hold nil entries.
+type MaskedOp interface {
+	Op
+	ForwardMasked(ctx *Context, in, masks []*Tensor) (out, outMasks []*Tensor, back Backward, err error)
+}
+
+// MaskFunc computes the masks of a node's outputs from its inputs, their
+// masks and its outputs. It returns nil when no output carries a mask.
+type MaskFunc func(in, masks, out []*Tensor) ([]*Tensor, error)
+
+// PassFirstMask is the MaskFunc of layers that keep the shape of their
+// time axis (Keras's supports_masking with the default compute_mask):
+// every output carries the first input's mask.
+func PassFirstMask(in, masks, out []*Tensor) ([]*Tensor, error) {
+	if len(masks) == 0 || masks[0] == nil {
+		return nil, nil
+	}
+	outMasks := make([]*Tensor, len(out))
+	for i := range outMasks {
+		outMasks[i] = masks[0]
+	}
+	return outMasks, nil
+}
+
 // Node is one operation applied to graph values.
 type Node struct {
 	Name string // for error messages: the layer's name and class
 	Op   Op
 	In   []int // value indexes read
 	Out  []int // value indexes written
+	// Mask computes the outputs' masks when Op is not a MaskedOp; nil
+	// means the outputs carry no mask.
+	Mask MaskFunc
 }
 
 // Graph is a dataflow graph over numbered values, nodes in topological
@@ -127,15 +174,38 @@ type Trace struct {
 // values are released as soon as their last reader has run. With ctx.Grad
 // set it also returns the Trace for Backward.
 func (g *Graph) Run(ctx *Context, inputs []*Tensor) ([]*Tensor, *Trace, error) {
+	out, _, tr, err := g.RunMasked(ctx, inputs, nil)
+	return out, tr, err
+}
+
+// RunMasked is Run with masks on the inputs (nil, or one entry per input,
+// nil for an input without a mask); it also returns the outputs' masks.
+func (g *Graph) RunMasked(ctx *Context, inputs, inputMasks []*Tensor) ([]*Tensor, []*Tensor, *Trace, error) {
 	if g.lastUse == nil {
 		panic("runtime: Graph.Run before Finish")
 	}
 	if len(inputs) != len(g.Inputs) {
-		return nil, nil, fmt.Errorf("graph takes %d inputs, got %d", len(g.Inputs), len(inputs))
+		return nil, nil, nil, fmt.Errorf("graph takes %d inputs, got %d", len(g.Inputs), len(inputs))
+	}
+	if inputMasks != nil && len(inputMasks) != len(inputs) {
+		return nil, nil, nil, fmt.Errorf("graph takes %d input masks, got %d", len(g.Inputs), len(inputMasks))
 	}
 	vals := make([]*Tensor, g.NumValues)
+	var masks []*Tensor // allocated on the first mask
+	setMask := func(v int, m *Tensor) {
+		if m == nil && masks == nil {
+			return
+		}
+		if masks == nil {
+			masks = make([]*Tensor, g.NumValues)
+		}
+		masks[v] = m
+	}
 	for i, v := range g.Inputs {
 		vals[v] = inputs[i]
+		if inputMasks != nil {
+			setMask(v, inputMasks[i])
+		}
 	}
 	var tr *Trace
 	if ctx.Grad {
@@ -147,15 +217,43 @@ func (g *Graph) Run(ctx *Context, inputs []*Tensor) ([]*Tensor, *Trace, error) {
 		for _, v := range n.In {
 			args = append(args, vals[v])
 		}
-		out, back, err := n.Op.Forward(ctx, args)
+		var argMasks []*Tensor
+		if masks != nil {
+			argMasks = make([]*Tensor, len(n.In))
+			for j, v := range n.In {
+				argMasks[j] = masks[v]
+			}
+		}
+		var (
+			out, outMasks []*Tensor
+			back          Backward
+			err           error
+		)
+		if mo, ok := n.Op.(MaskedOp); ok {
+			if argMasks == nil {
+				argMasks = make([]*Tensor, len(n.In))
+			}
+			out, outMasks, back, err = mo.ForwardMasked(ctx, args, argMasks)
+		} else {
+			out, back, err = n.Op.Forward(ctx, args)
+			if err == nil && n.Mask != nil && len(out) == len(n.Out) {
+				if argMasks == nil {
+					argMasks = make([]*Tensor, len(n.In))
+				}
+				outMasks, err = n.Mask(args, argMasks, out)
+			}
+		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("layer %s: %w", n.Name, err)
+			return nil, nil, nil, fmt.Errorf("layer %s: %w", n.Name, err)
 		}
 		if len(out) != len(n.Out) {
-			return nil, nil, fmt.Errorf("layer %s: returned %d outputs, want %d", n.Name, len(out), len(n.Out))
+			return nil, nil, nil, fmt.Errorf("layer %s: returned %d outputs, want %d", n.Name, len(out), len(n.Out))
 		}
 		for j, v := range n.Out {
 			vals[v] = out[j]
+			if j < len(outMasks) {
+				setMask(v, outMasks[j])
+			}
 		}
 		if tr != nil {
 			tr.backs[i] = back
@@ -163,14 +261,24 @@ func (g *Graph) Run(ctx *Context, inputs []*Tensor) ([]*Tensor, *Trace, error) {
 		for _, v := range n.In {
 			if g.lastUse[v] == i {
 				vals[v] = nil
+				if masks != nil {
+					masks[v] = nil
+				}
 			}
 		}
 	}
 	outs := make([]*Tensor, len(g.Outputs))
+	var outMasks []*Tensor
 	for i, v := range g.Outputs {
 		outs[i] = vals[v]
+		if masks != nil && masks[v] != nil {
+			if outMasks == nil {
+				outMasks = make([]*Tensor, len(g.Outputs))
+			}
+			outMasks[i] = masks[v]
+		}
 	}
-	return outs, tr, nil
+	return outs, outMasks, tr, nil
 }
 
 // Backward runs the recorded backward functions in reverse order, from the

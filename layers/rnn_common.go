@@ -1,0 +1,680 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/kerasrun/kerasrun/kerasjson"
+	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/runtime/kernels"
+)
+
+// The recurrent layers share one mechanism, as in Keras: a cell computes
+// one time step (LSTMCell, GRUCell, SimpleRNNCell) and the RNN layer
+// drives it over the time axis (keras.layers.RNN with
+// return_sequences, return_state, go_backwards, masks and initial_state;
+// the TensorFlow backend's rnn loop). LSTM, GRU and SimpleRNN are RNN
+// layers whose cell is built from their own configuration.
+//
+// Forward precomputes the input projection x·kernel + bias for every step
+// in one GEMM, then runs the recurrence; the backward pass is
+// backpropagation through time over the steps Forward recorded.
+
+// NamedChild is a sub-layer a layer holds under a Keras attribute name.
+type NamedChild struct {
+	// Name is the Keras attribute: "cell", "forward_layer",
+	// "backward_layer", "layer".
+	Name  string
+	Layer Layer
+}
+
+// Tracked is a layer that is not a model but holds other layers whose
+// weights Keras 3 saves under the attribute names
+// (<layer path>/cell/vars/<i>, <layer path>/forward_layer/cell/vars/<i>,
+// <layer path>/layer/vars/<i>); the layer's own vars group holds only its
+// own Weights.
+type Tracked interface {
+	Layer
+	TrackedChildren() []NamedChild
+}
+
+// AllWeights lists a layer's variables and those of the layers it holds,
+// in Keras's layer.weights order for the layers of this package (own
+// weights first, then each child's): the order of a layer's weights in a
+// legacy HDF5 file and in the layer fixtures.
+func AllWeights(l Layer) []*runtime.Variable {
+	out := append([]*runtime.Variable(nil), l.Weights()...)
+	if c, ok := l.(Container); ok {
+		if _, isModel := l.(*Model); !isModel {
+			for _, ch := range c.Children() {
+				out = append(out, AllWeights(ch)...)
+			}
+		}
+	}
+	return out
+}
+
+// rnnCell is one recurrent step. Every cell here outputs its first state
+// (h), and all its states have units elements.
+type rnnCell interface {
+	Layer
+	// cellUnits is the size of each state and of the output.
+	cellUnits() int
+	// numStates is 2 for LSTM (h, c), 1 for GRU and SimpleRNN.
+	numStates() int
+	// buildCell creates the weights for an input dimension.
+	buildCell(inputDim int) error
+	// inputDim is the input dimension the cell was built for.
+	inputDim() int
+	// project returns x·kernel + input bias for rows input rows: the
+	// part of every step that does not depend on the states.
+	project(x []float32, rows int) []float32
+	// projectBack returns dL/dx for dL/dproject and adds the kernel and
+	// input bias gradients to g.
+	projectBack(x, gp []float32, rows int, g *gradBuffers) []float32
+	// step computes the new states from a step's projection p
+	// (batch × projection width) and the previous states.
+	step(p []float32, prev [][]float32, batch int) (next [][]float32, cache any)
+	// stepBack maps the gradients of a step's new states to those of its
+	// projection and previous states, adding recurrent weight gradients
+	// to g.
+	stepBack(cache any, gNext [][]float32, batch int, g *gradBuffers) (gp []float32, gPrev [][]float32)
+	// checkTraining refuses configurations whose training is not
+	// implemented (dropout).
+	checkTraining() error
+}
+
+// gradBuffers accumulates weight gradients during one backward pass.
+type gradBuffers struct {
+	m map[*runtime.Variable][]float32
+}
+
+// of returns the gradient buffer of v, created zeroed.
+func (g *gradBuffers) of(v *runtime.Variable) []float32 {
+	if g.m == nil {
+		g.m = map[*runtime.Variable][]float32{}
+	}
+	b, ok := g.m[v]
+	if !ok {
+		b = make([]float32, len(v.Value.Data))
+		g.m[v] = b
+	}
+	return b
+}
+
+// flush adds the accumulated gradients to the context.
+func (g *gradBuffers) flush(ctx *runtime.Context, vars []*runtime.Variable) {
+	for _, v := range vars {
+		if b, ok := g.m[v]; ok && v.Trainable {
+			ctx.AccumulateGrad(v, &runtime.Tensor{Shape: copyShape(v.Value.Shape), Data: b})
+		}
+	}
+}
+
+// rnnOptions are keras.layers.RNN's arguments.
+type rnnOptions struct {
+	ReturnSequences, ReturnState, GoBackwards, ZeroOutputForMask bool
+}
+
+// RNN is keras.layers.RNN and the layers built on it (LSTM, GRU,
+// SimpleRNN): a cell run over the time axis of (batch, time, features)
+// inputs. Inputs: the sequences, then optionally the initial states
+// (Keras's initial_state argument). Outputs: the last output (batch,
+// units) or, with return_sequences, all of them (batch, time, units);
+// then, with return_state, the final states. A mask on the sequences
+// skips the masked steps: the states carry over and the output repeats
+// the previous one (zeros with zero_output_for_mask).
+type RNN struct {
+	Base
+	rnnOptions
+	Cell rnnCell
+}
+
+// newRNNLayer reads RNN's arguments around a cell.
+func newRNNLayer(spec *kerasjson.Layer, cell rnnCell) (*RNN, error) {
+	b, err := NewBase(spec)
+	if err != nil {
+		return nil, err
+	}
+	l := &RNN{Base: b, Cell: cell}
+	c := spec.Config
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{
+		{"return_sequences", &l.ReturnSequences}, {"return_state", &l.ReturnState},
+		{"go_backwards", &l.GoBackwards}, {"zero_output_for_mask", &l.ZeroOutputForMask},
+	} {
+		if *f.dst, err = c.Bool(f.key, false); err != nil {
+			return nil, err
+		}
+	}
+	stateful, err := c.Bool("stateful", false)
+	if err != nil {
+		return nil, err
+	}
+	if stateful {
+		return nil, ShapeError(&l.Base, "stateful=True is not supported (states kept between calls)")
+	}
+	// unroll only changes how TensorFlow builds the loop.
+	cell.Common().Trainable = l.Trainable
+	return l, nil
+}
+
+func init() {
+	Register("RNN", newRNN)
+	supportTable = append(supportTable, SupportRow{"RNN", true, true})
+}
+
+// rnnCellFactories builds the cells keras.layers.RNN can hold.
+var rnnCellFactories = map[string]func(spec *kerasjson.Layer) (rnnCell, error){}
+
+func newRNN(spec *kerasjson.Layer) (Layer, error) {
+	o, err := spec.Config.Object("cell")
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, fmt.Errorf("layer %s (RNN): no cell in the configuration", spec.Name)
+	}
+	f, ok := rnnCellFactories[o.ClassName]
+	if !ok {
+		return nil, fmt.Errorf("layer %s (RNN): cell class %s is not supported (LSTMCell, GRUCell and SimpleRNNCell are)", spec.Name, o.ClassName)
+	}
+	name, _ := o.Config.String("name", "")
+	cell, err := f(&kerasjson.Layer{ClassName: o.ClassName, Name: name, Config: o.Config})
+	if err != nil {
+		return nil, err
+	}
+	return newRNNLayer(spec, cell)
+}
+
+// Children returns the cell.
+func (l *RNN) Children() []Layer { return []Layer{l.Cell} }
+
+// TrackedChildren returns the cell, saved under "cell".
+func (l *RNN) TrackedChildren() []NamedChild { return []NamedChild{{"cell", l.Cell}} }
+
+// Weights returns nothing: the weights are the cell's.
+func (l *RNN) Weights() []*runtime.Variable { return nil }
+
+// Build builds the cell for the input's feature dimension.
+func (l *RNN) Build(in [][]int) ([][]int, error) {
+	if len(in) == 0 || len(in[0]) != 3 {
+		return nil, ShapeError(&l.Base, "expects (batch, time, features) sequences, got %s", shapesString(in))
+	}
+	u := l.Cell.cellUnits()
+	if len(in) != 1 && len(in) != 1+l.Cell.numStates() {
+		return nil, ShapeError(&l.Base, "takes the sequences and %d initial states, got %d inputs", l.Cell.numStates(), len(in))
+	}
+	for _, s := range in[1:] {
+		if len(s) != 2 || (s[1] >= 0 && s[1] != u) {
+			return nil, ShapeError(&l.Base, "initial states must be (batch, %d), got %s", u, shapesString(in))
+		}
+	}
+	d := in[0][2]
+	if d <= 0 {
+		return nil, ShapeError(&l.Base, "the feature dimension must be known, got %s", runtime.FormatShape(in[0]))
+	}
+	if l.Cell.inputDim() == 0 {
+		if err := l.Cell.buildCell(d); err != nil {
+			return nil, err
+		}
+	} else if l.Cell.inputDim() != d {
+		return nil, ShapeError(&l.Base, "built for %d features, called on %s", l.Cell.inputDim(), runtime.FormatShape(in[0]))
+	}
+	batch, steps := in[0][0], in[0][1]
+	out := [][]int{{batch, u}}
+	if l.ReturnSequences {
+		out[0] = []int{batch, steps, u}
+	}
+	if l.ReturnState {
+		for range l.Cell.numStates() {
+			out = append(out, []int{batch, u})
+		}
+	}
+	return out, nil
+}
+
+// Forward runs the recurrence without masks.
+func (l *RNN) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
+	out, _, back, err := l.ForwardMasked(ctx, in, nil)
+	return out, back, err
+}
+
+// ForwardMasked runs the recurrence, skipping the steps the sequences'
+// mask marks; the output sequence keeps the mask.
+func (l *RNN) ForwardMasked(ctx *runtime.Context, in, masks []*runtime.Tensor) ([]*runtime.Tensor, []*runtime.Tensor, runtime.Backward, error) {
+	var mask *runtime.Tensor
+	if len(masks) > 0 {
+		mask = masks[0]
+	}
+	out, back, err := l.run(ctx, in, mask, l.Trainable)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var outMasks []*runtime.Tensor
+	if mask != nil && l.ReturnSequences {
+		outMasks = make([]*runtime.Tensor, len(out))
+		outMasks[0] = mask
+	}
+	return out, outMasks, back, nil
+}
+
+// rnnStep is what one step keeps for the backward pass.
+type rnnStep struct {
+	cache any
+	mask  []bool // nil: every row computed
+}
+
+// run drives the cell over time; trainable says whether weight gradients
+// are wanted (false inside a frozen wrapper).
+func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tensor, trainable bool) ([]*runtime.Tensor, runtime.Backward, error) {
+	cell := l.Cell
+	if len(in) == 0 || in[0].Rank() != 3 || in[0].Shape[2] != cell.inputDim() {
+		return nil, nil, ShapeError(&l.Base, "expects (batch, time, %d) sequences, got %s", cell.inputDim(), shapesOf(in))
+	}
+	if ctx.Training && ctx.Grad {
+		if err := cell.checkTraining(); err != nil {
+			return nil, nil, ShapeError(&l.Base, "%v", err)
+		}
+	}
+	x := in[0]
+	batch, steps, d := x.Shape[0], x.Shape[1], x.Shape[2]
+	u, ns := cell.cellUnits(), cell.numStates()
+	if len(in) != 1 && len(in) != 1+ns {
+		return nil, nil, ShapeError(&l.Base, "takes the sequences and %d initial states, got %d inputs", ns, len(in))
+	}
+	if mask != nil && mask.Size() != batch*steps {
+		return nil, nil, ShapeError(&l.Base, "mask %s does not fit sequences %s", runtime.FormatShape(mask.Shape), runtime.FormatShape(x.Shape))
+	}
+	states := make([][]float32, ns)
+	for k := range states {
+		states[k] = make([]float32, batch*u)
+		if len(in) > 1 {
+			s := in[1+k]
+			if s.Size() != batch*u {
+				return nil, nil, ShapeError(&l.Base, "initial state %d has shape %s, want (%d, %d)", k, runtime.FormatShape(s.Shape), batch, u)
+			}
+			copy(states[k], s.Data)
+		}
+	}
+	proj := cell.project(x.Data, batch*steps)
+	pw := len(proj) / max(batch*steps, 1)
+	var seq []float32
+	if l.ReturnSequences {
+		seq = make([]float32, batch*steps*u)
+	}
+	prevOut := make([]float32, batch*u)
+	var trace []rnnStep
+	if ctx.Grad {
+		trace = make([]rnnStep, steps)
+	}
+	p := make([]float32, batch*pw)
+	for s := 0; s < steps; s++ {
+		t := s
+		if l.GoBackwards {
+			t = steps - 1 - s
+		}
+		for b := 0; b < batch; b++ {
+			copy(p[b*pw:(b+1)*pw], proj[(b*steps+t)*pw:(b*steps+t+1)*pw])
+		}
+		next, cache := cell.step(p, states, batch)
+		var rows []bool
+		if mask != nil {
+			rows = make([]bool, batch)
+			all := true
+			for b := range rows {
+				rows[b] = mask.Data[b*steps+t] != 0
+				all = all && rows[b]
+			}
+			if all {
+				rows = nil
+			}
+		}
+		if rows == nil {
+			states = next
+			copy(prevOut, next[0])
+		} else {
+			// The cell's cache may hold the previous states: build the
+			// carried states in next, which the cell no longer reads.
+			for b, keep := range rows {
+				if keep {
+					copy(prevOut[b*u:(b+1)*u], next[0][b*u:(b+1)*u])
+					continue
+				}
+				for k := range states {
+					copy(next[k][b*u:(b+1)*u], states[k][b*u:(b+1)*u])
+				}
+				if l.ZeroOutputForMask {
+					clear(prevOut[b*u : (b+1)*u])
+				}
+			}
+			states = next
+		}
+		if seq != nil {
+			for b := 0; b < batch; b++ {
+				copy(seq[(b*steps+s)*u:(b*steps+s+1)*u], prevOut[b*u:(b+1)*u])
+			}
+		}
+		if trace != nil {
+			trace[s] = rnnStep{cache: cache, mask: rows}
+		}
+	}
+	var out []*runtime.Tensor
+	if seq != nil {
+		out = append(out, &runtime.Tensor{Shape: []int{batch, steps, u}, Data: seq})
+	} else {
+		out = append(out, &runtime.Tensor{Shape: []int{batch, u}, Data: prevOut})
+	}
+	if l.ReturnState {
+		for k := range states {
+			out = append(out, &runtime.Tensor{Shape: []int{batch, u}, Data: states[k]})
+		}
+	}
+	if !ctx.Grad {
+		return out, nil, nil
+	}
+	back := func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
+		var g gradBuffers
+		gState := make([][]float32, ns)
+		for k := range gState {
+			gState[k] = make([]float32, batch*u)
+			if l.ReturnState && 1+k < len(gout) && gout[1+k] != nil {
+				copy(gState[k], gout[1+k].Data)
+			}
+		}
+		gPrevOut := make([]float32, batch*u)
+		if !l.ReturnSequences && len(gout) > 0 && gout[0] != nil {
+			copy(gPrevOut, gout[0].Data)
+		}
+		var gSeq []float32
+		if l.ReturnSequences && len(gout) > 0 && gout[0] != nil {
+			gSeq = gout[0].Data
+		}
+		gproj := make([]float32, len(proj))
+		gNext := make([][]float32, ns)
+		for k := range gNext {
+			gNext[k] = make([]float32, batch*u)
+		}
+		for s := steps - 1; s >= 0; s-- {
+			t := s
+			if l.GoBackwards {
+				t = steps - 1 - s
+			}
+			gO := gPrevOut
+			if gSeq != nil {
+				for b := 0; b < batch; b++ {
+					row := gO[b*u : (b+1)*u]
+					for j, v := range gSeq[(b*steps+s)*u : (b*steps+s+1)*u] {
+						row[j] += v
+					}
+				}
+			}
+			rows := trace[s].mask
+			for k := range gNext {
+				copy(gNext[k], gState[k])
+			}
+			for j, v := range gO {
+				gNext[0][j] += v
+			}
+			if rows == nil {
+				clear(gPrevOut)
+			} else {
+				for b, keep := range rows {
+					if keep {
+						clear(gPrevOut[b*u : (b+1)*u])
+						continue
+					}
+					for k := range gNext {
+						clear(gNext[k][b*u : (b+1)*u])
+					}
+					if l.ZeroOutputForMask {
+						clear(gPrevOut[b*u : (b+1)*u])
+					}
+					// gPrevOut keeps gO's row: the output repeated the
+					// previous one.
+				}
+			}
+			gp, gPrev := cell.stepBack(trace[s].cache, gNext, batch, &g)
+			for k := range gState {
+				if rows == nil {
+					copy(gState[k], gPrev[k])
+					continue
+				}
+				for b, keep := range rows {
+					if keep {
+						copy(gState[k][b*u:(b+1)*u], gPrev[k][b*u:(b+1)*u])
+					}
+				}
+			}
+			for b := 0; b < batch; b++ {
+				copy(gproj[(b*steps+t)*pw:(b*steps+t+1)*pw], gp[b*pw:(b+1)*pw])
+			}
+		}
+		gx := cell.projectBack(x.Data, gproj, batch*steps, &g)
+		if trainable && cell.Common().Trainable {
+			g.flush(ctx, cell.Weights())
+		}
+		gin := []*runtime.Tensor{{Shape: []int{batch, steps, d}, Data: gx}}
+		if len(in) > 1 {
+			for k := range gState {
+				gin = append(gin, &runtime.Tensor{Shape: copyShape(in[1+k].Shape), Data: gState[k]})
+			}
+		}
+		return gin, nil
+	}
+	return out, back, nil
+}
+
+func shapesOf(in []*runtime.Tensor) string {
+	s := make([][]int, len(in))
+	for i, t := range in {
+		s[i] = t.Shape
+	}
+	return shapesString(s)
+}
+
+// cellCore holds what LSTMCell, GRUCell and SimpleRNNCell share: units,
+// activations and the kernel, recurrent kernel and bias in Keras order.
+type cellCore struct {
+	Base
+	Units               int
+	Activation          *activation
+	RecurrentActivation *activation // nil for SimpleRNNCell
+	UseBias             bool
+	Dropout             float64
+	RecurrentDropout    float64
+	Kernel              *runtime.Variable
+	RecurrentKernel     *runtime.Variable
+	Bias                *runtime.Variable
+	gates               int
+
+	packedKernel    runtime.Packed[*kernels.PackedB]
+	packedKernelT   runtime.Packed[*kernels.PackedB]
+	packedRecurrent runtime.Packed[*kernels.PackedB]
+	packedRecT      runtime.Packed[*kernels.PackedB]
+}
+
+// init reads a cell's common arguments; name is the cell's Keras name
+// (lstm_cell, gru_cell, simple_rnn_cell) when the configuration is the
+// layer's own.
+func (c *cellCore) init(spec *kerasjson.Layer, class, name string, gates int, recurrent bool) error {
+	b, err := NewBase(spec)
+	if err != nil {
+		return err
+	}
+	if name != "" {
+		b.Name, b.ClassName = name, class
+	}
+	c.Base, c.gates = b, gates
+	cfg := spec.Config
+	if c.Units, err = cfg.Int("units", 0); err != nil {
+		return err
+	}
+	if c.Units <= 0 {
+		return ShapeError(&c.Base, "units must be positive, got %d", c.Units)
+	}
+	if c.UseBias, err = cfg.Bool("use_bias", true); err != nil {
+		return err
+	}
+	readAct := func(key, def string) (*activation, error) {
+		if !cfg.Has(key) {
+			return activations[def], nil
+		}
+		o, err := cfg.Object(key)
+		if err != nil {
+			return nil, err
+		}
+		a, err := lookupActivation(o)
+		if err != nil {
+			return nil, err
+		}
+		if a.halves || a.name == "softmax" || a.name == "log_softmax" || a.name == "sparsemax" {
+			return nil, ShapeError(&c.Base, "%s %s is not supported in a recurrent cell", key, a.name)
+		}
+		return a, nil
+	}
+	if c.Activation, err = readAct("activation", "tanh"); err != nil {
+		return err
+	}
+	if recurrent {
+		if c.RecurrentActivation, err = readAct("recurrent_activation", "sigmoid"); err != nil {
+			return err
+		}
+	}
+	if c.Dropout, err = cfg.Float("dropout", 0); err != nil {
+		return err
+	}
+	if c.RecurrentDropout, err = cfg.Float("recurrent_dropout", 0); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c *cellCore) cellUnits() int { return c.Units }
+
+func (c *cellCore) inputDim() int {
+	if c.Kernel == nil {
+		return 0
+	}
+	return c.Kernel.Value.Shape[0]
+}
+
+// buildKernels creates kernel and recurrent_kernel; the cell adds its bias.
+func (c *cellCore) buildKernels(d int) {
+	w := c.gates * c.Units
+	c.Kernel = &runtime.Variable{Name: "kernel", Value: runtime.NewTensor(d, w), Trainable: true}
+	c.RecurrentKernel = &runtime.Variable{Name: "recurrent_kernel", Value: runtime.NewTensor(c.Units, w), Trainable: true}
+}
+
+// Weights returns kernel, recurrent_kernel and bias.
+func (c *cellCore) Weights() []*runtime.Variable {
+	if c.Kernel == nil {
+		return nil
+	}
+	if c.Bias == nil {
+		return []*runtime.Variable{c.Kernel, c.RecurrentKernel}
+	}
+	return []*runtime.Variable{c.Kernel, c.RecurrentKernel, c.Bias}
+}
+
+// Build builds the cell alone for (batch, features) inputs.
+func (c *cellCore) Build(in [][]int) ([][]int, error) {
+	return nil, ShapeError(&c.Base, "a recurrent cell runs inside its RNN layer")
+}
+
+// Forward refuses to run a cell outside its RNN layer.
+func (c *cellCore) Forward(*runtime.Context, []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
+	return nil, nil, ShapeError(&c.Base, "a recurrent cell runs inside its RNN layer")
+}
+
+func (c *cellCore) checkTraining() error {
+	if c.Dropout > 0 || c.RecurrentDropout > 0 {
+		return fmt.Errorf("training with dropout or recurrent_dropout is not supported yet (dropout %g, recurrent_dropout %g)", c.Dropout, c.RecurrentDropout)
+	}
+	return nil
+}
+
+// projectWith returns x·kernel + bias (bias may be nil).
+func (c *cellCore) projectWith(x []float32, rows int, bias []float32) []float32 {
+	d, w := c.Kernel.Value.Shape[0], c.Kernel.Value.Shape[1]
+	out := make([]float32, rows*w)
+	if rows == 0 {
+		return out
+	}
+	pb := c.packedKernel.Get(func() *kernels.PackedB { return kernels.PackB(d, w, c.Kernel.Value.Data, w) }, c.Kernel)
+	kernels.Gemm(rows, w, d, x, d, pb, out, w, false, bias)
+	return out
+}
+
+// projectBackWith returns gp·kernelᵀ and adds xᵀ·gp to the kernel's
+// gradient and the column sums of gp to bias (when not nil).
+func (c *cellCore) projectBackWith(x, gp []float32, rows int, g *gradBuffers, bias []float32) []float32 {
+	d, w := c.Kernel.Value.Shape[0], c.Kernel.Value.Shape[1]
+	gx := make([]float32, rows*d)
+	if rows == 0 {
+		return gx
+	}
+	addATB(g.of(c.Kernel), x, gp, rows, d, w)
+	if bias != nil {
+		for r := 0; r < rows; r++ {
+			for j, v := range gp[r*w : (r+1)*w] {
+				bias[j] += v
+			}
+		}
+	}
+	pt := c.packedKernelT.Get(func() *kernels.PackedB { return kernels.PackBTrans(w, d, c.Kernel.Value.Data, w) }, c.Kernel)
+	kernels.Gemm(rows, d, w, gp, w, pt, gx, d, false, nil)
+	return gx
+}
+
+// recurrent returns h·recurrent_kernel (all columns).
+func (c *cellCore) recurrent(h []float32, batch int) []float32 {
+	u, w := c.Units, c.gates*c.Units
+	out := make([]float32, batch*w)
+	pb := c.packedRecurrent.Get(func() *kernels.PackedB { return kernels.PackB(u, w, c.RecurrentKernel.Value.Data, w) }, c.RecurrentKernel)
+	kernels.Gemm(batch, w, u, h, u, pb, out, w, false, nil)
+	return out
+}
+
+// recurrentBack adds gz·recurrent_kernelᵀ to gh and hᵀ·gz to the
+// recurrent kernel's gradient.
+func (c *cellCore) recurrentBack(h, gz []float32, batch int, gh []float32, g *gradBuffers) {
+	u, w := c.Units, c.gates*c.Units
+	addATB(g.of(c.RecurrentKernel), h, gz, batch, u, w)
+	pt := c.packedRecT.Get(func() *kernels.PackedB { return kernels.PackBTrans(w, u, c.RecurrentKernel.Value.Data, w) }, c.RecurrentKernel)
+	kernels.Gemm(batch, u, w, gz, w, pt, gh, u, true, nil)
+}
+
+// addATB adds aᵀ·b to dst (m × n), for a (rows × m) and b (rows × n).
+func addATB(dst, a, b []float32, rows, m, n int) {
+	for r := 0; r < rows; r++ {
+		br := b[r*n : (r+1)*n]
+		for i, av := range a[r*m : (r+1)*m] {
+			if av == 0 {
+				continue
+			}
+			d := dst[i*n : (i+1)*n]
+			for j, bv := range br {
+				d[j] += av * bv
+			}
+		}
+	}
+}
+
+// applyGate writes act(z) for gate g (columns g*u..(g+1)*u of each row of
+// width w) into y.
+func applyGate(act *activation, z, y []float32, batch, w, g, u int) {
+	for b := 0; b < batch; b++ {
+		o := b*w + g*u
+		act.forward(z[o:o+u], y[o:o+u], u)
+	}
+}
+
+// gateGrad writes dL/dz for gate g into gz from y = act(z) and gy.
+func gateGrad(act *activation, z, y, gy, gz []float32, batch, w, g, u int) {
+	for b := 0; b < batch; b++ {
+		o := b*w + g*u
+		act.backward(z[o:o+u], y[o:o+u], gy[o:o+u], gz[o:o+u], u)
+	}
+}
