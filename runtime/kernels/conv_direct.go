@@ -30,11 +30,13 @@ func convDirect(p ConvParams, in []float32, w *PackedConv, out, bias []float32, 
 	}
 	t = min(t, lines)
 	var wg sync.WaitGroup
-	for q := 0; q < t; q++ {
+	for q := 1; q < t; q++ {
 		r0, r1 := q*lines/t, (q+1)*lines/t
 		wg.Add(1)
 		go func() { defer wg.Done(); convDirectLines(&p, kern, in, pb, out, bias, oh, ow, r0, r1) }()
 	}
+	r0, r1 := 0, lines/t
+	convDirectLines(&p, kern, in, pb, out, bias, oh, ow, r0, r1)
 	wg.Wait()
 }
 

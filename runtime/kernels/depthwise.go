@@ -30,11 +30,13 @@ func DepthwiseConv2D(p ConvParams, mult int, in, w, out, bias []float32) {
 	}
 	t = min(t, rows)
 	var wg sync.WaitGroup
-	for q := 0; q < t; q++ {
+	for q := 1; q < t; q++ {
 		r0, r1 := q*rows/t, (q+1)*rows/t
 		wg.Add(1)
 		go func() { defer wg.Done(); depthwiseRows(&p, mult, in, w, out, bias, oh, ow, r0, r1) }()
 	}
+	r0, r1 := 0, rows/t
+	depthwiseRows(&p, mult, in, w, out, bias, oh, ow, r0, r1)
 	wg.Wait()
 }
 
