@@ -270,9 +270,31 @@ func loadH5(path string) (*Model, error) {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
 	if err := m.restoreOptimizerLegacy(root); err != nil {
-		return nil, fmt.Errorf("kerasrun: %s: optimizer_weights: %w", path, err)
+		if !keras1SplitGates(m) {
+			return nil, fmt.Errorf("kerasrun: %s: optimizer_weights: %w", path, err)
+		}
+		// Keras 1 kept one optimizer slot per gate weight of an LSTM or
+		// GRU, which Keras 2 merges into three weights; Keras 2 could not
+		// restore such a state either and started with a fresh optimizer
+		// ("Error in loading the saved optimizer state"). So does kerasrun.
+		m.optimizer = nil
 	}
 	return m, nil
+}
+
+// keras1SplitGates reports whether m was written by Keras 1 and has an
+// LSTM or GRU, whose Keras 1 weights were split per gate.
+func keras1SplitGates(m *Model) bool {
+	if kerasMajor(m.info.KerasVersion) >= 2 {
+		return false
+	}
+	for _, l := range allLayers(m.net) {
+		switch l.Common().ClassName {
+		case "LSTM", "GRU":
+			return true
+		}
+	}
+	return false
 }
 
 // stringAttr reads a string attribute (variable or fixed length).

@@ -137,6 +137,17 @@ func writeKeras3Layer(g *h5.GroupWriter, l layers.Layer) error {
 			return fmt.Errorf("layer %s: %w", l.Common(), err)
 		}
 	}
+	if t, ok := l.(layers.Tracked); ok {
+		for _, ch := range t.TrackedChildren() {
+			cg, err := g.CreateGroup(ch.Name)
+			if err != nil {
+				return err
+			}
+			if err := writeKeras3Layer(cg, ch.Layer); err != nil {
+				return err
+			}
+		}
+	}
 	sub, ok := l.(*layers.Model)
 	if !ok {
 		return nil

@@ -406,6 +406,15 @@ func loadKeras3Layer(store varStore, path string, l layers.Layer, visited map[la
 			}
 		}
 	}
+	if t, ok := l.(layers.Tracked); ok {
+		// An RNN's cell, Bidirectional's forward_layer and backward_layer,
+		// TimeDistributed's layer: saved under their attribute names.
+		for _, ch := range t.TrackedChildren() {
+			if err := loadKeras3Layer(store, joinPath(path, ch.Name), ch.Layer, visited); err != nil {
+				return err
+			}
+		}
+	}
 	m, ok := l.(*layers.Model)
 	if !ok {
 		return nil

@@ -225,6 +225,15 @@ func Keras2Activation(name string) string {
 // layer computes what Keras 2 computed. A loader calls it for every layer
 // of a file whose keras_version is below 3.
 func RenameKeras2Activations(c kerasjson.Config) {
+	// Wrapped layers and cells (Bidirectional, TimeDistributed, RNN) hold
+	// their own configurations.
+	for _, key := range []string{"layer", "backward_layer", "cell"} {
+		if obj, ok := c[key].(map[string]any); ok {
+			if cfg, ok := obj["config"].(map[string]any); ok {
+				RenameKeras2Activations(kerasjson.Config(cfg))
+			}
+		}
+	}
 	for _, key := range []string{"activation", "recurrent_activation"} {
 		switch v := c[key].(type) {
 		case string:

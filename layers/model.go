@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
@@ -133,9 +134,10 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 	}
 
 	type call struct {
-		spec *kerasjson.Layer
-		node int
-		args []valueKey
+		spec   *kerasjson.Layer
+		node   int
+		args   []valueKey
+		kwargs map[string]any
 	}
 	var pending []call
 	if spec.ClassName == "Sequential" {
@@ -147,17 +149,18 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 			if ls.ClassName == "InputLayer" {
 				continue
 			}
-			pending = append(pending, call{ls, 0, []valueKey{prev}})
+			pending = append(pending, call{ls, 0, []valueKey{prev}, nil})
 			prev = valueKey{ls.Name, 0, 0}
 		}
 	} else {
 		for _, ls := range spec.Layers {
 			for k, n := range ls.Inbound {
-				if err := checkKwargs(ls, n); err != nil {
+				extra, err := tensorKwargs(byName[ls.Name], ls, n)
+				if err != nil {
 					return err
 				}
-				c := call{spec: ls, node: k}
-				for _, a := range n.Args {
+				c := call{spec: ls, node: k, kwargs: n.Kwargs}
+				for _, a := range append(append([]kerasjson.TensorRef(nil), n.Args...), extra...) {
 					c.args = append(c.args, valueKey{a.Layer, a.NodeIndex, a.TensorIndex})
 				}
 				pending = append(pending, c)
@@ -183,13 +186,17 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 			}
 			progress = true
 			l := byName[c.spec.Name]
+			op, err := bindCall(l, c.kwargs)
+			if err != nil {
+				return err
+			}
 			in := make([][]int, len(c.args))
-			node := runtime.Node{Name: l.Common().String(), Op: l}
+			node := runtime.Node{Name: l.Common().String(), Op: op, Mask: MaskFuncOf(op)}
 			for i, a := range c.args {
 				node.In = append(node.In, values[a])
 				in[i] = shapes[values[a]]
 			}
-			out, err := l.Build(in)
+			out, err := op.Build(in)
 			if err != nil {
 				return err
 			}
@@ -225,15 +232,58 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 	return m.graph.Finish()
 }
 
-func checkKwargs(ls *kerasjson.Layer, n kerasjson.Node) error {
+// TensorKwargsLayer is a layer that takes tensors as keyword arguments of
+// its call (an RNN's initial_state): they become extra inputs after the
+// positional ones, in the order TensorKwargs lists the argument names.
+type TensorKwargsLayer interface {
+	Layer
+	TensorKwargs() []string
+}
+
+// CallArgsLayer is a layer whose calls take plain keyword arguments that
+// change what a call computes (Attention's use_causal_mask): BindCall
+// returns the layer to run for one call, sharing the weights of the
+// original.
+type CallArgsLayer interface {
+	Layer
+	BindCall(kwargs map[string]any) (Layer, error)
+}
+
+// tensorKwargs returns the tensor keyword arguments of a call that the
+// layer takes as extra inputs, and refuses the others.
+func tensorKwargs(l Layer, ls *kerasjson.Layer, n kerasjson.Node) ([]kerasjson.TensorRef, error) {
+	var accepted []string
+	if tk, ok := l.(TensorKwargsLayer); ok {
+		accepted = tk.TensorKwargs()
+	}
 	for k, v := range n.Kwargs {
 		switch v.(type) {
 		case kerasjson.TensorRef, []kerasjson.TensorRef:
-			return &UnsupportedError{Layers: []UnsupportedLayer{{Name: ls.Name, ClassName: ls.ClassName,
-				Reason: fmt.Sprintf("call argument %q passed as a tensor is not supported yet", k)}}}
+			if !slices.Contains(accepted, k) {
+				return nil, &UnsupportedError{Layers: []UnsupportedLayer{{Name: ls.Name, ClassName: ls.ClassName,
+					Reason: fmt.Sprintf("call argument %q passed as a tensor is not supported yet", k)}}}
+			}
 		}
 	}
-	return nil
+	var refs []kerasjson.TensorRef
+	for _, k := range accepted {
+		switch v := n.Kwargs[k].(type) {
+		case kerasjson.TensorRef:
+			refs = append(refs, v)
+		case []kerasjson.TensorRef:
+			refs = append(refs, v...)
+		}
+	}
+	return refs, nil
+}
+
+// bindCall returns the layer to run for one call with these keyword
+// arguments.
+func bindCall(l Layer, kwargs map[string]any) (Layer, error) {
+	if cl, ok := l.(CallArgsLayer); ok {
+		return cl.BindCall(kwargs)
+	}
+	return l, nil
 }
 
 // Build checks the shapes a nested model is called on and returns its
@@ -256,17 +306,31 @@ func (m *Model) Build(in [][]int) ([][]int, error) {
 
 // Forward runs the model's graph.
 func (m *Model) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
+	out, _, back, err := m.ForwardMasked(ctx, in, nil)
+	return out, back, err
+}
+
+// ForwardMasked runs the model's graph with masks on its inputs (a nested
+// model called on masked tensors, as Keras's Functional.call(mask=...))
+// and returns its outputs' masks.
+func (m *Model) ForwardMasked(ctx *runtime.Context, in, masks []*runtime.Tensor) ([]*runtime.Tensor, []*runtime.Tensor, runtime.Backward, error) {
+	if len(in) != len(m.InputShapes) {
+		return nil, nil, nil, fmt.Errorf("model %s takes %d inputs, got %d", m.Name, len(m.InputShapes), len(in))
+	}
 	for i, x := range in {
 		if !shapeCompatible(m.InputShapes[i], x.Shape) {
-			return nil, nil, fmt.Errorf("input %q expects shape %s, got %s", m.InputNames[i],
+			return nil, nil, nil, fmt.Errorf("input %q expects shape %s, got %s", m.InputNames[i],
 				runtime.FormatShape(m.InputShapes[i]), runtime.FormatShape(x.Shape))
 		}
 	}
-	out, trace, err := m.graph.Run(ctx, in)
-	if err != nil || trace == nil {
-		return out, nil, err
+	if len(masks) != len(in) {
+		masks = nil
 	}
-	return out, trace.Backward, nil
+	out, outMasks, trace, err := m.graph.RunMasked(ctx, in, masks)
+	if err != nil || trace == nil {
+		return out, outMasks, nil, err
+	}
+	return out, outMasks, trace.Backward, nil
 }
 
 // shapeCompatible reports whether a concrete shape fits a declared one.

@@ -194,6 +194,9 @@ func (l *RNN) Children() []Layer { return []Layer{l.Cell} }
 // TrackedChildren returns the cell, saved under "cell".
 func (l *RNN) TrackedChildren() []NamedChild { return []NamedChild{{"cell", l.Cell}} }
 
+// TensorKwargs names the call argument whose tensors follow the sequences.
+func (l *RNN) TensorKwargs() []string { return []string{"initial_state"} }
+
 // Weights returns nothing: the weights are the cell's.
 func (l *RNN) Weights() []*runtime.Variable { return nil }
 

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -58,6 +59,44 @@ func TestRecurrentLayersContract(t *testing.T) {
 			}
 			if c.mask != nil {
 				l = maskedLayer{l, []*runtime.Tensor{c.mask}}
+			}
+			checkLayerContract(t, l, in, 2e-2)
+		})
+	}
+}
+
+func TestWrapperAndAttentionContract(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	mask := timeMask([]float32{1, 1, 0}, []float32{0, 1, 1})
+	lstm := `{"class_name": "LSTM", "config": {"name": "l", "units": 2, "return_sequences": %s}}`
+	cases := []struct {
+		class, config string
+		shapes        [][]int
+		masks         []*runtime.Tensor
+	}{
+		{"Bidirectional", `{"layer": ` + fmt.Sprintf(lstm, "true") + `}`, [][]int{{2, 3, 2}}, []*runtime.Tensor{mask}},
+		{"Bidirectional", `{"merge_mode": "sum", "layer": ` + fmt.Sprintf(lstm, "false") + `}`, [][]int{{2, 3, 2}}, []*runtime.Tensor{mask}},
+		{"Bidirectional", `{"merge_mode": "mul", "layer": ` + fmt.Sprintf(lstm, "true") + `}`, [][]int{{2, 3, 2}}, nil},
+		{"Bidirectional", `{"merge_mode": "ave", "layer": ` + fmt.Sprintf(lstm, "true") + `}`, [][]int{{2, 3, 2}}, nil},
+		{"Bidirectional", `{"merge_mode": null, "layer": {"class_name": "GRU", "config": {"name": "g", "units": 2, "return_sequences": true, "return_state": true}}}`, [][]int{{2, 3, 2}, {2, 2}, {2, 2}}, []*runtime.Tensor{mask}},
+		{"TimeDistributed", `{"layer": {"class_name": "Dense", "config": {"name": "d", "units": 3, "activation": "tanh"}}}`, [][]int{{2, 3, 4}}, nil},
+		{"Masking", `{"mask_value": 0.5}`, [][]int{{2, 3, 2}}, nil},
+		{"Attention", `{}`, [][]int{{2, 3, 4}, {2, 2, 4}}, []*runtime.Tensor{timeMask([]float32{1, 0, 1}, []float32{1, 1, 0}), timeMask([]float32{1, 0}, []float32{1, 1})}},
+		{"Attention", `{"use_scale": true}`, [][]int{{2, 3, 4}, {2, 2, 5}, {2, 2, 4}}, nil},
+		{"Attention", `{"use_scale": true, "score_mode": "concat"}`, [][]int{{2, 3, 4}, {2, 2, 4}}, []*runtime.Tensor{nil, timeMask([]float32{1, 0}, []float32{1, 1})}},
+		{"Attention", `{}`, [][]int{{3, 4}, {3, 4}}, nil},
+		{"AdditiveAttention", `{}`, [][]int{{2, 3, 4}, {2, 2, 4}}, nil},
+		{"AdditiveAttention", `{"use_scale": false}`, [][]int{{2, 3, 4}, {2, 2, 4}}, []*runtime.Tensor{nil, timeMask([]float32{0, 1}, []float32{1, 1})}},
+	}
+	for _, c := range cases {
+		t.Run(c.class+c.config, func(t *testing.T) {
+			var l Layer = newTestLayer(t, c.class, c.config)
+			var in []*runtime.Tensor
+			for _, s := range c.shapes {
+				in = append(in, randomTensor(r, s...))
+			}
+			if c.masks != nil {
+				l = maskedLayer{l, c.masks}
 			}
 			checkLayerContract(t, l, in, 2e-2)
 		})
