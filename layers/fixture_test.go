@@ -45,6 +45,10 @@ type fixtureCase struct {
 	InputGrads  []fixtureArray    `json:"input_grads"`
 	WeightGrads []fixtureArray    `json:"weight_grads"`
 	Tolerance   *fixtureTolerance `json:"tolerance"`
+	// Masks are the call's input masks (null for an input without one).
+	Masks []*fixtureArray `json:"masks"`
+	// CallKwargs are plain call arguments (use_causal_mask).
+	CallKwargs map[string]any `json:"call_kwargs"`
 }
 
 type fixtureFile struct {
@@ -129,6 +133,15 @@ func runFixtureCase(t *testing.T, c fixtureCase, tol fixtureTolerance) {
 	if err != nil {
 		t.Fatalf("new %s: %v", c.ClassName, err)
 	}
+	if c.CallKwargs != nil {
+		cl, ok := l.(CallArgsLayer)
+		if !ok {
+			t.Fatalf("%s takes no call arguments, the case has %v", c.ClassName, c.CallKwargs)
+		}
+		if l, err = cl.BindCall(c.CallKwargs); err != nil {
+			t.Fatalf("call arguments: %v", err)
+		}
+	}
 	var shapes [][]int
 	var inputs []*runtime.Tensor
 	for _, x := range c.Inputs {
@@ -153,7 +166,23 @@ func runFixtureCase(t *testing.T, c fixtureCase, tol fixtureTolerance) {
 	}
 	grad := c.InputGrads != nil
 	ctx := &runtime.Context{Training: c.Training, Grad: grad}
-	out, back, err := l.Forward(ctx, inputs)
+	var out []*runtime.Tensor
+	var back runtime.Backward
+	if c.Masks != nil {
+		mo, ok := l.(runtime.MaskedOp)
+		if !ok {
+			t.Fatalf("%s does not read masks, the case has some", c.ClassName)
+		}
+		masks := make([]*runtime.Tensor, len(c.Masks))
+		for i, m := range c.Masks {
+			if m != nil {
+				masks[i] = m.tensor()
+			}
+		}
+		out, _, back, err = mo.ForwardMasked(ctx, inputs, masks)
+	} else {
+		out, back, err = l.Forward(ctx, inputs)
+	}
 	if err != nil {
 		t.Fatalf("forward: %v", err)
 	}

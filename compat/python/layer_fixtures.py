@@ -37,17 +37,24 @@ class Recorder:
         self.rng = np.random.default_rng(seed)
 
     def case(self, class_name, config, input_shapes, name=None, training=False,
-             input_fn=None, grads=True, tolerance=None, reason=""):
+             input_fn=None, grads=True, tolerance=None, reason="",
+             masks=None, initial_state=False, call_kwargs=None):
         """Records one case; returns its dict. input_fn(rng, shape) makes an
-        input array (default uniform [-1, 1))."""
+        input array (default uniform [-1, 1)).
+
+        masks: a list with one boolean array (or None) per input, passed as
+        the call's mask argument (a single mask for one input, a list for
+        several) and recorded as "masks" (1/0 floats, null for None).
+        initial_state: the inputs after the first are passed as the call's
+        initial_state (recurrent layers). call_kwargs: further plain call
+        arguments (use_causal_mask), recorded as "call_kwargs"."""
         import tensorflow as tf
         keras = self.keras
         cls = getattr(keras.layers, class_name)
         layer = cls(**config)
         make = input_fn or (lambda rng, s: rng.uniform(-1, 1, size=s))
         xs = [np.asarray(make(self.rng, s), dtype=np.float32) for s in input_shapes]
-        arg = xs[0] if len(xs) == 1 else xs
-        layer.build(arg.shape if len(xs) == 1 else [x.shape for x in xs])
+        layer.build(xs[0].shape if len(xs) == 1 or initial_state else [x.shape for x in xs])
         weights = []
         for w in layer.weights:
             v = self.rng.uniform(-1, 1, size=tuple(w.shape)).astype(np.float32)
@@ -56,10 +63,17 @@ class Recorder:
             w.assign(v)
             weights.append({"name": w.name, "trainable": bool(w.trainable), **_arr(v)})
         tin = [tf.constant(x) for x in xs]
+        kwargs = dict(call_kwargs or {})
+        if masks is not None:
+            tm = [None if m is None else tf.constant(np.asarray(m, dtype=bool)) for m in masks]
+            kwargs["mask"] = tm[0] if (len(tm) == 1 or initial_state) else tm
         with tf.GradientTape(persistent=True) as tape:
             for t in tin:
                 tape.watch(t)
-            out = layer(tin[0] if len(tin) == 1 else tin, training=training)
+            if initial_state:
+                out = layer(tin[0], initial_state=tin[1:], training=training, **kwargs)
+            else:
+                out = layer(tin[0] if len(tin) == 1 else tin, training=training, **kwargs)
             outs = out if isinstance(out, (list, tuple)) else [out]
             probes = [self.rng.uniform(-1, 1, size=tuple(o.shape)).astype(np.float32) for o in outs]
             loss = sum(tf.reduce_sum(tf.cast(o, tf.float32) * p) for o, p in zip(outs, probes))
@@ -73,6 +87,10 @@ class Recorder:
             "outputs": [_arr(o) for o in outs],
             "probes": [_arr(p) for p in probes],
         }
+        if masks is not None:
+            case["masks"] = [None if m is None else _arr(np.asarray(m, dtype=np.float32)) for m in masks]
+        if call_kwargs:
+            case["call_kwargs"] = call_kwargs
         if grads:
             gi = tape.gradient(loss, tin, unconnected_gradients="zero")
             gw = tape.gradient(loss, layer.trainable_weights, unconnected_gradients="zero")
