@@ -202,11 +202,19 @@ func renameKeras2Activations(spec *kerasjson.Model) {
 }
 
 // jsonKerasVersion reads the top-level keras_version of a to_json() file.
+// Keras 3's to_json() writes none: its serialization format (top-level
+// "module" and "registered_name", which Keras 1 and 2 never write) says
+// "3".
 func jsonKerasVersion(data []byte) string {
 	var top struct {
-		KerasVersion string `json:"keras_version"`
+		KerasVersion   string          `json:"keras_version"`
+		Module         json.RawMessage `json:"module"`
+		RegisteredName json.RawMessage `json:"registered_name"`
 	}
 	json.Unmarshal(data, &top)
+	if top.KerasVersion == "" && (top.Module != nil || top.RegisteredName != nil) {
+		return "3"
+	}
 	return top.KerasVersion
 }
 
