@@ -54,7 +54,7 @@ func (m *Model) Evaluate(x, y []*Tensor, opts EvaluateOptions) (map[string]float
 		if opts.SampleWeight != nil {
 			sw = sliceBatch([]*Tensor{opts.SampleWeight}, start, end)[0]
 		}
-		if _, _, _, err := c.StepLogits(yb, fw.pred, fw.logits, sw, penalty); err != nil {
+		if _, _, _, err := c.StepLogits(yb, fw.pred, fw.logits, sw, penalty+fw.layerLoss); err != nil {
 			return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
 		}
 	}

@@ -127,7 +127,7 @@ func (st *stepper) trainStep(x, y []*Tensor, sw *Tensor) error {
 		return err
 	}
 	penalty := train.Penalty(st.regs, nil)
-	_, gradOut, onLogits, err := st.compiled.StepLogits(y, fw.pred, fw.logits, sw, penalty)
+	_, gradOut, onLogits, err := st.compiled.StepLogits(y, fw.pred, fw.logits, sw, penalty+fw.layerLoss)
 	if err != nil {
 		return fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
 	}

@@ -18,16 +18,25 @@ type lossForward struct {
 	// back takes, per output, the gradient with respect to the logits
 	// where acts[i] is set, else with respect to the output.
 	back runtime.Backward
+	// layerLoss is the sum of the losses layers added during the pass
+	// (ActivityRegularization), part of Keras's reported loss in training
+	// and evaluation alike; the layers' backward passes already hold its
+	// gradient.
+	layerLoss float64
 }
 
 // forwardLoss runs the model for a loss computation (and, with ctx.Grad,
 // records its backward pass).
 func (m *Model) forwardLoss(ctx *runtime.Context, x []*Tensor) (*lossForward, error) {
+	added := len(ctx.Losses)
 	raw, acts, back, err := m.net.ForwardLogits(ctx, x)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
 	}
 	fw := &lossForward{pred: make([]*Tensor, len(raw)), logits: make([]*Tensor, len(raw)), acts: acts, back: back}
+	for _, l := range ctx.Losses[added:] {
+		fw.layerLoss += l
+	}
 	for i, act := range acts {
 		fw.pred[i] = raw[i]
 		if act == "" {
