@@ -43,6 +43,7 @@ type valueKey struct {
 // infers every shape. Layers that cannot run are all reported in one
 // *UnsupportedError.
 func NewModel(spec *kerasjson.Model) (*Model, error) {
+	spec = withoutMaskOps(spec)
 	m := &Model{Base: Base{Name: spec.Name, ClassName: spec.ClassName, Trainable: true, Config: kerasjson.Config{}}}
 	var unsupported []UnsupportedLayer
 	m.build(spec, &unsupported)
@@ -64,9 +65,10 @@ func (m *Model) build(spec *kerasjson.Model, unsupported *[]UnsupportedLayer) {
 				sub.Trainable = t
 			}
 			n := len(*unsupported)
-			sub.build(ls.Model, unsupported)
+			subSpec := withoutMaskOps(ls.Model)
+			sub.build(subSpec, unsupported)
 			if len(*unsupported) == n {
-				if err := sub.connect(ls.Model); err != nil {
+				if err := sub.connect(subSpec); err != nil {
 					*unsupported = append(*unsupported, UnsupportedLayer{Name: ls.Name, ClassName: ls.ClassName, Reason: err.Error()})
 				}
 			}
@@ -230,6 +232,109 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 	}
 	m.graph.NumValues = len(shapes)
 	return m.graph.Finish()
+}
+
+// withoutMaskOps returns a Functional model's configuration without the
+// mask computations Keras 3 records in it. Keras 3 serializes the masks it
+// passed implicitly as explicit "mask" call arguments, computed by
+// operations (NotEqual, Any, LogicalOr, ConvertToTensor, ...) that are not
+// layers of the model. The graph propagates masks itself, the same way
+// Keras computed those (Embedding, Masking, compute_mask), so the mask
+// arguments are dropped, with the operations that only feed them.
+func withoutMaskOps(spec *kerasjson.Model) *kerasjson.Model {
+	if spec.ClassName == "Sequential" {
+		return spec
+	}
+	isMaskRef := func(k string, v any) bool {
+		_, ok := v.(kerasjson.TensorRef)
+		return k == "mask" && ok
+	}
+	// Candidates: the layers the mask arguments reach, backwards.
+	byName := map[string]*kerasjson.Layer{}
+	for _, ls := range spec.Layers {
+		byName[ls.Name] = ls
+	}
+	candidate := map[string]bool{}
+	var reach func(name string)
+	reach = func(name string) {
+		ls, ok := byName[name]
+		if !ok || candidate[name] || ls.ClassName == "InputLayer" || ls.Model != nil {
+			return
+		}
+		candidate[name] = true
+		for _, n := range ls.Inbound {
+			for _, a := range n.Args {
+				reach(a.Layer)
+			}
+		}
+	}
+	found := false
+	for _, ls := range spec.Layers {
+		for _, n := range ls.Inbound {
+			for k, v := range n.Kwargs {
+				if isMaskRef(k, v) {
+					reach(v.(kerasjson.TensorRef).Layer)
+					found = true
+				}
+			}
+		}
+	}
+	if !found {
+		return spec
+	}
+	for _, o := range spec.Outputs {
+		delete(candidate, o.Layer)
+	}
+	// Keep a candidate that a positional argument of a kept layer reads.
+	for changed := true; changed; {
+		changed = false
+		for _, ls := range spec.Layers {
+			if candidate[ls.Name] {
+				continue
+			}
+			for _, n := range ls.Inbound {
+				refs := append([]kerasjson.TensorRef(nil), n.Args...)
+				for k, v := range n.Kwargs {
+					switch r := v.(type) {
+					case kerasjson.TensorRef:
+						if k != "mask" {
+							refs = append(refs, r)
+						}
+					case []kerasjson.TensorRef:
+						refs = append(refs, r...)
+					}
+				}
+				for _, a := range refs {
+					if candidate[a.Layer] {
+						delete(candidate, a.Layer)
+						changed = true
+					}
+				}
+			}
+		}
+	}
+	out := *spec
+	out.Layers = nil
+	for _, ls := range spec.Layers {
+		if candidate[ls.Name] {
+			continue
+		}
+		c := *ls
+		c.Inbound = make([]kerasjson.Node, len(ls.Inbound))
+		for i, n := range ls.Inbound {
+			c.Inbound[i] = n
+			if n.Kwargs != nil {
+				c.Inbound[i].Kwargs = map[string]any{}
+				for k, v := range n.Kwargs {
+					if !isMaskRef(k, v) {
+						c.Inbound[i].Kwargs[k] = v
+					}
+				}
+			}
+		}
+		out.Layers = append(out.Layers, &c)
+	}
+	return &out
 }
 
 // TensorKwargsLayer is a layer that takes tensors as keyword arguments of

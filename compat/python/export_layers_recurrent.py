@@ -122,7 +122,76 @@ def main():
     rec2 = Recorder("recurrent", keras_module=tf_keras)
     keras2(rec2)
     print(rec2.write(os.path.join(OUT, "keras2")), len(rec2.cases), "cases")
+    models()
+
+
+
+
+def models():
+    """Writes layers/testdata/recurrent_models.json: small Functional models
+    whose masks travel between layers (Embedding(mask_zero=True), Masking,
+    merges, Bidirectional, TimeDistributed, Attention) and an LSTM called
+    with initial_state, with their weights (model.weights order), inputs and
+    Keras's predictions."""
+    import json
+    import keras
+    L = keras.layers
+    rng = np.random.default_rng(1)
+    out = []
+
+    def add(name, model, xs):
+        for w in model.weights:
+            w.assign(rng.uniform(-1, 1, size=tuple(w.shape)).astype(np.float32))
+        ys = model.predict(xs, verbose=0)
+        ys = ys if isinstance(ys, list) else [ys]
+        arr = lambda a: {"shape": list(a.shape), "data": [float(v) for v in np.asarray(a, np.float32).reshape(-1)]}
+        out.append({"name": name, "model": json.loads(model.to_json()),
+                    "weights": [arr(w.numpy()) for w in model.weights],
+                    "inputs": [arr(x) for x in xs], "outputs": [arr(y) for y in ys]})
+
+    tokens = np.array([[3, 1, 4, 0, 0], [0, 2, 7, 1, 0], [5, 9, 2, 6, 5]], dtype=np.float32)
+    x = keras.Input((5,))
+    e = L.Embedding(10, 4, mask_zero=True)(x)
+    h = L.LSTM(3, return_sequences=True)(e)
+    h = L.Dense(3, activation="tanh")(h)
+    h = L.GRU(2)(h)
+    add("embedding_mask_lstm_dense_gru", keras.Model(x, h), [tokens])
+
+    seq = rng.uniform(-1, 1, size=(3, 5, 4)).astype(np.float32)
+    seq[0, 3:] = 0
+    seq[1, 0] = 0
+    x = keras.Input((5, 4))
+    m = L.Masking()(x)
+    b = L.Bidirectional(L.LSTM(3, return_sequences=True))(m)
+    t = L.TimeDistributed(L.Dense(4))(b)
+    a = L.Attention(use_scale=True)([t, b, t])
+    s = L.SimpleRNN(2, go_backwards=True)(a)
+    add("masking_bidirectional_attention", keras.Model(x, [a, s]), [seq])
+
+    x = keras.Input((5,))
+    y = keras.Input((5,))
+    ex = L.Embedding(10, 3, mask_zero=True)(x)
+    ey = L.Embedding(10, 3, mask_zero=True)(y)
+    c = L.Concatenate()([ex, ey])
+    s = L.Add()([ex, ey])
+    hc = keras.Input((2,))
+    cc = keras.Input((2,))
+    l1 = L.LSTM(2, return_sequences=True)(c, initial_state=[hc, cc])
+    l2 = L.GRU(2)(s)
+    att = L.Attention()([l1, l1], use_causal_mask=True)
+    tokens2 = np.array([[1, 0, 2, 0, 0], [4, 4, 0, 1, 0], [0, 0, 0, 3, 2]], dtype=np.float32)
+    add("concat_add_masks_initial_state_causal", keras.Model([x, y, hc, cc], [att, l2]),
+        [tokens, tokens2, rng.uniform(-1, 1, (3, 2)).astype(np.float32), rng.uniform(-1, 1, (3, 2)).astype(np.float32)])
+
+    path = os.path.join(OUT, "recurrent_models.json")
+    with open(path, "w") as f:
+        json.dump({"keras_version": keras.__version__, "models": out}, f, separators=(",", ":"))
+        f.write("\n")
+    print(path, len(out), "models")
 
 
 if __name__ == "__main__":
-    main()
+    if os.environ.get("RECURRENT_MODELS_ONLY"):
+        models()
+    else:
+        main()
