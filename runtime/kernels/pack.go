@@ -49,14 +49,28 @@ func (p *PackedB) at(r, c int) int {
 func PackB(k, n int, b []float32, ldb int) *PackedB {
 	checkMatrix("PackB", "b", k, n, b, ldb)
 	p := newPackedB(k, n)
-	for r := 0; r < k; r++ {
-		for j0 := 0; j0 < n; j0 += p.nr {
-			w := min(p.nr, n-j0)
-			o := p.at(r, j0)
-			copy(p.data[o:o+w], b[r*ldb+j0:r*ldb+j0+w])
+	packBInto(p, b, ldb)
+	return p
+}
+
+// packBInto fills p.data (of any prior content) with the k x n matrix b:
+// per row block, per column panel, the block's rows of the panel's columns,
+// zero past column n.
+func packBInto(p *PackedB, b []float32, ldb int) {
+	k, n, nr := p.k, p.n, p.nr
+	for p0 := 0; p0 < k; p0 += kcBlock {
+		kcb := min(kcBlock, k-p0)
+		for j0 := 0; j0 < n; j0 += nr {
+			w := min(nr, n-j0)
+			o := p.at(p0, j0)
+			dst := p.data[o : o+kcb*nr]
+			for r := 0; r < kcb; r++ {
+				d := dst[r*nr : (r+1)*nr]
+				copy(d[:w], b[(p0+r)*ldb+j0:(p0+r)*ldb+j0+w])
+				clear(d[w:])
+			}
 		}
 	}
-	return p
 }
 
 // PackBTrans packs the transpose of the n x k row-major matrix bt (row
@@ -65,12 +79,20 @@ func PackB(k, n int, b []float32, ldb int) *PackedB {
 func PackBTrans(k, n int, bt []float32, ldbt int) *PackedB {
 	checkMatrix("PackBTrans", "bt", n, k, bt, ldbt)
 	p := newPackedB(k, n)
-	if k == 0 {
-		return p
-	}
-	for c := 0; c < n; c++ {
-		for r, v := range bt[c*ldbt : c*ldbt+k] {
-			p.data[p.at(r, c)] = v
+	nr := p.nr
+	for p0 := 0; p0 < k; p0 += kcBlock {
+		kcb := min(kcBlock, k-p0)
+		for j0 := 0; j0 < n; j0 += nr {
+			o := p.at(p0, j0)
+			dst := p.data[o : o+kcb*nr]
+			// Column c of the panel is row j0+c of bt: read it in order,
+			// write it with stride nr.
+			for c := 0; c < min(nr, n-j0); c++ {
+				src := bt[(j0+c)*ldbt+p0 : (j0+c)*ldbt+p0+kcb]
+				for r, v := range src {
+					dst[r*nr+c] = v
+				}
+			}
 		}
 	}
 	return p

@@ -97,3 +97,130 @@ func pool2D(p PoolParams, in, out []float32, avg bool) {
 		}
 	}
 }
+
+// MaxPool2DArgmax is MaxPool2D that also records, in arg (one value per
+// output), where each maximum came from: the offset (iy*InW+ix)*C+c of the
+// first window position holding the largest value, within its image, or -1
+// for a window wholly in the padding. A NaN in a window makes the output NaN
+// (as in MaxPool2D) but is never chosen as the argmax after the first
+// position. The reference loop per output (n, y, x, c):
+//
+//	arg = -1
+//	for each window position (iy, ix) inside the image, in row-major order:
+//		if arg < 0 || in[n,iy,ix,c] > in[n][arg] { arg = (iy*InW+ix)*C + c }
+func MaxPool2DArgmax(p PoolParams, in, out []float32, arg []int32) {
+	p = p.norm()
+	oh, ow, c := p.OutH(), p.OutW(), p.C
+	img := p.InH * p.InW * c
+	if len(in) < p.Batch*img || len(out) < p.Batch*oh*ow*c || len(arg) < p.Batch*oh*ow*c {
+		panic("kernels: MaxPool2DArgmax: input, output or argmax too short")
+	}
+	if int64(img) > 1<<31-1 {
+		panic("kernels: MaxPool2DArgmax: image too large for int32 offsets")
+	}
+	best := make([]float32, c)
+	for n := 0; n < p.Batch; n++ {
+		xb := in[n*img : (n+1)*img]
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				o0 := ((n*oh+y)*ow + x) * c
+				o, a := out[o0:o0+c], arg[o0:o0+c]
+				first := true
+				for ky := 0; ky < p.PoolH; ky++ {
+					iy := y*p.StrideH + ky - p.PadTop
+					if iy < 0 || iy >= p.InH {
+						continue
+					}
+					for kx := 0; kx < p.PoolW; kx++ {
+						ix := x*p.StrideW + kx - p.PadLeft
+						if ix < 0 || ix >= p.InW {
+							continue
+						}
+						off := (iy*p.InW + ix) * c
+						src := xb[off : off+c]
+						if first {
+							copy(o, src)
+							copy(best, src)
+							for i := range a {
+								a[i] = int32(off + i)
+							}
+							first = false
+							continue
+						}
+						o, a, best := o[:len(src)], a[:len(src)], best[:len(src)]
+						for i, v := range src {
+							if v > best[i] {
+								best[i], a[i] = v, int32(off+i)
+							}
+							if v > o[i] || v != v {
+								o[i] = v
+							}
+						}
+					}
+				}
+				if first {
+					for i := range o {
+						o[i], a[i] = float32(math.Inf(-1)), -1
+					}
+				}
+			}
+		}
+	}
+}
+
+// MaxPool2DGrad adds each output gradient dout[n,y,x,c] to din at the
+// position MaxPool2DArgmax recorded: din[n][arg[n,y,x,c]] += dout[n,y,x,c]
+// (nothing for -1). din (Batch, InH, InW, C) must hold the values to add to,
+// zeros for a fresh gradient.
+func MaxPool2DGrad(p PoolParams, dout []float32, arg []int32, din []float32) {
+	p = p.norm()
+	out, img := p.OutH()*p.OutW()*p.C, p.InH*p.InW*p.C
+	if len(dout) < p.Batch*out || len(arg) < p.Batch*out || len(din) < p.Batch*img {
+		panic("kernels: MaxPool2DGrad: output gradient, argmax or input gradient too short")
+	}
+	for n := 0; n < p.Batch; n++ {
+		g, a, d := dout[n*out:(n+1)*out], arg[n*out:(n+1)*out], din[n*img:(n+1)*img]
+		a = a[:len(g)]
+		for i, v := range g {
+			if j := a[i]; j >= 0 {
+				d[j] += v
+			}
+		}
+	}
+}
+
+// AvgPool2DGrad adds to din (Batch, InH, InW, C) the input gradient of
+// AvgPool2D for the output gradient dout: each output's gradient divided by
+// the number of its window's positions inside the input, to each of them.
+func AvgPool2DGrad(p PoolParams, dout, din []float32) {
+	p = p.norm()
+	oh, ow, c := p.OutH(), p.OutW(), p.C
+	img := p.InH * p.InW * c
+	if len(dout) < p.Batch*oh*ow*c || len(din) < p.Batch*img {
+		panic("kernels: AvgPool2DGrad: output or input gradient too short")
+	}
+	for n := 0; n < p.Batch; n++ {
+		db := din[n*img : (n+1)*img]
+		for y := 0; y < oh; y++ {
+			y0, y1 := max(y*p.StrideH-p.PadTop, 0), min(y*p.StrideH-p.PadTop+p.PoolH, p.InH)
+			for x := 0; x < ow; x++ {
+				x0, x1 := max(x*p.StrideW-p.PadLeft, 0), min(x*p.StrideW-p.PadLeft+p.PoolW, p.InW)
+				count := (y1 - y0) * (x1 - x0)
+				if y1 <= y0 || x1 <= x0 {
+					continue
+				}
+				inv := 1 / float32(count)
+				g := dout[((n*oh+y)*ow+x)*c : ((n*oh+y)*ow+x+1)*c]
+				for iy := y0; iy < y1; iy++ {
+					for ix := x0; ix < x1; ix++ {
+						d := db[(iy*p.InW+ix)*c : (iy*p.InW+ix+1)*c]
+						d = d[:len(g)]
+						for i, v := range g {
+							d[i] += v * inv
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package kernels
+
+import "sync"
+
+// Conv2DFilterGrad computes the kernel gradient of Conv2D for the output
+// gradient dout (Batch, OutH, OutW, OutC): dw (KH, KW, InC, OutC) is
+// overwritten. The reference loop (padding is zeros):
+//
+//	dw[ky,kx,ci,co] = sum_{n,y,x} in[n, y*sh+ky*dh-PadTop, x*sw+kx*dw-PadLeft, ci] * dout[n,y,x,co]
+//
+// It is the GEMM dw = colsᵀ·dout over the virtual im2col matrix cols: the
+// transposed patches are gathered straight into the GEMM's row tiles
+// (convAT), so no patch matrix is built; dout is packed once per call into
+// a recycled buffer.
+func Conv2DFilterGrad(p ConvParams, in, dout, dw []float32) {
+	p = p.norm()
+	oh, ow := p.OutH(), p.OutW()
+	m, k := p.Batch*oh*ow, p.KH*p.KW*p.InC
+	if len(in) < p.Batch*p.InH*p.InW*p.InC || len(dout) < m*p.OutC || len(dw) < k*p.OutC {
+		panic("kernels: Conv2DFilterGrad: input, output gradient or kernel gradient too short")
+	}
+	if k == 0 || p.OutC == 0 {
+		return
+	}
+	if m == 0 {
+		clear(dw[:k*p.OutC])
+		return
+	}
+	pb := packBRecycled(m, p.OutC, dout, p.OutC)
+	defer recyclePackedB(pb)
+	gemmSource(k, p.OutC, m, newConvAT(p, in, oh, ow), pb, dw, p.OutC, false, nil)
+}
+
+// convAT is the transpose of convA: row r = (ky*KW+kx)*InC + ci, column i =
+// output pixel (n, y, x in order).
+type convAT struct {
+	p      ConvParams
+	in     []float32
+	oh, ow int
+}
+
+func newConvAT(p ConvParams, in []float32, oh, ow int) *convAT {
+	return &convAT{p: p, in: in, oh: oh, ow: ow}
+}
+
+// packA gathers rows [r0, r0+rows) and pixels [i0, i0+kc): for one row
+// (a tap and an input channel) the pixels of one output line read the input
+// with a constant stride StrideW*InC, so each row is a few strided runs.
+func (s *convAT) packA(dst []float32, ld, r0, rows, i0, kc int) {
+	p := &s.p
+	cin := p.InC
+	for r := 0; r < rows; r++ {
+		tap, ci := (r0+r)/cin, (r0+r)%cin
+		ky, kx := tap/p.KW, tap%p.KW
+		dy, dx := ky*p.DilationH-p.PadTop, kx*p.DilationW-p.PadLeft
+		d := dst[r*ld : r*ld+kc]
+		x := i0 % s.ow
+		line := i0 / s.ow // n*oh + y
+		for q := 0; q < kc; {
+			run := min(s.ow-x, kc-q)
+			seg := d[q : q+run]
+			n, y := line/s.oh, line%s.oh
+			iy := y*p.StrideH + dy
+			if uint(iy) >= uint(p.InH) {
+				clear(seg)
+			} else {
+				// Output columns x..x+run-1 read input column x*sw+dx; keep
+				// the ones inside the image.
+				row := s.in[(n*p.InH+iy)*p.InW*cin:]
+				sw := p.StrideW
+				for j := range seg {
+					ix := (x+j)*sw + dx
+					if uint(ix) < uint(p.InW) {
+						seg[j] = row[ix*cin+ci]
+					} else {
+						seg[j] = 0
+					}
+				}
+			}
+			q += run
+			x = 0
+			line++
+		}
+	}
+}
+
+// PackConvInputGrad packs a Keras Conv2D kernel (kh, kw, cin, cout) for
+// Conv2DInputGrad: flipped in both spatial axes, input and output channels
+// swapped, so that the input gradient of a unit-stride convolution is itself
+// a convolution of the output gradient.
+func PackConvInputGrad(kh, kw, cin, cout int, w []float32) *PackedConv {
+	if len(w) < kh*kw*cin*cout {
+		panic("kernels: PackConvInputGrad: kernel too short")
+	}
+	f := make([]float32, kh*kw*cout*cin)
+	for ky := 0; ky < kh; ky++ {
+		for kx := 0; kx < kw; kx++ {
+			src := w[(ky*kw+kx)*cin*cout:]
+			dst := f[((kh-1-ky)*kw+(kw-1-kx))*cout*cin:]
+			for ci := 0; ci < cin; ci++ {
+				for co, v := range src[ci*cout : (ci+1)*cout] {
+					dst[co*cin+ci] = v
+				}
+			}
+		}
+	}
+	return PackConv(kh, kw, cout, cin, f)
+}
+
+// InputGradByConv reports whether Conv2DInputGrad handles the forward
+// convolution p: unit strides and no more padding before than the dilated
+// kernel spans (always so for "valid" and "same").
+func InputGradByConv(p ConvParams) bool {
+	p = p.norm()
+	return p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadTop <= p.DilationH*(p.KH-1) && p.PadLeft <= p.DilationW*(p.KW-1) &&
+		p.InH-p.OutH()+p.PadTop >= 0 && p.InW-p.OutW()+p.PadLeft >= 0
+}
+
+// Conv2DInputGrad computes the input gradient din (Batch, InH, InW, InC) of
+// the forward convolution p for the output gradient dout (Batch, OutH,
+// OutW, OutC), with the kernel packed by PackConvInputGrad; din is
+// overwritten. p must satisfy InputGradByConv. The reference loop:
+//
+//	din[n,iy,ix,ci] = sum_{y,x,ky,kx,co: y*sh+ky*dh-PadTop = iy, x*sw+kx*dw-PadLeft = ix} dout[n,y,x,co] * w[ky,kx,ci,co]
+//
+// With unit strides that is Conv2D of dout with the flipped kernel, padded by
+// dh*(KH-1)-PadTop before (and what makes the size InH after).
+func Conv2DInputGrad(p ConvParams, dout []float32, wg *PackedConv, din []float32) {
+	p = p.norm()
+	if !InputGradByConv(p) {
+		panic("kernels: Conv2DInputGrad: strides other than 1 or padding wider than the kernel")
+	}
+	oh, ow := p.OutH(), p.OutW()
+	q := ConvParams{
+		Batch: p.Batch, InH: oh, InW: ow, InC: p.OutC,
+		KH: p.KH, KW: p.KW, OutC: p.InC,
+		DilationH: p.DilationH, DilationW: p.DilationW,
+		PadTop: p.DilationH*(p.KH-1) - p.PadTop, PadLeft: p.DilationW*(p.KW-1) - p.PadLeft,
+		PadBottom: p.InH - oh + p.PadTop, PadRight: p.InW - ow + p.PadLeft,
+	}
+	if q.OutH() != p.InH || q.OutW() != p.InW {
+		panic("kernels: Conv2DInputGrad: inconsistent sizes")
+	}
+	Conv2D(q, dout, wg, din, nil)
+}
+
+// packedBPool recycles the data of PackedB values made per call (an
+// activation gradient packed as the B operand).
+var packedBPool sync.Pool
+
+// packBRecycled is PackB into a recycled buffer; give the result back with
+// recyclePackedB once the product is done.
+func packBRecycled(k, n int, b []float32, ldb int) *PackedB {
+	checkMatrix("PackB", "b", k, n, b, ldb)
+	nr := kernelFor(active).nr
+	p := &PackedB{k: k, n: n, nr: nr}
+	size := p.panels() * k * nr
+	if bp, ok := packedBPool.Get().(*[]float32); ok && cap(*bp) >= size {
+		p.data = (*bp)[:size]
+	} else {
+		p.data = make([]float32, size)
+	}
+	packBInto(p, b, ldb)
+	return p
+}
+
+func recyclePackedB(p *PackedB) {
+	d := p.data
+	packedBPool.Put(&d)
+}
