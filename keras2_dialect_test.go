@@ -25,7 +25,7 @@ func TestKeras2FilesKeepKeras2HardSigmoid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	predict := func(config string) []float32 {
+	load := func(config string) *Model {
 		path := t.TempDir() + "/model.json"
 		if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 			t.Fatal(err)
@@ -34,12 +34,16 @@ func TestKeras2FilesKeepKeras2HardSigmoid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		return m
+	}
+	predictWith := func(m *Model) []float32 {
 		out, err := m.Predict(x)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return out[0].Data
 	}
+	predict := func(config string) []float32 { return predictWith(load(config)) }
 	a, b := predict(k2), predict(k3)
 	same := true
 	for i := range a {
@@ -49,6 +53,26 @@ func TestKeras2FilesKeepKeras2HardSigmoid(t *testing.T) {
 	}
 	if same {
 		t.Fatal("hard_sigmoid computes the same for a Keras 2 and a Keras 3 file; Keras 2's formula differs")
+	}
+
+	// Saved back as legacy .h5 it keeps Keras 2's formula; a .keras archive
+	// cannot express it and is refused.
+	m := load(k2)
+	h5path := t.TempDir() + "/model.h5"
+	if err := m.Save(h5path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(h5path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range predictWith(back) {
+		if v != a[i] {
+			t.Fatalf("after saving to .h5, output %d = %v, want %v (Keras 2's hard_sigmoid)", i, v, a[i])
+		}
+	}
+	if err := m.Save(t.TempDir() + "/model.keras"); err == nil || !strings.Contains(err.Error(), "hard_sigmoid") {
+		t.Fatalf("saving Keras 2's hard_sigmoid as .keras: want an error naming hard_sigmoid, got %v", err)
 	}
 	for _, c := range []struct {
 		v    string

@@ -10,8 +10,9 @@ import (
 // Bidirectional, Masking) and loads them back: the weights under an RNN's
 // cell and Bidirectional's forward_layer/backward_layer survive, and
 // predictions are unchanged. The Keras 2 files use Keras 2's
-// hard_sigmoid, which the .h5 writer does not translate yet, so they are
-// checked through .keras only.
+// hard_sigmoid: they round-trip through legacy .h5, which keeps the
+// writer's Keras 2 version, and a .keras archive (which cannot express
+// that formula) is refused.
 func TestRecurrentSaveRoundTrip(t *testing.T) {
 	if _, err := os.Stat(realworldDir); err != nil {
 		t.Skip("real-world corpus absent")
@@ -21,8 +22,8 @@ func TestRecurrentSaveRoundTrip(t *testing.T) {
 		formats           []string
 	}{
 		{"keras3-stock-lstm-functional", "model.keras", "testdata/realworld/keras3-stock-lstm-functional/model.x0.npy", []string{".keras", ".h5"}},
-		{"dl4j-bidirectional_lstm_tf_2", "bidirectional_lstm_tensorflow_2.h5", "testdata/realworld/dl4j-bidirectional_lstm_tf_2/bidirectional_lstm_tensorflow_2.x0.npy", []string{".keras"}},
-		{"dl4j-masking_zero_lstm", "masking_zero_lstm.h5", "testdata/realworld/dl4j-masking_zero_lstm/masking_zero_lstm.x0.npy", []string{".keras"}},
+		{"dl4j-bidirectional_lstm_tf_2", "bidirectional_lstm_tensorflow_2.h5", "testdata/realworld/dl4j-bidirectional_lstm_tf_2/bidirectional_lstm_tensorflow_2.x0.npy", []string{".h5"}},
+		{"dl4j-masking_zero_lstm", "masking_zero_lstm.h5", "testdata/realworld/dl4j-masking_zero_lstm/masking_zero_lstm.x0.npy", []string{".h5"}},
 	} {
 		t.Run(f.dir, func(t *testing.T) {
 			m, err := Load(filepath.Join(realworldDir, f.dir, f.model))
@@ -36,6 +37,11 @@ func TestRecurrentSaveRoundTrip(t *testing.T) {
 			want, err := m.Predict(x)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if m.info.KerasVersion < "3" {
+				if err := m.Save(filepath.Join(t.TempDir(), "m.keras")); err == nil {
+					t.Errorf("a Keras 2 model with hard_sigmoid saved as .keras; want a refusal")
+				}
 			}
 			for _, ext := range f.formats {
 				path := filepath.Join(t.TempDir(), "m"+ext)

@@ -25,8 +25,13 @@ const hdf5ObjectHeaderLimit = 64512
 // position, so names only need to be unique.
 func (m *Model) legacyH5Writer(o *saveOptions) (*h5.Writer, error) {
 	version := kerasVersionWritten
-	if o.keras2 {
+	switch {
+	case o.keras2:
 		version = "2.21.0"
+	case m.isKeras2Source():
+		// The config is the Keras 1/2 one as loaded: keep its writer's
+		// version, so that readers apply Keras 2 semantics (hard_sigmoid).
+		version = m.info.KerasVersion
 	}
 	modelConfig, err := m.legacyModelConfig(o)
 	if err != nil {

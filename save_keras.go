@@ -206,7 +206,17 @@ func (m *Model) keras3ConfigJSON(o *saveOptions) ([]byte, error) {
 		}
 		obj = append(obj, jsonField{"compile_config", cc})
 	}
-	return json.Marshal(obj)
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	// Keras 1 and 2 computed hard_sigmoid as clip(0.2x + 0.5, 0, 1); Keras 3
+	// has no activation of that formula, so such a model cannot become a
+	// .keras archive without changing its outputs.
+	if bytes.Contains(out, []byte(`"`+layers.Keras2Activation("hard_sigmoid")+`"`)) {
+		return nil, &UnsupportedError{Feature: "Keras 2's hard_sigmoid (clip(0.2x + 0.5)), which a Keras 3 .keras archive cannot express; save as legacy .h5 instead"}
+	}
+	return out, nil
 }
 
 // decodeJSON decodes with numbers kept exact.
