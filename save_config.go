@@ -95,7 +95,9 @@ func keras3LayerObject(l *kerasjson.Layer, functional bool) (jsonObject, error) 
 			// layers refuse it (the InputLayer carries it).
 			delete(cfg, "batch_shape")
 			delete(cfg, "input_shape")
-			delete(cfg, "input_dim")
+			if l.ClassName != "Embedding" { // there input_dim is the vocabulary size
+				delete(cfg, "input_dim")
+			}
 		}
 		obj = jsonObject{{"module", module}, {"class_name", l.ClassName}, {"config", cfg}, {"registered_name", registered}}
 	}

@@ -133,7 +133,12 @@ func writeKeras3Layer(g *h5.GroupWriter, l layers.Layer) error {
 		return err
 	}
 	for i, v := range l.Weights() {
-		if _, err := vg.CreateDataset(strconv.Itoa(i), h5.Float32Array(append([]int(nil), v.Value.Shape...), v.Value.Data)); err != nil {
+		arr := h5.Float32Array(append([]int(nil), v.Value.Shape...), v.Value.Data)
+		if n, ok := l.(*layers.Normalization); ok && v == n.Count && len(v.Value.Data) == 1 {
+			// Keras keeps the adapted sample count as an int64 scalar.
+			arr = &h5.Array{DType: h5.DType{Kind: h5.Int64, Size: 8}, Shape: []int{}, Data: []int64{int64(v.Value.Data[0])}}
+		}
+		if _, err := vg.CreateDataset(strconv.Itoa(i), arr); err != nil {
 			return fmt.Errorf("layer %s: %w", l.Common(), err)
 		}
 	}
