@@ -46,6 +46,30 @@ def run_worker(version, staging, names):
     subprocess.run(cmd, check=True, env=env, cwd=HERE)
 
 
+def notes(case, k3):
+    out = []
+    if case.keras2:
+        out.append(
+            "Where a Sequential model starts, tf-keras builds it tutorial style with input_dim/input_shape on the "
+            "first layer and Keras 3 puts keras.Input(shape=...) first (input_dim/input_shape on a layer is "
+            "deprecated in Keras 3 and warns)."
+        )
+    out.append(
+        f"Keras 3 trained it on {k3['train']['samples']} deterministic synthetic samples "
+        f"({k3['train']['epochs']} epochs, batch {k3['train']['batch_size']}, seed {k3['train']['seed']})."
+    )
+    if case.keras2:
+        out.append(
+            "tf-keras got Keras 3's trained weights via set_weights, then one train_on_batch at learning rate 0 "
+            "to fill its optimizer state; its weights are bit-identical to Keras 3's."
+        )
+    out.append(
+        "Each model's outputs/evaluate come from that file loaded back by the Keras that wrote it; "
+        "json+weights models are compiled with the case's compile arguments before evaluate."
+    )
+    return out + list(case.notes)
+
+
 def merge(staging, case):
     with open(os.path.join(staging, f"_{case.name}_k3.json")) as f:
         k3 = json.load(f)
@@ -58,17 +82,7 @@ def merge(staging, case):
         "case": case.name,
         "issue": case.issue,
         "description": case.description,
-        "notes": [
-            "Where a Sequential model starts, tf-keras builds it tutorial style with input_dim/input_shape on the "
-            "first layer and Keras 3 puts keras.Input(shape=...) first (input_dim/input_shape on a layer is "
-            "deprecated in Keras 3 and warns).",
-            f"Keras 3 trained it on {k3['train']['samples']} deterministic synthetic samples "
-            f"({k3['train']['epochs']} epochs, batch {k3['train']['batch_size']}, seed {k3['train']['seed']}).",
-            "tf-keras got Keras 3's trained weights via set_weights, then one train_on_batch at learning rate 0 "
-            "to fill its optimizer state; its weights are bit-identical to Keras 3's.",
-            "Each model's outputs/evaluate come from that file loaded back by the Keras that wrote it; "
-            "json+weights models are compiled with the case's compile arguments before evaluate.",
-        ],
+        "notes": notes(case, k3),
         "generator": generator,
         "tolerance": TOLERANCE.get(case.name, DEFAULT_TOLERANCE),
         "train": k3["train"],

@@ -16,6 +16,8 @@ from typing import Callable
 
 import numpy as np
 
+import export_families as fam
+
 
 @dataclass
 class Data:
@@ -39,6 +41,12 @@ class Case:
     batch_size: int = 8
     issue: int = 3
     notes: list = field(default_factory=list)
+    # keras2 is False when tf-keras lacks one of the model's layers: the case
+    # then has Keras 3's three files only (and says so in its notes).
+    keras2: bool = True
+    # prepare(model, train_x), if set, runs in Keras 3 before compile and fit
+    # (e.g. Normalization.adapt); tf-keras receives the resulting weights.
+    prepare: Callable = None
 
 
 N_TRAIN = 32  # samples used to train: 2 epochs of 4 batches of 8
@@ -355,6 +363,133 @@ CASES = [
         compile_args=_cce_adam,
         data=_five_to_two_data,
         issue=4,
+    ),
+]
+
+
+# --- issue 5: one exhaustive Functional model per layer family --------------
+
+
+def _family(name, description, seed, build, data, keras2=True, missing="", prepare=None):
+    notes = []
+    if not keras2:
+        notes.append(f"Keras 3 only: tf-keras 2.21 has no {missing}, so there are no Keras 2 files.")
+    return Case(
+        f"family_{name}",
+        description + " Every path ends in Flatten/Concatenate and a Dense head; adam, mean_squared_error, "
+        "mean_absolute_error.",
+        seed=seed,
+        build=build,
+        compile_args=fam.mse_adam,
+        data=data,
+        issue=5,
+        notes=notes,
+        keras2=keras2,
+        prepare=prepare,
+    )
+
+
+CASES += [
+    _family(
+        "conv",
+        "Convolution family, three inputs (9x4 sequence, 7x7x3 image, 4x5x4x2 volume): Conv1D causal dilated, "
+        "Conv1D strided same with groups, SeparableConv1D depth_multiplier 2, DepthwiseConv1D, Conv1DTranspose "
+        "output_padding; Conv2D strided same, Conv2D dilated without bias, SeparableConv2D, DepthwiseConv2D, "
+        "Conv2DTranspose same with output_padding and valid; Conv3D same, Conv3D strided, Conv3DTranspose.",
+        seed=501,
+        build=fam.conv,
+        data=fam.conv_data,
+    ),
+    _family(
+        "pooling",
+        "Pooling family on a 1D, 2D and 3D input (each after a 1x1 convolution): MaxPooling and AveragePooling "
+        "1D/2D/3D, valid and same padding, strides; GlobalMaxPooling and GlobalAveragePooling 1D/2D/3D, keepdims.",
+        seed=502,
+        build=fam.pooling,
+        data=fam.pool_data,
+    ),
+    _family(
+        "pooling_adaptive",
+        "Adaptive pooling: AdaptiveMaxPooling and AdaptiveAveragePooling 1D/2D/3D, channels_last and channels_first.",
+        seed=503,
+        build=fam.pooling_adaptive,
+        data=fam.pool_data,
+        keras2=False,
+        missing="adaptive pooling layers",
+    ),
+    _family(
+        "core",
+        "Core family: Dense (relu, no bias, on a 3-D input), Identity, Activation, EinsumDense (2-D, 3-D with "
+        "bias axes, 3-D without bias), Embedding on integer ids given as float32.",
+        seed=504,
+        build=fam.core,
+        data=fam.core_data,
+    ),
+    _family(
+        "activations",
+        "Activations: Dense with every activation string of Keras 3 ("
+        + ", ".join(fam.ACTIVATIONS)
+        + "; not glu, whose output shape Keras 3.15.1 gets wrong in Dense), Activation(gelu, log_softmax), ReLU (max_value, negative_slope, threshold), LeakyReLU, PReLU "
+        "(shared_axes), ELU, Softmax (axis).",
+        seed=505,
+        build=fam.activations,
+        data=fam.activations_data,
+        keras2=False,
+        missing="relu6/hard_silu/celu/log_softmax activations and uses Keras 2's hard_sigmoid formula",
+    ),
+    _family(
+        "normalization",
+        "Normalization family: BatchNormalization (momentum 0.5 so two epochs move the moving statistics; no "
+        "center; axis 1 without scale), LayerNormalization (last axis, axis 2), GroupNormalization (groups "
+        "2, groups -1 on axis 1), UnitNormalization (last axis, axis 1; single axes only: Keras 3.15.1 reloads list axes from its legacy .h5 wrongly).",
+        seed=506,
+        build=fam.normalization,
+        data=fam.norm_data,
+    ),
+    _family(
+        "normalization_rms",
+        "RMS normalization: RMSNormalization (last axis of a 2-D and a 4-D tensor, epsilon) and LayerNormalization rms_scaling (last axis, axis 1 without center).",
+        seed=507,
+        build=fam.normalization_rms,
+        data=fam.norm_data,
+        keras2=False,
+        missing="RMSNormalization and LayerNormalization rms_scaling",
+    ),
+    _family(
+        "reshaping",
+        "Reshaping family: Reshape (with -1), Permute, Cropping1D/2D/3D, ZeroPadding1D/2D/3D, UpSampling1D, "
+        "UpSampling2D (nearest, bilinear), UpSampling3D, channels_first variants, Flatten channels_first, "
+        "RepeatVector.",
+        seed=508,
+        build=fam.reshaping,
+        data=fam.reshaping_data,
+    ),
+    _family(
+        "merging",
+        "Merging family: Add, Multiply, Maximum of three inputs; Subtract, Average, Minimum; Concatenate (axis 1, "
+        "last); Dot (axes 1, normalize, 3-D axes (2, 2) and (1, 1) normalized, mixed ranks (2, 1)).",
+        seed=509,
+        build=fam.merging,
+        data=fam.merging_data,
+    ),
+    _family(
+        "preprocessing",
+        "Preprocessing inside a model: Rescaling with offset, Resizing (bilinear, nearest), CenterCrop (crop and "
+        "pad), Normalization (adapted, and from config mean/variance), Discretization (int then CategoryEncoding "
+        "count, and multi_hot), IntegerLookup multi_hot on an int64 input (fed float32), CategoryEncoding multi_hot.",
+        seed=510,
+        build=fam.preprocessing,
+        data=fam.preprocessing_data,
+        prepare=fam.preprocessing_prepare,
+    ),
+    _family(
+        "regularization",
+        "Layers inert at inference: Dropout, GaussianNoise, GaussianDropout, AlphaDropout, ActivityRegularization "
+        "(its loss is part of evaluate), SpatialDropout1D/2D/3D, RandomFlip, RandomRotation, RandomZoom, "
+        "RandomTranslation, RandomContrast.",
+        seed=511,
+        build=fam.regularization,
+        data=fam.regularization_data,
     ),
 ]
 
