@@ -74,6 +74,22 @@ func TestKeras2FilesKeepKeras2HardSigmoid(t *testing.T) {
 	if err := m.Save(t.TempDir() + "/model.keras"); err == nil || !strings.Contains(err.Error(), "hard_sigmoid") {
 		t.Fatalf("saving Keras 2's hard_sigmoid as .keras: want an error naming hard_sigmoid, got %v", err)
 	}
+	// And the other way: Keras 3's hard_sigmoid cannot go into a Keras 2 file.
+	k3json, err := os.ReadFile("testdata/mlp_relu/model_k3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k3path := t.TempDir() + "/k3.json"
+	if err := os.WriteFile(k3path, []byte(strings.Replace(string(k3json), `"activation": "relu"`, `"activation": "hard_sigmoid"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m3, err := Load(k3path, WithWeights("testdata/mlp_relu/model_k3.weights.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m3.Save(t.TempDir()+"/model.h5", Keras2Compatible()); err == nil || !strings.Contains(err.Error(), "hard_sigmoid") {
+		t.Fatalf("saving Keras 3's hard_sigmoid for Keras 2: want an error naming hard_sigmoid, got %v", err)
+	}
 	for _, c := range []struct {
 		v    string
 		want int

@@ -1,6 +1,7 @@
 package kerasrun
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -287,7 +288,13 @@ func (m *Model) legacyModelConfig(o *saveOptions) ([]byte, error) {
 		return nil, fmt.Errorf("model config: %w", err)
 	}
 	if o.keras2 && !m.isKeras2Source() {
-		return keras2ModelJSON(m.spec, m.net.Trainable)
+		out, err := keras2ModelJSON(m.spec, m.net.Trainable)
+		// Keras 3's hard_sigmoid (relu6(x + 3) / 6) is not Keras 2's
+		// (clip(0.2x + 0.5)): a Keras 2 reader would compute other outputs.
+		if err == nil && bytes.Contains(out, []byte(`"hard_sigmoid"`)) {
+			return nil, &UnsupportedError{Feature: "Keras 3's hard_sigmoid in a Keras 2 file, where hard_sigmoid means another formula; save as .keras or Keras 3 .h5 instead"}
+		}
+		return out, err
 	}
 	if _, has := top["compile_config"]; !has {
 		if _, has := top["build_config"]; !has {
