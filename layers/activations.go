@@ -19,6 +19,9 @@ type activation struct {
 	backward func(x, y, gy, gx []float32, axisLen int)
 	// halves is set for glu, whose output's last axis is half its input's.
 	halves bool
+	// fromY is set when backward reads only y (not x): forward may then
+	// write y over x.
+	fromY bool
 }
 
 // outDim returns the output's last dimension for an input last dimension n.
@@ -180,28 +183,47 @@ func init() {
 	activations["swish"] = activations["silu"]
 	activations["hard_swish"] = activations["hard_silu"]
 	// The commonest activations run on the vectorized float32 kernels
-	// (accurate to a few ulps); their derivatives need only y.
-	activations["relu"] = vectorized("relu", kernels.Relu, func(x, _ float32) float32 {
-		if x > 0 {
-			return 1
+	// (accurate to a few ulps); their derivatives need only y, so they may
+	// be applied in place.
+	activations["relu"] = vectorized("relu", kernels.Relu, reluGrad)
+	activations["sigmoid"] = vectorized("sigmoid", kernels.Sigmoid, func(y, gy, gx []float32) {
+		gy = gy[:len(y)]
+		for i, v := range y {
+			gx[i] = gy[i] * (v * (1 - v))
 		}
-		return 0
 	})
-	activations["sigmoid"] = vectorized("sigmoid", kernels.Sigmoid, func(_, y float32) float32 { return y * (1 - y) })
-	activations["tanh"] = vectorized("tanh", kernels.Tanh, func(_, y float32) float32 { return 1 - y*y })
+	activations["tanh"] = vectorized("tanh", kernels.Tanh, func(y, gy, gx []float32) {
+		gy = gy[:len(y)]
+		for i, v := range y {
+			gx[i] = gy[i] * (1 - v*v)
+		}
+	})
 }
 
 // vectorized builds an activation from a runtime/kernels function and its
-// derivative in float32.
-func vectorized(name string, f func(dst, x []float32), df func(x, y float32) float32) *activation {
+// backward pass from y = f(x) alone.
+func vectorized(name string, f func(dst, x []float32), grad func(y, gy, gx []float32)) *activation {
 	return &activation{
-		name:    name,
-		forward: func(x, y []float32, _ int) { f(y, x) },
-		backward: func(x, y, gy, gx []float32, _ int) {
-			for i := range gy {
-				gx[i] = gy[i] * df(x[i], y[i])
-			}
-		},
+		name:     name,
+		forward:  func(x, y []float32, _ int) { f(y, x) },
+		backward: func(_, y, gy, gx []float32, _ int) { grad(y[:len(gy)], gy, gx) },
+		fromY:    true,
+	}
+}
+
+// reluGrad sets gx = gy * (y > 0 ? 1 : 0), as TensorFlow's ReluGrad does
+// (relu's derivative is 1 for x > 0, and y > 0 exactly when x > 0). It
+// picks the factor with a bit mask rather than a branch: the signs of
+// activations are unpredictable.
+func reluGrad(y, gy, gx []float32) {
+	gy, gx = gy[:len(y)], gx[:len(y)]
+	for i, v := range y {
+		// v > 0 (not NaN) exactly when its bits lie in [1, 0x7f800000].
+		m := uint32(0)
+		if math.Float32bits(v)-1 < 0x7f800000 {
+			m = ^uint32(0)
+		}
+		gx[i] = gy[i] * math.Float32frombits(0x3f800000&m)
 	}
 }
 

@@ -143,7 +143,14 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 	pk := l.pack.get(l.Kernel)
 	zl := make([]float32, p.rows()*p.cout)
 	p.forward(xl, pk, bias, zl)
-	out := newConvOutput(zl, outShape, cf, l.Activation)
+	var out *convOutput
+	if !cf && l.Activation.fromY {
+		// The backward pass needs only y: apply the activation in place.
+		l.Activation.forward(zl, zl, l.Filters)
+		out = &convOutput{shape: outShape, act: l.Activation, z: zl, y: zl}
+	} else {
+		out = newConvOutput(zl, outShape, cf, l.Activation)
+	}
 	if !ctx.Grad {
 		return []*runtime.Tensor{out.tensor()}, nil, nil
 	}

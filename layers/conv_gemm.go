@@ -119,9 +119,15 @@ func (p *convProblem) forward(x []float32, w *packedKernel, bias []float32, y []
 
 // backwardData returns dx (batch x in x cin) for the output gradient dy.
 func (p *convProblem) backwardData(dy []float32, w *packedKernel) []float32 {
+	dx := make([]float32, p.batch*p.win.inSize()*p.cin)
+	if p.useConvKernel() {
+		if kp := p.kernelParams(); kernels.InputGradByConv(kp) {
+			kernels.Conv2DInputGrad(kp, dy, w.inputGrad(p), dx)
+			return dx
+		}
+	}
 	m, kg, cg, fg := p.rows(), p.kG(), p.cinG(), p.coutG()
 	packs := w.groupsBT(p)
-	dx := make([]float32, p.batch*p.win.inSize()*p.cin)
 	if p.groups == 1 && p.win.identity() {
 		kernels.Gemm(m, kg, fg, dy, p.cout, packs[0], dx, kg, false, nil)
 		return dx
@@ -140,6 +146,10 @@ func (p *convProblem) backwardData(dy []float32, w *packedKernel) []float32 {
 func (p *convProblem) backwardFilter(x, dy []float32) []float32 {
 	m, kg, cg, fg := p.rows(), p.kG(), p.cinG(), p.coutG()
 	dw := make([]float32, kg*p.cout)
+	if p.useConvKernel() {
+		kernels.Conv2DFilterGrad(p.kernelParams(), x, dy, dw)
+		return dw
+	}
 	var tab []int32
 	if !(p.groups == 1 && p.win.identity()) {
 		tab = p.win.tapTable()
@@ -190,9 +200,9 @@ type convPack struct {
 type packedKernel struct {
 	kernel []float32
 
-	c2dOnce, bOnce, btOnce sync.Once
-	c2d                    *kernels.PackedConv
-	b, bt                  []*kernels.PackedB
+	c2dOnce, igOnce, bOnce, btOnce sync.Once
+	c2d, ig                        *kernels.PackedConv
+	b, bt                          []*kernels.PackedB
 }
 
 // get returns the packed forms of the kernel variable's current values.
@@ -204,6 +214,12 @@ func (c *convPack) get(v *runtime.Variable) *packedKernel {
 func (k *packedKernel) conv2D(p *convProblem) *kernels.PackedConv {
 	k.c2dOnce.Do(func() { k.c2d = kernels.PackConv(p.win.k[1], p.win.k[2], p.cin, p.cout, k.kernel) })
 	return k.c2d
+}
+
+// inputGrad returns the kernel packed for kernels.Conv2DInputGrad.
+func (k *packedKernel) inputGrad(p *convProblem) *kernels.PackedConv {
+	k.igOnce.Do(func() { k.ig = kernels.PackConvInputGrad(p.win.k[1], p.win.k[2], p.cin, p.cout, k.kernel) })
+	return k.ig
 }
 
 // groupsB returns, per group, the kG x coutG kernel matrix packed as B.

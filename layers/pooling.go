@@ -85,33 +85,56 @@ func (l *Pooling) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtim
 	outShape := joinAxes(batch, w.outSpatial(), c, cf)
 	xl := toChannelsLast(x, cf)
 	yl := make([]float32, batch*w.outSize()*c)
-	poolForward(&w, batch, c, l.Average, xl, yl)
-	y := &runtime.Tensor{Shape: outShape, Data: fromChannelsLast(yl, outShape, cf)}
 	if !ctx.Grad {
-		return []*runtime.Tensor{y}, nil, nil
+		poolForward(&w, batch, c, l.Average, xl, yl)
+		return []*runtime.Tensor{{Shape: outShape, Data: fromChannelsLast(yl, outShape, cf)}}, nil, nil
 	}
+	var arg []int32
+	if !l.Average && w.planar() {
+		// Record where each maximum came from for the backward pass.
+		arg = make([]int32, len(yl))
+		kernels.MaxPool2DArgmax(poolParams(&w, batch, c), xl, yl, arg)
+	} else {
+		poolForward(&w, batch, c, l.Average, xl, yl)
+	}
+	y := &runtime.Tensor{Shape: outShape, Data: fromChannelsLast(yl, outShape, cf)}
 	back := func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
 		if gout[0] == nil {
 			return nil, nil
 		}
 		gl := toChannelsLast(gout[0], cf)
-		gx := poolBackward(&w, batch, c, l.Average, xl, gl)
+		var gx []float32
+		switch {
+		case arg != nil:
+			gx = make([]float32, len(xl))
+			kernels.MaxPool2DGrad(poolParams(&w, batch, c), gl, arg, gx)
+		case l.Average && w.planar():
+			gx = make([]float32, len(xl))
+			kernels.AvgPool2DGrad(poolParams(&w, batch, c), gl, gx)
+		default:
+			gx = poolBackward(&w, batch, c, l.Average, xl, gl)
+		}
 		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: fromChannelsLast(gx, x.Shape, cf)}}, nil
 	}
 	return []*runtime.Tensor{y}, back, nil
+}
+
+// poolParams describes a planar window for runtime/kernels.
+func poolParams(w *window, batch, c int) kernels.PoolParams {
+	return kernels.PoolParams{
+		Batch: batch, InH: w.in[1], InW: w.in[2], C: c,
+		PoolH: w.k[1], PoolW: w.k[2], StrideH: w.stride[1], StrideW: w.stride[2],
+		PadTop: w.padBefore[1], PadLeft: w.padBefore[2],
+		PadBottom: max((w.out[1]-1)*w.stride[1]+w.k[1]-w.in[1]-w.padBefore[1], 0),
+		PadRight:  max((w.out[2]-1)*w.stride[2]+w.k[2]-w.in[2]-w.padBefore[2], 0),
+	}
 }
 
 // poolForward pools channels_last x (batch, in, c) into y (batch, out, c).
 // Planar windows run on the kernels; 3-D ones on the reference loop.
 func poolForward(w *window, batch, c int, avg bool, x, y []float32) {
 	if w.planar() {
-		p := kernels.PoolParams{
-			Batch: batch, InH: w.in[1], InW: w.in[2], C: c,
-			PoolH: w.k[1], PoolW: w.k[2], StrideH: w.stride[1], StrideW: w.stride[2],
-			PadTop: w.padBefore[1], PadLeft: w.padBefore[2],
-			PadBottom: max((w.out[1]-1)*w.stride[1]+w.k[1]-w.in[1]-w.padBefore[1], 0),
-			PadRight:  max((w.out[2]-1)*w.stride[2]+w.k[2]-w.in[2]-w.padBefore[2], 0),
-		}
+		p := poolParams(w, batch, c)
 		if avg {
 			kernels.AvgPool2D(p, x, y)
 		} else {
@@ -158,7 +181,7 @@ func poolForward(w *window, batch, c int, avg bool, x, y []float32) {
 }
 
 // poolBackward returns the input gradient of poolForward for output
-// gradient g: the mean's share to every counted position, or the whole
+// gradient g (3-D windows; planar ones use the kernels): the mean's share to every counted position, or the whole
 // gradient to the (first) maximum of each window.
 func poolBackward(w *window, batch, c int, avg bool, x, g []float32) []float32 {
 	in, out, taps := w.inSize(), w.outSize(), w.taps()

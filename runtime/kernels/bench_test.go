@@ -88,3 +88,37 @@ func BenchmarkActivations(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConv2DGrads reports GFLOP/s of the forward pass, the kernel
+// gradient and the input gradient of the tutorial CNN's two convolutions
+// on a batch of 32 (3x3 valid: 32x32x3 -> 30x30x32, 15x15x32 -> 13x13x64).
+func BenchmarkConv2DGrads(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, p := range []ConvParams{
+		{Batch: 32, InH: 32, InW: 32, InC: 3, KH: 3, KW: 3, OutC: 32},
+		{Batch: 32, InH: 15, InW: 15, InC: 32, KH: 3, KW: 3, OutC: 64},
+	} {
+		oh, ow := p.OutH(), p.OutW()
+		in, w := randSlice(r, p.Batch*p.InH*p.InW*p.InC), randSlice(r, 9*p.InC*p.OutC)
+		dout := randSlice(r, p.Batch*oh*ow*p.OutC)
+		din, dw := make([]float32, len(in)), make([]float32, len(w))
+		flops := 2 * float64(p.Batch*oh*ow) * float64(9*p.InC*p.OutC)
+		name := fmt.Sprintf("%dx%dx%d-%d", p.InH, p.InW, p.InC, p.OutC)
+		pw, pg := PackConv(3, 3, p.InC, p.OutC, w), PackConvInputGrad(3, 3, p.InC, p.OutC, w)
+		for _, c := range []struct {
+			what string
+			f    func()
+		}{
+			{"forward", func() { Conv2D(p, in, pw, dout, nil) }},
+			{"filter", func() { Conv2DFilterGrad(p, in, dout, dw) }},
+			{"input", func() { Conv2DInputGrad(p, dout, pg, din) }},
+		} {
+			b.Run(name+"/"+c.what, func(b *testing.B) {
+				for b.Loop() {
+					c.f()
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -43,37 +43,60 @@ func newConvAT(p ConvParams, in []float32, oh, ow int) *convAT {
 	return &convAT{p: p, in: in, oh: oh, ow: ow}
 }
 
-// packA gathers rows [r0, r0+rows) and pixels [i0, i0+kc): for one row
-// (a tap and an input channel) the pixels of one output line read the input
-// with a constant stride StrideW*InC, so each row is a few strided runs.
+// packA gathers rows [r0, r0+rows) and pixels [i0, i0+kc). Consecutive
+// rows of one tap are consecutive input channels, so each pixel reads a
+// contiguous run of the input and writes it down a column of the tile.
 func (s *convAT) packA(dst []float32, ld, r0, rows, i0, kc int) {
 	p := &s.p
-	cin := p.InC
-	for r := 0; r < rows; r++ {
+	cin, sw := p.InC, p.StrideW
+	for r := 0; r < rows; {
 		tap, ci := (r0+r)/cin, (r0+r)%cin
+		cnt := min(cin-ci, rows-r)
 		ky, kx := tap/p.KW, tap%p.KW
 		dy, dx := ky*p.DilationH-p.PadTop, kx*p.DilationW-p.PadLeft
-		d := dst[r*ld : r*ld+kc]
+		d := dst[r*ld : (r+cnt-1)*ld+kc]
 		x := i0 % s.ow
 		line := i0 / s.ow // n*oh + y
 		for q := 0; q < kc; {
 			run := min(s.ow-x, kc-q)
-			seg := d[q : q+run]
 			n, y := line/s.oh, line%s.oh
 			iy := y*p.StrideH + dy
 			if uint(iy) >= uint(p.InH) {
-				clear(seg)
+				for i := 0; i < cnt; i++ {
+					clear(d[i*ld+q : i*ld+q+run])
+				}
 			} else {
-				// Output columns x..x+run-1 read input column x*sw+dx; keep
-				// the ones inside the image.
-				row := s.in[(n*p.InH+iy)*p.InW*cin:]
-				sw := p.StrideW
-				for j := range seg {
-					ix := (x+j)*sw + dx
-					if uint(ix) < uint(p.InW) {
-						seg[j] = row[ix*cin+ci]
-					} else {
-						seg[j] = 0
+				// Output columns x+t (t < run) read input column (x+t)*sw+dx;
+				// those in [t0, t1) lie inside the image.
+				t0, t1 := 0, run
+				for t0 < run && (x+t0)*sw+dx < 0 {
+					t0++
+				}
+				for t1 > t0 && (x+t1-1)*sw+dx >= p.InW {
+					t1--
+				}
+				for i := 0; i < cnt; i++ {
+					clear(d[i*ld+q : i*ld+q+t0])
+					clear(d[i*ld+q+t1 : i*ld+q+run])
+				}
+				row := s.in[(n*p.InH+iy)*p.InW*cin+ci:]
+				t := t0
+				for ; t+4 <= t1; t += 4 {
+					o := ((x+t)*sw + dx) * cin
+					st := sw * cin
+					s0 := row[o : o+cnt]
+					s1 := row[o+st : o+st+len(s0)]
+					s2 := row[o+2*st : o+2*st+len(s0)]
+					s3 := row[o+3*st : o+3*st+len(s0)]
+					for i, v := range s0 {
+						c := d[i*ld+q+t : i*ld+q+t+4]
+						c[0], c[1], c[2], c[3] = v, s1[i], s2[i], s3[i]
+					}
+				}
+				for ; t < t1; t++ {
+					o := ((x+t)*sw + dx) * cin
+					for i, v := range row[o : o+cnt] {
+						d[i*ld+q+t] = v
 					}
 				}
 			}
@@ -81,6 +104,7 @@ func (s *convAT) packA(dst []float32, ld, r0, rows, i0, kc int) {
 			x = 0
 			line++
 		}
+		r += cnt
 	}
 }
 
