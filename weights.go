@@ -116,15 +116,42 @@ func readWeight(ds *h5.Dataset, where, name string) (weightArray, error) {
 	return weightArray{shape: shape, data: data}, nil
 }
 
+// checkWeightShape checks that a weight of the file's shape fits a
+// variable.
+func checkWeightShape(v *runtime.Variable, shape []int, where string) error {
+	want := v.Value.Shape
+	if !sameShape(shape, want) {
+		// A scalar and a one-element vector are the same to Keras.
+		if runtime.ShapeSize(shape) != runtime.ShapeSize(want) || runtime.ShapeSize(want) != 1 {
+			return fmt.Errorf("%s: weight %q has shape %s in the file, the layer expects %s",
+				where, v.Name, runtime.FormatShape(shape), runtime.FormatShape(want))
+		}
+	}
+	return nil
+}
+
+// loadVariable reads a weight dataset straight into a variable's memory,
+// with no intermediate copy: Keras 3 files need no load-time conversion.
+func loadVariable(v *runtime.Variable, ds *h5.Dataset, where string) error {
+	if err := checkWeightShape(v, ds.Shape(), where); err != nil {
+		return err
+	}
+	switch ds.DType().Kind {
+	case h5.Int8, h5.Uint8:
+		_, err := readWeight(ds, where, v.Name) // names the quantized layer
+		return err
+	}
+	if err := ds.ReadFloat32Into(v.Value.Data); err != nil {
+		return fmt.Errorf("%s: weight %q: %w", where, v.Name, err)
+	}
+	v.Touch()
+	return nil
+}
+
 // setVariable copies a weight into a variable, checking the shape.
 func setVariable(v *runtime.Variable, w weightArray, where string) error {
-	want := v.Value.Shape
-	if !sameShape(w.shape, want) {
-		// A scalar and a one-element vector are the same to Keras.
-		if runtime.ShapeSize(w.shape) != runtime.ShapeSize(want) || runtime.ShapeSize(want) != 1 {
-			return fmt.Errorf("%s: weight %q has shape %s in the file, the layer expects %s",
-				where, v.Name, runtime.FormatShape(w.shape), runtime.FormatShape(want))
-		}
+	if err := checkWeightShape(v, w.shape, where); err != nil {
+		return err
 	}
 	if len(w.data) != len(v.Value.Data) {
 		return fmt.Errorf("%s: weight %q holds %d values, the layer expects %d", where, v.Name, len(w.data), len(v.Value.Data))
@@ -397,11 +424,7 @@ func loadKeras3Layer(store varStore, path string, l layers.Layer, visited map[la
 			if err != nil {
 				return fmt.Errorf("%s: weight %d (%s) missing at %s/%d", where, i, v.Name, varsPath(path), i)
 			}
-			w, err := readWeight(ds, where, v.Name)
-			if err != nil {
-				return err
-			}
-			if err := setVariable(v, w, where); err != nil {
+			if err := loadVariable(v, ds, where); err != nil {
 				return err
 			}
 		}

@@ -113,7 +113,39 @@ func (d *Dataset) Read() (a *Array, err error) {
 	return &Array{DType: d.dt.public(), Shape: d.Shape(), Data: data}, nil
 }
 
-func (d *Dataset) read() (any, error) {
+// ReadFloat32Into reads a numeric dataset into dst, which must hold
+// exactly as many elements as the dataset, converting to float32 as
+// Array.Float32s does. A float32 dataset is read straight into dst with no
+// intermediate copy: this is how a model's weights are loaded into memory
+// that already holds their tensors.
+func (d *Dataset) ReadFloat32Into(dst []float32) (err error) {
+	defer d.f.annotate(&err, d.path)
+	defer d.f.recoverError(&err)
+	if len(dst) != d.n {
+		return fmt.Errorf("h5: dataset %s has %d elements, destination holds %d", d.path, d.n, len(dst))
+	}
+	if d.dt.kind == Float32 && d.dt.size == 4 && len(d.dt.dims) == 0 {
+		_, err := d.readTo(dst)
+		return err
+	}
+	a, err := d.read()
+	if err != nil {
+		return err
+	}
+	f, err := (&Array{DType: d.dt.public(), Shape: d.Shape(), Data: a}).Float32s()
+	if err != nil {
+		return err
+	}
+	copy(dst, f)
+	return nil
+}
+
+func (d *Dataset) read() (any, error) { return d.readTo(nil) }
+
+// readTo reads the dataset into into (a slice of the Go type makeData
+// gives for the dataset's type, and of its length), or into a new slice
+// when into is nil.
+func (d *Dataset) readTo(into any) (any, error) {
 	f := d.f
 	h := d.hdr
 	if h.has(msgExternal) {
@@ -138,7 +170,10 @@ func (d *Dataset) read() (any, error) {
 	if d.n != 0 && nbytes/uint64(d.n) != es || nbytes > f.maxDataBytes() {
 		return nil, f.formatErr(int64(d.addr), "dataset %s declares %d elements of %d bytes, more than a %d-byte file can hold", d.path, d.n, es, f.size)
 	}
-	data := makeData(d.dt, d.n)
+	data := into
+	if data == nil {
+		data = makeData(d.dt, d.n)
+	}
 	if d.n == 0 {
 		return data, nil
 	}

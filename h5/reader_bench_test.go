@@ -107,3 +107,54 @@ func BenchmarkReadWeights(b *testing.B) {
 		f.Close()
 	}
 }
+
+// BenchmarkReadWeightsInto reads every weight into memory allocated once,
+// as a model loader fills tensors that already exist. Compare with
+// `python compat/python/bench_h5.py --direct` (h5py's read_direct).
+func BenchmarkReadWeightsInto(b *testing.B) {
+	p := ensureBenchWeights(b)
+	st, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := map[string][]float32{}
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		f, err := Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		layers, err := f.Root().Group("layers")
+		if err != nil {
+			b.Fatal(err)
+		}
+		names, err := layers.Children()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range names {
+			for _, v := range []string{"vars/0", "vars/1"} {
+				d, err := layers.Dataset(n + "/" + v)
+				if err != nil {
+					b.Fatal(err)
+				}
+				key := n + "/" + v
+				buf, ok := dst[key]
+				if !ok {
+					size := 1
+					for _, s := range d.Shape() {
+						size *= s
+					}
+					buf = make([]float32, size)
+					dst[key] = buf
+				}
+				if err := d.ReadFloat32Into(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		f.Close()
+	}
+}
