@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kerasrun/kerasrun/internal/atomicfile"
 )
 
 // Saving, in three files: save.go chooses the format and writes the file
@@ -122,60 +122,17 @@ func (m *Model) Save(path string, opts ...SaveOption) error {
 // that a failure can be injected midway.
 var saveWriteHook func(io.Writer) io.Writer
 
-// writeAtomic writes path through a temporary file in the same directory:
-// write, sync, rename. On failure the temporary file is removed and an
-// existing file at path is untouched. The mode of an existing file is
-// kept.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	perm := os.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("%s exists and is not a regular file", path)
+// writeAtomic writes path atomically (see atomicfile.Write), through the
+// test hook and a write buffer.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	return atomicfile.Write(path, func(out io.Writer) error {
+		if saveWriteHook != nil {
+			out = saveWriteHook(out)
 		}
-		perm = fi.Mode().Perm()
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
+		bw := bufio.NewWriterSize(out, 1<<20)
+		if err := write(bw); err != nil {
+			return err
 		}
-	}()
-	var out io.Writer = f
-	if saveWriteHook != nil {
-		out = saveWriteHook(out)
-	}
-	bw := bufio.NewWriterSize(out, 1<<20)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename durable where the system can sync a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+		return bw.Flush()
+	})
 }

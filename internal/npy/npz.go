@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/kerasrun/kerasrun/internal/atomicfile"
 )
 
 // maxNPZMembers caps the number of arrays in an archive.
@@ -113,7 +115,7 @@ func WriteNPZ(path string, names []string, arrays []*Array) error {
 			return fmt.Errorf("%w (array %q)", err, name)
 		}
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		zw := zip.NewWriter(w)
 		for i, name := range names {
 			mw, err := zw.CreateHeader(&zip.FileHeader{Name: name + ".npy", Method: zip.Store, Modified: npzTime})

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
+
+	"github.com/kerasrun/kerasrun/internal/atomicfile"
 )
 
 // Write encodes data with the given shape as a little-endian float32 .npy
@@ -51,31 +51,5 @@ func WriteFile(path string, shape []int, data []float32) error {
 	if _, err := checkShape(shape, len(data)); err != nil {
 		return err
 	}
-	return writeAtomic(path, func(w io.Writer) error { return Write(w, shape, data) })
-}
-
-// writeAtomic runs write on a temporary file beside path and renames it to
-// path only if everything succeeded.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; give it the usual mode for data files.
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, shape, data) })
 }
