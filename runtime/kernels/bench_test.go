@@ -122,3 +122,30 @@ func BenchmarkConv2DGrads(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMaxPool2D reports the time of 2x2 max pooling over the tutorial
+// CNN's first activation (32x30x30x32, relu'd random values), with and
+// without the argmax, and of the reference loop.
+func BenchmarkMaxPool2D(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	p := PoolParams{Batch: 32, InH: 30, InW: 30, C: 32, PoolH: 2, PoolW: 2}
+	in := randSlice(r, 32*30*30*32)
+	Relu(in, in)
+	out := make([]float32, 32*15*15*32)
+	arg := make([]int32, len(out))
+	b.Run("MaxPool2D", func(b *testing.B) {
+		for b.Loop() {
+			MaxPool2D(p, in, out)
+		}
+	})
+	b.Run("MaxPool2DArgmax", func(b *testing.B) {
+		for b.Loop() {
+			MaxPool2DArgmax(p, in, out, arg)
+		}
+	})
+	b.Run("reference", func(b *testing.B) {
+		for b.Loop() {
+			pool2D(p, in, out, false)
+		}
+	})
+}

@@ -142,7 +142,9 @@ func TestPackBTransMatchesPackB(t *testing.T) {
 	}
 }
 
-func TestPool2DGrads(t *testing.T) {
+func TestPool2DGrads(t *testing.T) { forLevels(t, testPool2DGrads) }
+
+func testPool2DGrads(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	for it := 0; it < 150; it++ {
 		p := PoolParams{Batch: 1 + r.IntN(2), InH: 1 + r.IntN(8), InW: 1 + r.IntN(8), C: 1 + r.IntN(17),
@@ -150,17 +152,29 @@ func TestPool2DGrads(t *testing.T) {
 		p.PadTop, p.PadBottom = r.IntN(p.PoolH), r.IntN(p.PoolH)
 		p.PadLeft, p.PadRight = r.IntN(p.PoolW), r.IntN(p.PoolW)
 		in := randSlice(r, p.Batch*p.InH*p.InW*p.C)
-		if it%4 == 0 { // ties and a NaN
+		if it%4 == 0 { // ties, signed zeros and a NaN
 			for i := range in {
 				in[i] = float32(r.IntN(3))
+				if r.IntN(3) == 0 {
+					in[i] = float32(math.Copysign(0, -1))
+				}
 			}
-			in[r.IntN(len(in))] = float32(math.NaN())
+			if it%8 == 0 {
+				in[r.IntN(len(in))] = float32(math.NaN())
+			}
 		}
 		size := p.Batch * p.OutH() * p.OutW() * p.C
 		mx, ref := make([]float32, size), make([]float32, size)
 		arg := make([]int32, size)
 		MaxPool2DArgmax(p, in, mx, arg)
-		MaxPool2D(p, in, ref)
+		mx2 := make([]float32, size)
+		MaxPool2D(p, in, mx2)
+		for i := range mx {
+			if math.Float32bits(mx[i]) != math.Float32bits(mx2[i]) {
+				t.Fatalf("%+v: MaxPool2D out[%d] = %v, MaxPool2DArgmax %v", p, i, mx2[i], mx[i])
+			}
+		}
+		pool2D(p, in, ref, false) // the reference loop
 		dout := randSlice(r, size)
 		img := p.InH * p.InW * p.C
 		din, buf := guarded(p.Batch*img, 7)
@@ -180,7 +194,7 @@ func TestPool2DGrads(t *testing.T) {
 					for c := 0; c < p.C; c++ {
 						o := ((n*oh+y)*ow+x)*p.C + c
 						if math.Float32bits(mx[o]) != math.Float32bits(ref[o]) {
-							t.Fatalf("%+v: MaxPool2DArgmax out[%d] = %v, MaxPool2D %v", p, o, mx[o], ref[o])
+							t.Fatalf("%+v: MaxPool2DArgmax out[%d] = %v, reference %v", p, o, mx[o], ref[o])
 						}
 						a, cnt := -1, 0
 						var pos []int

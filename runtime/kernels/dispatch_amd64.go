@@ -24,6 +24,7 @@ func init() {
 	if bestLevel >= levelAVX512 {
 		mulAddAsm[levelAVX512] = mulAdd512
 		expAsm, sigmoidAsm, tanhAsm, geluTanhAsm, reluAsm = exp512, sigmoid512, tanh512, geluTanh512, relu512
+		maxPoolAsm = maxPool512
 	}
 }
 

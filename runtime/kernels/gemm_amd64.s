@@ -3,7 +3,7 @@
 //go:build amd64 && !noasm
 
 // sgemm512xN require AVX-512F; sgemm256xN and mulAdd256 require AVX2 and FMA;
-// mulAdd512 and the activation loops require AVX-512F.
+// mulAdd512, maxPool512 and the activation loops require AVX-512F.
 // Micro-kernel contract: see microKernel.run in gemm.go.
 
 #include "textflag.h"
@@ -4355,5 +4355,79 @@ relu512_full:
 	SUBQ $16, CX
 	JGT relu512_loop
 relu512_done:
+	VZEROUPPER
+	RET
+
+DATA pooliota<>+0(SB)/4, $0
+DATA pooliota<>+4(SB)/4, $1
+DATA pooliota<>+8(SB)/4, $2
+DATA pooliota<>+12(SB)/4, $3
+DATA pooliota<>+16(SB)/4, $4
+DATA pooliota<>+20(SB)/4, $5
+DATA pooliota<>+24(SB)/4, $6
+DATA pooliota<>+28(SB)/4, $7
+DATA pooliota<>+32(SB)/4, $8
+DATA pooliota<>+36(SB)/4, $9
+DATA pooliota<>+40(SB)/4, $10
+DATA pooliota<>+44(SB)/4, $11
+DATA pooliota<>+48(SB)/4, $12
+DATA pooliota<>+52(SB)/4, $13
+DATA pooliota<>+56(SB)/4, $14
+DATA pooliota<>+60(SB)/4, $15
+GLOBL pooliota<>(SB), RODATA|NOPTR, $64
+
+// func maxPool512(in *float32, offs *int32, npos int, out *float32, arg *int32, c int) int
+TEXT ·maxPool512(SB), NOSPLIT, $0-56
+	MOVQ in+0(FP), SI
+	MOVQ offs+8(FP), R8
+	MOVQ npos+16(FP), R9
+	MOVQ out+24(FP), DI
+	MOVQ arg+32(FP), R10
+	MOVQ c+40(FP), DX
+	VMOVDQU32 pooliota<>(SB), Z31
+	KXORW K5, K5, K5
+	XORQ R11, R11
+maxpool_loop:
+	MOVQ DX, CX
+	SUBQ R11, CX
+	JLE maxpool_done
+	MOVQ $-1, BX
+	CMPQ CX, $16
+	JGE maxpool_full
+	MOVL $1, BX
+	SHLL CX, BX
+	DECL BX
+maxpool_full:
+	KMOVW BX, K1
+	MOVLQSX (R8), AX
+	ADDQ R11, AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	VPBROADCASTD AX, Z1
+	VPADDD Z31, Z1, Z1
+	VCMPPS $3, Z0, Z0, K1, K2
+	KORW K2, K5, K5
+	MOVQ $1, R12
+maxpool_pos:
+	CMPQ R12, R9
+	JGE maxpool_store
+	MOVLQSX (R8)(R12*4), AX
+	ADDQ R11, AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z3
+	VCMPPS $3, Z3, Z3, K1, K2
+	KORW K2, K5, K5
+	VCMPPS $0x1e, Z0, Z3, K1, K3
+	VMOVAPS Z3, K3, Z0
+	VPBROADCASTD AX, Z4
+	VPADDD Z31, Z4, K3, Z1
+	INCQ R12
+	JMP maxpool_pos
+maxpool_store:
+	VMOVUPS Z0, K1, (DI)(R11*4)
+	VMOVDQU32 Z1, K1, (R10)(R11*4)
+	ADDQ $16, R11
+	JMP maxpool_loop
+maxpool_done:
+	KMOVW K5, AX
+	MOVQ AX, ret+48(FP)
 	VZEROUPPER
 	RET

@@ -143,6 +143,12 @@ func geluTanh512(dst, x *float32, n int)
 //go:noescape
 func relu512(dst, x *float32, n int)
 
+// maxPool512 pools one output pixel over the window positions offs[:npos]
+// (see maxPoolPixel); non-zero when a NaN was read (AVX-512F).
+//
+//go:noescape
+func maxPool512(in *float32, offs *int32, npos int, out *float32, arg *int32, c int) int
+
 // mulAdd512 computes dst[i] += x[i]*y[i] for i < n (AVX-512F).
 //
 //go:noescape
