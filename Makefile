@@ -67,6 +67,7 @@ compat:
 bench:
 	bash bench/run.sh
 	bash bench/train.sh
+	bash bench/predict.sh
 	bash bench/h5.sh
 
 clean:
