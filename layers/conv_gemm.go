@@ -121,10 +121,8 @@ func (p *convProblem) forward(x []float32, w *packedKernel, bias []float32, y []
 func (p *convProblem) backwardData(dy []float32, w *packedKernel) []float32 {
 	dx := make([]float32, p.batch*p.win.inSize()*p.cin)
 	if p.useConvKernel() {
-		if kp := p.kernelParams(); kernels.InputGradByConv(kp) {
-			kernels.Conv2DInputGrad(kp, dy, w.inputGrad(p), dx)
-			return dx
-		}
+		kernels.Conv2DInputGrad(p.kernelParams(), dy, w.inputGrad(p), dx)
+		return dx
 	}
 	m, kg, cg, fg := p.rows(), p.kG(), p.cinG(), p.coutG()
 	packs := w.groupsBT(p)
@@ -201,7 +199,8 @@ type packedKernel struct {
 	kernel []float32
 
 	c2dOnce, igOnce, bOnce, btOnce sync.Once
-	c2d, ig                        *kernels.PackedConv
+	c2d                            *kernels.PackedConv
+	ig                             *kernels.PackedConvInputGrad
 	b, bt                          []*kernels.PackedB
 }
 
@@ -217,7 +216,7 @@ func (k *packedKernel) conv2D(p *convProblem) *kernels.PackedConv {
 }
 
 // inputGrad returns the kernel packed for kernels.Conv2DInputGrad.
-func (k *packedKernel) inputGrad(p *convProblem) *kernels.PackedConv {
+func (k *packedKernel) inputGrad(p *convProblem) *kernels.PackedConvInputGrad {
 	k.igOnce.Do(func() { k.ig = kernels.PackConvInputGrad(p.win.k[1], p.win.k[2], p.cin, p.cout, k.kernel) })
 	return k.ig
 }

@@ -108,35 +108,51 @@ func (s *convAT) packA(dst []float32, ld, r0, rows, i0, kc int) {
 	}
 }
 
+// PackedConvInputGrad is a Conv2D kernel packed once for Conv2DInputGrad.
+type PackedConvInputGrad struct {
+	kh, kw, cin, cout int
+	flipped           *PackedConv // for inputGradByConv
+	bt                *PackedB    // the (cout) x (kh*kw*cin) transpose, for inputGradByGemm
+}
+
 // PackConvInputGrad packs a Keras Conv2D kernel (kh, kw, cin, cout) for
-// Conv2DInputGrad: flipped in both spatial axes, input and output channels
-// swapped, so that the input gradient of a unit-stride convolution is itself
-// a convolution of the output gradient.
-func PackConvInputGrad(kh, kw, cin, cout int, w []float32) *PackedConv {
+// Conv2DInputGrad.
+func PackConvInputGrad(kh, kw, cin, cout int, w []float32) *PackedConvInputGrad {
 	if len(w) < kh*kw*cin*cout {
 		panic("kernels: PackConvInputGrad: kernel too short")
 	}
-	f := make([]float32, kh*kw*cout*cin)
-	for ky := 0; ky < kh; ky++ {
-		for kx := 0; kx < kw; kx++ {
-			src := w[(ky*kw+kx)*cin*cout:]
-			dst := f[((kh-1-ky)*kw+(kw-1-kx))*cout*cin:]
-			for ci := 0; ci < cin; ci++ {
-				for co, v := range src[ci*cout : (ci+1)*cout] {
-					dst[co*cin+ci] = v
+	g := &PackedConvInputGrad{kh: kh, kw: kw, cin: cin, cout: cout}
+	if cin >= inputGradMinC {
+		// Flipped in both spatial axes, input and output channels swapped.
+		f := make([]float32, kh*kw*cout*cin)
+		for ky := 0; ky < kh; ky++ {
+			for kx := 0; kx < kw; kx++ {
+				src := w[(ky*kw+kx)*cin*cout:]
+				dst := f[((kh-1-ky)*kw+(kw-1-kx))*cout*cin:]
+				for ci := 0; ci < cin; ci++ {
+					for co, v := range src[ci*cout : (ci+1)*cout] {
+						dst[co*cin+ci] = v
+					}
 				}
 			}
 		}
+		g.flipped = PackConv(kh, kw, cout, cin, f)
 	}
-	return PackConv(kh, kw, cout, cin, f)
+	g.bt = PackBTrans(cout, kh*kw*cin, w, cout)
+	return g
 }
 
-// InputGradByConv reports whether Conv2DInputGrad handles the forward
-// convolution p: unit strides and no more padding before than the dilated
-// kernel spans (always so for "valid" and "same").
-func InputGradByConv(p ConvParams) bool {
-	p = p.norm()
-	return p.StrideH == 1 && p.StrideW == 1 &&
+// inputGradMinC is the smallest input depth for which the input gradient
+// runs as a convolution (its output channels fill the micro-kernel's
+// columns); shallower inputs (a network's first layer) take the GEMM path.
+const inputGradMinC = 16
+
+// inputGradByConv reports whether the input gradient of p is the
+// convolution of dout with the flipped kernel: unit strides and no more
+// padding before than the dilated kernel spans (always so for "valid" and
+// "same").
+func inputGradByConv(p ConvParams) bool {
+	return p.InC >= inputGradMinC && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadTop <= p.DilationH*(p.KH-1) && p.PadLeft <= p.DilationW*(p.KW-1) &&
 		p.InH-p.OutH()+p.PadTop >= 0 && p.InW-p.OutW()+p.PadLeft >= 0
 }
@@ -144,29 +160,92 @@ func InputGradByConv(p ConvParams) bool {
 // Conv2DInputGrad computes the input gradient din (Batch, InH, InW, InC) of
 // the forward convolution p for the output gradient dout (Batch, OutH,
 // OutW, OutC), with the kernel packed by PackConvInputGrad; din is
-// overwritten. p must satisfy InputGradByConv. The reference loop:
+// overwritten. The reference loop:
 //
 //	din[n,iy,ix,ci] = sum_{y,x,ky,kx,co: y*sh+ky*dh-PadTop = iy, x*sw+kx*dw-PadLeft = ix} dout[n,y,x,co] * w[ky,kx,ci,co]
 //
-// With unit strides that is Conv2D of dout with the flipped kernel, padded by
-// dh*(KH-1)-PadTop before (and what makes the size InH after).
-func Conv2DInputGrad(p ConvParams, dout []float32, wg *PackedConv, din []float32) {
+// With unit strides and InC >= 16 that is Conv2D of dout with the flipped
+// kernel, padded by dh*(KH-1)-PadTop before (and what makes the size InH
+// after). Otherwise a GEMM of a few rows of dout at a time with the
+// transposed kernel gives their patch gradients, added into din (col2im);
+// images run on separate goroutines.
+func Conv2DInputGrad(p ConvParams, dout []float32, wg *PackedConvInputGrad, din []float32) {
 	p = p.norm()
-	if !InputGradByConv(p) {
-		panic("kernels: Conv2DInputGrad: strides other than 1 or padding wider than the kernel")
+	if wg == nil || wg.kh != p.KH || wg.kw != p.KW || wg.cin != p.InC || wg.cout != p.OutC {
+		panic("kernels: Conv2DInputGrad: packed kernel does not match the parameters")
 	}
 	oh, ow := p.OutH(), p.OutW()
-	q := ConvParams{
-		Batch: p.Batch, InH: oh, InW: ow, InC: p.OutC,
-		KH: p.KH, KW: p.KW, OutC: p.InC,
-		DilationH: p.DilationH, DilationW: p.DilationW,
-		PadTop: p.DilationH*(p.KH-1) - p.PadTop, PadLeft: p.DilationW*(p.KW-1) - p.PadLeft,
-		PadBottom: p.InH - oh + p.PadTop, PadRight: p.InW - ow + p.PadLeft,
+	if len(dout) < p.Batch*oh*ow*p.OutC || len(din) < p.Batch*p.InH*p.InW*p.InC {
+		panic("kernels: Conv2DInputGrad: output or input gradient too short")
 	}
-	if q.OutH() != p.InH || q.OutW() != p.InW {
-		panic("kernels: Conv2DInputGrad: inconsistent sizes")
+	if wg.flipped != nil && inputGradByConv(p) {
+		q := ConvParams{
+			Batch: p.Batch, InH: oh, InW: ow, InC: p.OutC,
+			KH: p.KH, KW: p.KW, OutC: p.InC,
+			DilationH: p.DilationH, DilationW: p.DilationW,
+			PadTop: p.DilationH*(p.KH-1) - p.PadTop, PadLeft: p.DilationW*(p.KW-1) - p.PadLeft,
+			PadBottom: p.InH - oh + p.PadTop, PadRight: p.InW - ow + p.PadLeft,
+		}
+		Conv2D(q, dout, wg.flipped, din, nil)
+		return
 	}
-	Conv2D(q, dout, wg, din, nil)
+	clear(din[:p.Batch*p.InH*p.InW*p.InC])
+	if oh*ow == 0 {
+		return
+	}
+	t := min(Threads(), p.Batch)
+	if t <= 1 || 2*p.Batch*oh*ow*p.OutC*p.KH*p.KW*p.InC < parallelMinFlops {
+		inputGradImages(&p, dout, wg.bt, din, oh, ow, 0, p.Batch)
+		return
+	}
+	var wgp sync.WaitGroup
+	for q := 1; q < t; q++ {
+		n0, n1 := q*p.Batch/t, (q+1)*p.Batch/t
+		wgp.Add(1)
+		go func() { defer wgp.Done(); inputGradImages(&p, dout, wg.bt, din, oh, ow, n0, n1) }()
+	}
+	inputGradImages(&p, dout, wg.bt, din, oh, ow, 0, p.Batch/t)
+	wgp.Wait()
+}
+
+// inputGradRows is the number of output pixels whose patch gradients are
+// computed at a time: their tile stays in L2.
+const inputGradRows = 256
+
+// inputGradImages adds the input gradients of images [n0, n1) into din.
+func inputGradImages(p *ConvParams, dout []float32, bt *PackedB, din []float32, oh, ow, n0, n1 int) {
+	k, cin, cout := p.KH*p.KW*p.InC, p.InC, p.OutC
+	tile := make([]float32, inputGradRows*k)
+	img := p.InH * p.InW * cin
+	for n := n0; n < n1; n++ {
+		db := din[n*img : (n+1)*img]
+		for r0 := 0; r0 < oh*ow; r0 += inputGradRows {
+			rows := min(inputGradRows, oh*ow-r0)
+			gemmSource(rows, k, cout, denseA{dout[(n*oh*ow+r0)*cout:], cout}, bt, tile, k, false, nil)
+			for r := 0; r < rows; r++ {
+				y, x := (r0+r)/ow, (r0+r)%ow
+				g := tile[r*k : (r+1)*k]
+				for ky := 0; ky < p.KH; ky++ {
+					iy := y*p.StrideH + ky*p.DilationH - p.PadTop
+					if uint(iy) >= uint(p.InH) {
+						continue
+					}
+					for kx := 0; kx < p.KW; kx++ {
+						ix := x*p.StrideW + kx*p.DilationW - p.PadLeft
+						if uint(ix) >= uint(p.InW) {
+							continue
+						}
+						src := g[(ky*p.KW+kx)*cin : (ky*p.KW+kx+1)*cin]
+						dst := db[(iy*p.InW+ix)*cin : (iy*p.InW+ix+1)*cin]
+						dst = dst[:len(src)]
+						for i, v := range src {
+							dst[i] += v
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // packedBPool recycles the data of PackedB values made per call (an
