@@ -140,7 +140,15 @@ func (s *convA) packA(dst []float32, ld, i0, rows, p0, kc int) {
 				clear(d[q : q+run])
 			} else {
 				off := ((img+iy)*inW+ix)*cin + ci
-				copy(d[q:q+run], s.in[off:off+run])
+				if run < 8 {
+					// A shallow input (RGB): copy is slower than a loop.
+					src, dq := s.in[off:off+run], d[q:q+run]
+					for j, v := range src {
+						dq[j] = v
+					}
+				} else {
+					copy(d[q:q+run], s.in[off:off+run])
+				}
 			}
 			q += run
 			tap++
