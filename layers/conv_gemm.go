@@ -174,11 +174,26 @@ func transposeInto(dst, a []float32, rows, cols int) {
 	}
 }
 
-// sumRows returns the column sums of the rows x n matrix a (a bias gradient).
+// sumRows returns the column sums of the rows x n matrix a (a bias
+// gradient). Four rows are added before each update of the sums, which
+// keeps the loop from waiting on its own stores.
 func sumRows(a []float32, n int) []float32 {
 	s := make([]float32, n)
-	for off := 0; off+n <= len(a); off += n {
-		for j, v := range a[off : off+n] {
+	if n == 0 {
+		return s
+	}
+	rows := len(a) / n
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		a0 := a[r*n : (r+1)*n]
+		a1, a2, a3 := a[(r+1)*n:(r+2)*n], a[(r+2)*n:(r+3)*n], a[(r+3)*n:(r+4)*n]
+		a1, a2, a3, s := a1[:len(a0)], a2[:len(a0)], a3[:len(a0)], s[:len(a0)]
+		for j, v := range a0 {
+			s[j] += (v + a1[j]) + (a2[j] + a3[j])
+		}
+	}
+	for ; r < rows; r++ {
+		for j, v := range a[r*n : (r+1)*n] {
 			s[j] += v
 		}
 	}
