@@ -121,7 +121,8 @@ func (st *stepper) trainStep(x, y []*Tensor, sw *Tensor) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ctx := &runtime.Context{Training: true, Grad: true, Rand: st.rng, Grads: map[*runtime.Variable]*runtime.Tensor{}}
+	// Training needs the weights' gradients only, not the inputs'.
+	ctx := &runtime.Context{Training: true, Grad: true, SkipInputGrads: true, Rand: st.rng, Grads: map[*runtime.Variable]*runtime.Tensor{}}
 	fw, err := m.forwardLoss(ctx, x)
 	if err != nil {
 		return err

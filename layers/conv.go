@@ -165,6 +165,9 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 				ctx.AccumulateGrad(l.Bias, &runtime.Tensor{Shape: []int{l.Filters}, Data: sumRows(gzl, l.Filters)})
 			}
 		}
+		if !ctx.NeedInputGrad(0) {
+			return []*runtime.Tensor{nil}, nil
+		}
 		gx := p.backwardData(gzl, pk)
 		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: fromChannelsLast(gx, x.Shape, cf)}}, nil
 	}

@@ -131,6 +131,9 @@ func (l *Dense) forward(ctx *runtime.Context, in []*runtime.Tensor, act *activat
 				ctx.AccumulateGrad(l.Bias, gb)
 			}
 		}
+		if !ctx.NeedInputGrad(0) {
+			return []*runtime.Tensor{nil}, nil
+		}
 		gx := &runtime.Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, x.Size())}
 		// dL/dx = gz · kernelᵀ.
 		pt := l.packedT.Get(func() *kernels.PackedB { return kernels.PackBTrans(l.Units, d, l.Kernel.Value.Data, l.Units) }, l.Kernel)

@@ -27,6 +27,22 @@ type Context struct {
 	// or evaluator adds their sum to the compiled loss. The layers'
 	// Backward functions already include these terms' gradients.
 	Losses []float64
+	// SkipInputGrads tells the outermost graph's backward pass that no
+	// gradient is wanted for the graph's own inputs (training needs only
+	// the weights'), so the ops reading them may skip that work.
+	SkipInputGrads bool
+	// InputGradNeeded, while a Backward function runs, says which of its
+	// op's inputs need a gradient; nil means all. An op may return nil for
+	// the others instead of computing them.
+	InputGradNeeded []bool
+
+	runDepth int // how many graph runs are under way (nested models)
+}
+
+// NeedInputGrad reports whether the running Backward function must compute
+// the gradient of its op's input i.
+func (c *Context) NeedInputGrad(i int) bool {
+	return c.InputGradNeeded == nil || i >= len(c.InputGradNeeded) || c.InputGradNeeded[i]
 }
 
 // VariableUpdate is an assignment to apply once a training step's forward
@@ -166,8 +182,10 @@ func (g *Graph) Finish() error {
 
 // Trace is what a forward pass with ctx.Grad set keeps for the backward pass.
 type Trace struct {
-	g     *Graph
-	backs []Backward
+	g         *Graph
+	ctx       *Context
+	outermost bool // not a nested model's graph
+	backs     []Backward
 }
 
 // Run executes the graph on inputs and returns its outputs. Intermediate
@@ -209,7 +227,9 @@ func (g *Graph) RunMasked(ctx *Context, inputs, inputMasks []*Tensor) ([]*Tensor
 	}
 	var tr *Trace
 	if ctx.Grad {
-		tr = &Trace{g: g, backs: make([]Backward, len(g.Nodes))}
+		tr = &Trace{g: g, ctx: ctx, outermost: ctx.runDepth == 0, backs: make([]Backward, len(g.Nodes))}
+		ctx.runDepth++
+		defer func() { ctx.runDepth-- }()
 	}
 	for i, n := range g.Nodes {
 		// A fresh slice per node: Backward closures may keep their inputs.
@@ -291,6 +311,10 @@ func (tr *Trace) Backward(gradOutputs []*Tensor) ([]*Tensor, error) {
 		return nil, fmt.Errorf("backward takes %d output gradients, got %d", len(g.Outputs), len(gradOutputs))
 	}
 	grads := make([]*Tensor, g.NumValues)
+	isInput := make([]bool, g.NumValues)
+	for _, v := range g.Inputs {
+		isInput[v] = true
+	}
 	add := func(v int, t *Tensor) {
 		if t == nil {
 			return
@@ -321,7 +345,16 @@ func (tr *Trace) Backward(gradOutputs []*Tensor) ([]*Tensor, error) {
 		if back == nil {
 			return nil, fmt.Errorf("layer %s: no backward pass recorded", n.Name)
 		}
+		tr.ctx.InputGradNeeded = nil
+		if tr.outermost && tr.ctx.SkipInputGrads {
+			need := make([]bool, len(n.In))
+			for j, v := range n.In {
+				need[j] = !isInput[v]
+			}
+			tr.ctx.InputGradNeeded = need
+		}
 		gin, err := back(gout)
+		tr.ctx.InputGradNeeded = nil
 		if err != nil {
 			return nil, fmt.Errorf("layer %s backward: %w", n.Name, err)
 		}
