@@ -253,11 +253,18 @@ func inputGradImages(p *ConvParams, dout []float32, bt *PackedB, din []float32, 
 var packedBPool sync.Pool
 
 // packBRecycled is PackB into a recycled buffer; give the result back with
-// recyclePackedB once the product is done.
+// recyclePackedB once the product is done. A matrix exactly one panel wide
+// is already in the packed layout and is used in place (read-only).
 func packBRecycled(k, n int, b []float32, ldb int) *PackedB {
 	checkMatrix("PackB", "b", k, n, b, ldb)
 	nr := kernelFor(active).nr
 	p := &PackedB{k: k, n: n, nr: nr}
+	if n == nr && ldb == n {
+		// One full-width panel: the packed layout is b itself.
+		p.data = b[:k*n:k*n]
+		p.borrowed = true
+		return p
+	}
 	size := p.panels() * k * nr
 	if bp, ok := packedBPool.Get().(*[]float32); ok && cap(*bp) >= size {
 		p.data = (*bp)[:size]
@@ -269,6 +276,9 @@ func packBRecycled(k, n int, b []float32, ldb int) *PackedB {
 }
 
 func recyclePackedB(p *PackedB) {
+	if p.borrowed {
+		return
+	}
 	d := p.data
 	packedBPool.Put(&d)
 }
