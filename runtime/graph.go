@@ -304,7 +304,10 @@ func (g *Graph) RunMasked(ctx *Context, inputs, inputMasks []*Tensor) ([]*Tensor
 // Backward runs the recorded backward functions in reverse order, from the
 // gradients of the graph's outputs, and returns the gradients of its inputs.
 // Weight gradients accumulate in the Context the forward pass used; a value
-// read by several nodes (a shared tensor) sums its gradients.
+// read by several nodes (a shared tensor) sums its gradients. Gradients are
+// passed on without copying: the returned tensors may share data with
+// gradOutputs or with what Backward functions returned, and the caller must
+// not write into them; Backward never writes into gradOutputs.
 func (tr *Trace) Backward(gradOutputs []*Tensor) ([]*Tensor, error) {
 	g := tr.g
 	if len(gradOutputs) != len(g.Outputs) {
@@ -315,16 +318,34 @@ func (tr *Trace) Backward(gradOutputs []*Tensor) ([]*Tensor, error) {
 	for _, v := range g.Inputs {
 		isInput[v] = true
 	}
+	// Copy on write: a value's first gradient is kept as given (shared with
+	// the op that returned it, the ops it is handed to, maybe other values);
+	// only a second gradient makes a private sum, which later ones are added
+	// into. So no tensor received here is ever written, and Backward
+	// functions must not write into their gout either
+	// (layers.TestBackwardLeavesGradOutAlone checks the layers).
+	owned := make([]bool, g.NumValues)
 	add := func(v int, t *Tensor) {
 		if t == nil {
 			return
 		}
-		if grads[v] == nil {
-			grads[v] = t.Clone()
+		old := grads[v]
+		if old == nil {
+			grads[v] = t
 			return
 		}
-		for i, x := range t.Data {
-			grads[v].Data[i] += x
+		if !owned[v] {
+			sum := &Tensor{Shape: append([]int(nil), old.Shape...), Data: make([]float32, len(old.Data))}
+			d := sum.Data
+			for i, x := range t.Data[:len(d)] {
+				d[i] = old.Data[i] + x
+			}
+			grads[v], owned[v] = sum, true
+			return
+		}
+		d := grads[v].Data
+		for i, x := range t.Data[:len(d)] {
+			d[i] += x
 		}
 	}
 	for i, v := range g.Outputs {

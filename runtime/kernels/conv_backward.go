@@ -261,7 +261,7 @@ func packBRecycled(k, n int, b []float32, ldb int) *PackedB {
 	p := &PackedB{k: k, n: n, nr: nr}
 	if n == nr && ldb == n {
 		// One full-width panel: the packed layout is b itself.
-		p.data = b[:k*n:k*n]
+		p.data = b[: k*n : k*n]
 		p.borrowed = true
 		return p
 	}
