@@ -127,32 +127,36 @@ func (s *convA) packA(dst []float32, ld, i0, rows, p0, kc int) {
 	y := (i0 / s.ow) % s.oh
 	n := i0 / (s.ow * s.oh)
 	tap0, ci0 := p0/cin, p0%cin
+	// With undilated columns and the whole patch in one tile, the taps of
+	// one kernel row read KW*InC consecutive input values: a patch inside
+	// the image is KH such runs.
+	kwRun := 0
+	if p.DilationW == 1 && p0 == 0 && kc == p.KH*p.KW*cin {
+		kwRun = p.KW * cin
+	}
+	spanH := (p.KH - 1) * p.DilationH
 	for i := 0; i < rows; i++ {
 		iy0 := y*p.StrideH - p.PadTop
 		ix0 := x*p.StrideW - p.PadLeft
 		img := n * inH
 		d := dst[i*ld : i*ld+kc]
-		tap, ci := tap0, ci0
-		for q := 0; q < kc; {
-			run := min(cin-ci, kc-q)
-			iy, ix := iy0+s.tapDY[tap], ix0+s.tapDX[tap]
-			if uint(iy) >= uint(inH) || uint(ix) >= uint(inW) {
-				clear(d[q : q+run])
-			} else {
-				off := ((img+iy)*inW+ix)*cin + ci
-				if run < 8 {
+		if kwRun > 0 && ix0 >= 0 && ix0+p.KW <= inW && iy0 >= 0 && iy0+spanH < inH {
+			off := ((img+iy0)*inW + ix0) * cin
+			step := p.DilationH * inW * cin
+			for q := 0; q < kc; q += kwRun {
+				src, dq := s.in[off:off+kwRun], d[q:q+kwRun]
+				if kwRun < 16 {
 					// A shallow input (RGB): copy is slower than a loop.
-					src, dq := s.in[off:off+run], d[q:q+run]
 					for j, v := range src {
 						dq[j] = v
 					}
 				} else {
-					copy(d[q:q+run], s.in[off:off+run])
+					copy(dq, src)
 				}
+				off += step
 			}
-			q += run
-			tap++
-			ci = 0
+		} else {
+			s.packRow(d, img, iy0, ix0, tap0, ci0)
 		}
 		if x++; x == s.ow {
 			x = 0
@@ -161,5 +165,33 @@ func (s *convA) packA(dst []float32, ld, i0, rows, p0, kc int) {
 				n++
 			}
 		}
+	}
+}
+
+// packRow fills d with the patch values from column tap0*InC+ci0 on, of
+// the output pixel whose window starts at (iy0, ix0) of image row img,
+// one tap at a time, zero where a tap falls in the padding.
+func (s *convA) packRow(d []float32, img, iy0, ix0, tap, ci int) {
+	p := &s.p
+	cin, inH, inW, kc := p.InC, p.InH, p.InW, len(d)
+	for q := 0; q < kc; {
+		run := min(cin-ci, kc-q)
+		iy, ix := iy0+s.tapDY[tap], ix0+s.tapDX[tap]
+		if uint(iy) >= uint(inH) || uint(ix) >= uint(inW) {
+			clear(d[q : q+run])
+		} else {
+			off := ((img+iy)*inW+ix)*cin + ci
+			if run < 8 {
+				src, dq := s.in[off:off+run], d[q:q+run]
+				for j, v := range src {
+					dq[j] = v
+				}
+			} else {
+				copy(d[q:q+run], s.in[off:off+run])
+			}
+		}
+		q += run
+		tap++
+		ci = 0
 	}
 }
