@@ -8,10 +8,11 @@ import "sync"
 //
 //	dw[ky,kx,ci,co] = sum_{n,y,x} in[n, y*sh+ky*dh-PadTop, x*sw+kx*dw-PadLeft, ci] * dout[n,y,x,co]
 //
-// It is the GEMM dw = colsᵀ·dout over the virtual im2col matrix cols: the
-// transposed patches are gathered straight into the GEMM's row tiles
-// (convAT), so no patch matrix is built; dout is packed once per call into
-// a recycled buffer.
+// It is the GEMM dwᵀ = doutᵀ·cols over the im2col matrix cols (a row per
+// output pixel), a block of filterGradPixels pixels at a time: the block's
+// patches are packed as the B operand (row runs of the input, as Conv2D
+// packs them), its output gradients transposed as the A operand. Goroutines
+// take separate pixel ranges and sum their partial gradients at the end.
 func Conv2DFilterGrad(p ConvParams, in, dout, dw []float32) {
 	p = p.norm()
 	oh, ow := p.OutH(), p.OutW()
@@ -22,89 +23,105 @@ func Conv2DFilterGrad(p ConvParams, in, dout, dw []float32) {
 	if k == 0 || p.OutC == 0 {
 		return
 	}
+	clear(dw[:k*p.OutC])
 	if m == 0 {
-		clear(dw[:k*p.OutC])
 		return
 	}
-	pb := packBRecycled(m, p.OutC, dout, p.OutC)
-	defer recyclePackedB(pb)
-	gemmSource(k, p.OutC, m, newConvAT(p, in, oh, ow), pb, dw, p.OutC, false, nil)
-}
-
-// convAT is the transpose of convA: row r = (ky*KW+kx)*InC + ci, column i =
-// output pixel (n, y, x in order).
-type convAT struct {
-	p      ConvParams
-	in     []float32
-	oh, ow int
-}
-
-func newConvAT(p ConvParams, in []float32, oh, ow int) *convAT {
-	return &convAT{p: p, in: in, oh: oh, ow: ow}
-}
-
-// packA gathers rows [r0, r0+rows) and pixels [i0, i0+kc). Consecutive
-// rows of one tap are consecutive input channels, so each pixel reads a
-// contiguous run of the input and writes it down a column of the tile.
-func (s *convAT) packA(dst []float32, ld, r0, rows, i0, kc int) {
-	p := &s.p
-	cin, sw := p.InC, p.StrideW
-	for r := 0; r < rows; {
-		tap, ci := (r0+r)/cin, (r0+r)%cin
-		cnt := min(cin-ci, rows-r)
-		ky, kx := tap/p.KW, tap%p.KW
-		dy, dx := ky*p.DilationH-p.PadTop, kx*p.DilationW-p.PadLeft
-		d := dst[r*ld : (r+cnt-1)*ld+kc]
-		x := i0 % s.ow
-		line := i0 / s.ow // n*oh + y
-		for q := 0; q < kc; {
-			run := min(s.ow-x, kc-q)
-			n, y := line/s.oh, line%s.oh
-			iy := y*p.StrideH + dy
-			if uint(iy) >= uint(p.InH) {
-				for i := 0; i < cnt; i++ {
-					clear(d[i*ld+q : i*ld+q+run])
-				}
-			} else {
-				// Output columns x+t (t < run) read input column (x+t)*sw+dx;
-				// those in [t0, t1) lie inside the image.
-				t0, t1 := 0, run
-				for t0 < run && (x+t0)*sw+dx < 0 {
-					t0++
-				}
-				for t1 > t0 && (x+t1-1)*sw+dx >= p.InW {
-					t1--
-				}
-				for i := 0; i < cnt; i++ {
-					clear(d[i*ld+q : i*ld+q+t0])
-					clear(d[i*ld+q+t1 : i*ld+q+run])
-				}
-				row := s.in[(n*p.InH+iy)*p.InW*cin+ci:]
-				t := t0
-				for ; t+4 <= t1; t += 4 {
-					o := ((x+t)*sw + dx) * cin
-					st := sw * cin
-					s0 := row[o : o+cnt]
-					s1 := row[o+st : o+st+len(s0)]
-					s2 := row[o+2*st : o+2*st+len(s0)]
-					s3 := row[o+3*st : o+3*st+len(s0)]
-					for i, v := range s0 {
-						c := d[i*ld+q+t : i*ld+q+t+4]
-						c[0], c[1], c[2], c[3] = v, s1[i], s2[i], s3[i]
-					}
-				}
-				for ; t < t1; t++ {
-					o := ((x+t)*sw + dx) * cin
-					for i, v := range row[o : o+cnt] {
-						d[i*ld+q+t] = v
-					}
-				}
-			}
-			q += run
-			x = 0
-			line++
+	src := newConvA(p, in, oh, ow)
+	blocks := (m + filterGradPixels - 1) / filterGradPixels
+	t := min(Threads(), blocks)
+	if t <= 1 || 2*m*k*p.OutC < parallelMinFlops {
+		t = 1
+	}
+	parts := make([]*filterGradBufs, t)
+	var wg sync.WaitGroup
+	for w := 0; w < t; w++ {
+		b0, b1 := w*blocks/t, (w+1)*blocks/t
+		parts[w] = getFilterGradBufs(p.OutC, k)
+		if w == 0 {
+			continue
 		}
-		r += cnt
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			filterGradPixelsRange(src, dout, parts[w], b0*filterGradPixels, min(b1*filterGradPixels, m))
+		}()
+	}
+	filterGradPixelsRange(src, dout, parts[0], 0, min(blocks/t*filterGradPixels, m))
+	wg.Wait()
+	// dw[ki][co] = sum of the partial dwᵀ[co][ki].
+	for _, b := range parts {
+		for co := 0; co < p.OutC; co++ {
+			for ki, v := range b.dwT[co*k : (co+1)*k] {
+				dw[ki*p.OutC+co] += v
+			}
+		}
+		filterGradPool.Put(b)
+	}
+}
+
+// filterGradPixels is the number of output pixels per GEMM of the filter
+// gradient: their packed patches stay in L2.
+const filterGradPixels = 256
+
+// filterGradBufs is one goroutine's scratch memory for Conv2DFilterGrad.
+type filterGradBufs struct {
+	dwT, doutT, patches []float32
+}
+
+var filterGradPool sync.Pool
+
+// getFilterGradBufs returns scratch memory for outC x k partial gradients,
+// the partial sums zeroed.
+func getFilterGradBufs(outC, k int) *filterGradBufs {
+	b, _ := filterGradPool.Get().(*filterGradBufs)
+	if b == nil {
+		b = &filterGradBufs{}
+	}
+	grow := func(s []float32, n int) []float32 {
+		if cap(s) < n {
+			return make([]float32, n)
+		}
+		return s[:n]
+	}
+	nr := kernelFor(active).nr
+	b.dwT = grow(b.dwT, outC*k)
+	clear(b.dwT)
+	b.doutT = grow(b.doutT, outC*(filterGradPixels+tilePad))
+	b.patches = grow(b.patches, (k+nr-1)/nr*nr*filterGradPixels)
+	return b
+}
+
+// filterGradPixelsRange adds doutᵀ·cols over output pixels [m0, m1) to
+// b.dwT (OutC x k).
+func filterGradPixelsRange(src *convA, dout []float32, b *filterGradBufs, m0, m1 int) {
+	p := &src.p
+	k, cout := p.KH*p.KW*p.InC, p.OutC
+	kern := kernelFor(active)
+	nr := kern.nr
+	np := (k + nr - 1) / nr
+	for i0 := m0; i0 < m1; i0 += filterGradPixels {
+		kb := min(filterGradPixels, m1-i0)
+		// B: the block's patches, k columns in panels nr wide (a single
+		// row block: kb <= kcBlock).
+		pb := &PackedB{k: kb, n: k, nr: nr, data: b.patches[:np*kb*nr]}
+		if np == 1 || k%nr != 0 {
+			// The zero columns past k of the last panel.
+			last := pb.data[(np-1)*kb*nr:]
+			for r := 0; r < kb; r++ {
+				clear(last[r*nr+k-(np-1)*nr : (r+1)*nr])
+			}
+		}
+		for j := 0; j < np; j++ {
+			src.packA(pb.data[j*kb*nr:], nr, i0, kb, j*nr, min(nr, k-j*nr))
+		}
+		// A: the block's output gradients transposed, cout x kb with row
+		// stride lda (padded off a power of two, against cache conflicts).
+		const lda = filterGradPixels + tilePad
+		at := b.doutT[:(cout-1)*lda+kb]
+		transposeRows(at, lda, dout[i0*cout:], cout, kb)
+		job := gemmJob{kern: kernelForPanel(nr), src: denseA{at, lda}, pb: pb, c: b.dwT, ldc: k, accumulate: true}
+		job.run(0, cout, 0, np)
 	}
 }
 
@@ -248,37 +265,25 @@ func inputGradImages(p *ConvParams, dout []float32, bt *PackedB, din []float32, 
 	}
 }
 
-// packedBPool recycles the data of PackedB values made per call (an
-// activation gradient packed as the B operand).
-var packedBPool sync.Pool
-
-// packBRecycled is PackB into a recycled buffer; give the result back with
-// recyclePackedB once the product is done. A matrix exactly one panel wide
-// is already in the packed layout and is used in place (read-only).
-func packBRecycled(k, n int, b []float32, ldb int) *PackedB {
-	checkMatrix("PackB", "b", k, n, b, ldb)
-	nr := kernelFor(active).nr
-	p := &PackedB{k: k, n: n, nr: nr}
-	if n == nr && ldb == n {
-		// One full-width panel: the packed layout is b itself.
-		p.data = b[: k*n : k*n]
-		p.borrowed = true
-		return p
+// transposeRows writes the transpose of the rows x cols row-major matrix a
+// into dst (cols x rows, row stride ld), eight rows of a at a time so that
+// each store fills eight consecutive values.
+func transposeRows(dst []float32, ld int, a []float32, cols, rows int) {
+	r := 0
+	for ; r+8 <= rows; r += 8 {
+		a0 := a[r*cols : (r+1)*cols]
+		a1, a2, a3 := a[(r+1)*cols:(r+2)*cols], a[(r+2)*cols:(r+3)*cols], a[(r+3)*cols:(r+4)*cols]
+		a4, a5, a6 := a[(r+4)*cols:(r+5)*cols], a[(r+5)*cols:(r+6)*cols], a[(r+6)*cols:(r+7)*cols]
+		a7 := a[(r+7)*cols : (r+8)*cols]
+		a1, a2, a3, a4, a5, a6, a7 = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)], a4[:len(a0)], a5[:len(a0)], a6[:len(a0)], a7[:len(a0)]
+		for c, v := range a0 {
+			d := dst[c*ld+r : c*ld+r+8 : c*ld+r+8]
+			d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = v, a1[c], a2[c], a3[c], a4[c], a5[c], a6[c], a7[c]
+		}
 	}
-	size := p.panels() * k * nr
-	if bp, ok := packedBPool.Get().(*[]float32); ok && cap(*bp) >= size {
-		p.data = (*bp)[:size]
-	} else {
-		p.data = make([]float32, size)
+	for ; r < rows; r++ {
+		for c, v := range a[r*cols : (r+1)*cols] {
+			dst[c*ld+r] = v
+		}
 	}
-	packBInto(p, b, ldb)
-	return p
-}
-
-func recyclePackedB(p *PackedB) {
-	if p.borrowed {
-		return
-	}
-	d := p.data
-	packedBPool.Put(&d)
 }

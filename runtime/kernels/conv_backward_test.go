@@ -61,8 +61,8 @@ func TestConv2DGradsRandom(t *testing.T) {
 			// deep input (taps across the packed B's row blocks).
 			checkConvGrads(t, r, ConvParams{Batch: 3, InH: 17, InW: 19, InC: 37, KH: 3, KW: 3, OutC: 45, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1})
 			checkConvGrads(t, r, ConvParams{Batch: 2, InH: 9, InW: 30, InC: 100, KH: 3, KW: 2, OutC: 33, DilationH: 2, PadTop: 2, PadBottom: 1, PadLeft: 1, PadRight: 0})
-			// Output depths of exactly one panel (16, 32): dout is used as
-			// the packed B in place; many pixels cross the K blocks.
+			// Output depths of one panel (16, 32); shallow and deep inputs,
+			// many pixels (several blocks of the filter gradient).
 			for _, co := range []int{16, 32} {
 				checkConvGrads(t, r, ConvParams{Batch: 3, InH: 19, InW: 17, InC: 3, KH: 3, KW: 3, OutC: co})
 				checkConvGrads(t, r, ConvParams{Batch: 2, InH: 11, InW: 13, InC: 32, KH: 3, KW: 3, OutC: co, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1})

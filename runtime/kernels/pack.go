@@ -8,7 +8,6 @@ package kernels
 type PackedB struct {
 	k, n, nr int
 	data     []float32
-	borrowed bool // data is the caller's matrix, not to be recycled
 }
 
 // K returns the number of rows of the packed matrix (the inner dimension).
