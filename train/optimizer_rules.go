@@ -80,15 +80,20 @@ func (r *adam) update(b *baseOptimizer, i int, g []float64, lr float64) {
 	if r.amsgrad {
 		vh = slotData(r.vhat, i)
 	}
+	// Keras's ops, one float32 operation each, as TensorFlow computes them.
+	a32, c1, c2, eps := float32(alpha), float32(1-r.beta1), float32(1-r.beta2), float32(r.eps)
+	x, m, v = x[:len(x)], m[:len(x)], v[:len(x)]
+	g = g[:len(x)]
 	for j := range x {
-		m[j] = float32(float64(m[j]) + (g[j]-float64(m[j]))*(1-r.beta1))
-		v[j] = float32(float64(v[j]) + (g[j]*g[j]-float64(v[j]))*(1-r.beta2))
-		vv := float64(v[j])
+		gj := float32(g[j])
+		mj := m[j] + (gj-m[j])*c1
+		vj := v[j] + (gj*gj-v[j])*c2
+		m[j], v[j] = mj, vj
 		if vh != nil {
-			vh[j] = max(vh[j], v[j])
-			vv = float64(vh[j])
+			vh[j] = max(vh[j], vj)
+			vj = vh[j]
 		}
-		x[j] = float32(float64(x[j]) - float64(m[j])*alpha/(math.Sqrt(vv)+r.eps))
+		x[j] -= mj * a32 / (float32(math.Sqrt(float64(vj))) + eps)
 	}
 }
 func (r *adam) config() kerasjson.Config {
