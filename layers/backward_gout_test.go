@@ -2,6 +2,8 @@ package layers
 
 import (
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,6 +104,49 @@ func checkGoutUnchanged(t *testing.T, c fixtureCase) {
 	for i, p := range probes {
 		if !slices.Equal(p.Data, saved[i]) {
 			t.Errorf("backward changed output gradient %d", i)
+		}
+	}
+}
+
+// TestConvReluWeightGradsFused checks that Conv2D with a relu, when its
+// input needs no gradient (a model's first layer in training), gives the
+// same weight gradients through the fused kernel as the general path.
+func TestConvReluWeightGradsFused(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, cfg := range []string{
+		`{"filters": 32, "kernel_size": 3, "activation": "relu"}`,
+		`{"filters": 5, "kernel_size": [2, 3], "strides": 2, "padding": "same", "activation": "relu"}`,
+	} {
+		l := newTestLayer(t, "Conv2D", cfg)
+		if _, err := l.Build([][]int{{-1, 9, 11, 3}}); err != nil {
+			t.Fatal(err)
+		}
+		randomizeWeights(r, l)
+		x := randomTensor(r, 3, 9, 11, 3)
+		grads := func(need []bool) map[*runtime.Variable]*runtime.Tensor {
+			ctx := &runtime.Context{Training: true, Grad: true}
+			out, back, err := l.Forward(ctx, []*runtime.Tensor{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := randomTensor(rand.New(rand.NewPCG(5, 6)), out[0].Shape...)
+			ctx.InputGradNeeded = need
+			if _, err := back([]*runtime.Tensor{g}); err != nil {
+				t.Fatal(err)
+			}
+			return ctx.Grads
+		}
+		want, got := grads(nil), grads([]bool{false})
+		for _, v := range l.Weights() {
+			w, g := want[v], got[v]
+			if w == nil || g == nil || len(w.Data) != len(g.Data) {
+				t.Fatalf("%s: %s gradient missing", cfg, v.Name)
+			}
+			for i := range w.Data {
+				if d := math.Abs(float64(g.Data[i] - w.Data[i])); d > 1e-4*(1+math.Abs(float64(w.Data[i]))) {
+					t.Fatalf("%s: %s gradient %d = %g, want %g", cfg, v.Name, i, g.Data[i], w.Data[i])
+				}
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/runtime/kernels"
 )
 
 // Conv is keras.layers.Conv1D, Conv2D and Conv3D: output =
@@ -157,6 +158,21 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 	back := func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
 		if gout[0] == nil {
 			return nil, nil
+		}
+		if l.Base.Trainable && !ctx.NeedInputGrad(0) && !cf && p.useConvKernel() && l.Activation == activations["relu"] {
+			// Only the weights' gradients: the relu's derivative and the
+			// bias gradient are fused into the filter gradient's passes.
+			dw := make([]float32, len(l.Kernel.Value.Data))
+			var db []float32
+			if l.Bias != nil {
+				db = make([]float32, l.Filters)
+			}
+			kernels.Conv2DWeightGrads(p.kernelParams(), xl, gout[0].Data, out.y, dw, db)
+			ctx.AccumulateGrad(l.Kernel, &runtime.Tensor{Shape: copyShape(l.Kernel.Value.Shape), Data: dw})
+			if db != nil {
+				ctx.AccumulateGrad(l.Bias, &runtime.Tensor{Shape: []int{l.Filters}, Data: db})
+			}
+			return []*runtime.Tensor{nil}, nil
 		}
 		gzl := out.gradLast(gout[0].Data)
 		if l.Base.Trainable {

@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"math"
+	"sync"
+)
 
 // Conv2DFilterGrad computes the kernel gradient of Conv2D for the output
 // gradient dout (Batch, OutH, OutW, OutC): dw (KH, KW, InC, OutC) is
@@ -14,13 +17,27 @@ import "sync"
 // packs them), its output gradients transposed as the A operand. Goroutines
 // take separate pixel ranges and sum their partial gradients at the end.
 func Conv2DFilterGrad(p ConvParams, in, dout, dw []float32) {
+	Conv2DWeightGrads(p, in, dout, nil, dw, nil)
+}
+
+// Conv2DWeightGrads is Conv2DFilterGrad that also overwrites the bias
+// gradient db (OutC values: dout summed over pixels) when db is not nil,
+// and, when reluY is not nil, differentiates through a relu first: reluY
+// (shaped like dout) is the relu's output, and the output gradient used is
+// dout[i]*1 where reluY[i] > 0, dout[i]*0 elsewhere (TensorFlow's
+// ReluGrad). The fused passes spare a whole-batch gradient tensor.
+func Conv2DWeightGrads(p ConvParams, in, dout, reluY, dw, db []float32) {
 	p = p.norm()
 	oh, ow := p.OutH(), p.OutW()
 	m, k := p.Batch*oh*ow, p.KH*p.KW*p.InC
-	if len(in) < p.Batch*p.InH*p.InW*p.InC || len(dout) < m*p.OutC || len(dw) < k*p.OutC {
-		panic("kernels: Conv2DFilterGrad: input, output gradient or kernel gradient too short")
+	if len(in) < p.Batch*p.InH*p.InW*p.InC || len(dout) < m*p.OutC || len(dw) < k*p.OutC ||
+		(reluY != nil && len(reluY) < m*p.OutC) || (db != nil && len(db) < p.OutC) {
+		panic("kernels: Conv2DWeightGrads: input, output gradient, relu output or a gradient too short")
 	}
-	if k == 0 || p.OutC == 0 {
+	if db != nil {
+		clear(db[:p.OutC])
+	}
+	if p.OutC == 0 {
 		return
 	}
 	clear(dw[:k*p.OutC])
@@ -44,16 +61,21 @@ func Conv2DFilterGrad(p ConvParams, in, dout, dw []float32) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			filterGradPixelsRange(src, dout, parts[w], b0*filterGradPixels, min(b1*filterGradPixels, m))
+			filterGradPixelsRange(src, dout, reluY, parts[w], b0*filterGradPixels, min(b1*filterGradPixels, m))
 		}()
 	}
-	filterGradPixelsRange(src, dout, parts[0], 0, min(blocks/t*filterGradPixels, m))
+	filterGradPixelsRange(src, dout, reluY, parts[0], 0, min(blocks/t*filterGradPixels, m))
 	wg.Wait()
-	// dw[ki][co] = sum of the partial dwᵀ[co][ki].
+	// dw[ki][co] = sum of the partial dwᵀ[co][ki]; db likewise.
 	for _, b := range parts {
 		for co := 0; co < p.OutC; co++ {
 			for ki, v := range b.dwT[co*k : (co+1)*k] {
 				dw[ki*p.OutC+co] += v
+			}
+		}
+		if db != nil {
+			for co, v := range b.db {
+				db[co] += v
 			}
 		}
 		filterGradPool.Put(b)
@@ -66,7 +88,7 @@ const filterGradPixels = 256
 
 // filterGradBufs is one goroutine's scratch memory for Conv2DFilterGrad.
 type filterGradBufs struct {
-	dwT, doutT, patches []float32
+	dwT, db, doutT, patches, masked []float32
 }
 
 var filterGradPool sync.Pool
@@ -87,14 +109,18 @@ func getFilterGradBufs(outC, k int) *filterGradBufs {
 	nr := kernelFor(active).nr
 	b.dwT = grow(b.dwT, outC*k)
 	clear(b.dwT)
+	b.db = grow(b.db, outC)
+	clear(b.db)
 	b.doutT = grow(b.doutT, outC*(filterGradPixels+tilePad))
+	b.masked = grow(b.masked, outC*filterGradPixels)
 	b.patches = grow(b.patches, (k+nr-1)/nr*nr*filterGradPixels)
 	return b
 }
 
 // filterGradPixelsRange adds doutᵀ·cols over output pixels [m0, m1) to
-// b.dwT (OutC x k).
-func filterGradPixelsRange(src *convA, dout []float32, b *filterGradBufs, m0, m1 int) {
+// b.dwT (OutC x k) and the sums of dout's columns to b.db; dout goes
+// through the relu of output reluY first when reluY is not nil.
+func filterGradPixelsRange(src *convA, dout, reluY []float32, b *filterGradBufs, m0, m1 int) {
 	p := &src.p
 	k, cout := p.KH*p.KW*p.InC, p.OutC
 	kern := kernelFor(active)
@@ -119,7 +145,18 @@ func filterGradPixelsRange(src *convA, dout []float32, b *filterGradBufs, m0, m1
 		// stride lda (padded off a power of two, against cache conflicts).
 		const lda = filterGradPixels + tilePad
 		at := b.doutT[:(cout-1)*lda+kb]
-		transposeRows(at, lda, dout[i0*cout:], cout, kb)
+		g := dout[i0*cout : (i0+kb)*cout]
+		if reluY != nil {
+			g = b.masked[:kb*cout]
+			reluGrad(g, dout[i0*cout:(i0+kb)*cout], reluY[i0*cout:(i0+kb)*cout])
+		}
+		transposeRows(at, lda, g, cout, kb)
+		for co, s := range b.db {
+			for _, v := range at[co*lda : co*lda+kb] {
+				s += v
+			}
+			b.db[co] = s
+		}
 		job := gemmJob{kern: kernelForPanel(nr), src: denseA{at, lda}, pb: pb, c: b.dwT, ldc: k, accumulate: true}
 		job.run(0, cout, 0, np)
 	}
@@ -285,5 +322,19 @@ func transposeRows(dst []float32, ld int, a []float32, cols, rows int) {
 		for c, v := range a[r*cols : (r+1)*cols] {
 			dst[c*ld+r] = v
 		}
+	}
+}
+
+// reluGrad sets dst[i] = g[i]*1 where y[i] > 0 and g[i]*0 elsewhere: the
+// gradient through a relu of output y (multiplied, so that NaN stays NaN).
+func reluGrad(dst, g, y []float32) {
+	g, y = g[:len(dst)], y[:len(dst)]
+	for i, v := range y {
+		// v > 0 (not NaN) exactly when its bits lie in [1, 0x7f800000].
+		f := float32(0)
+		if math.Float32bits(v)-1 < 0x7f800000 {
+			f = 1
+		}
+		dst[i] = g[i] * f
 	}
 }

@@ -236,3 +236,55 @@ func testPool2DGrads(t *testing.T) {
 		}
 	}
 }
+
+// TestConv2DWeightGradsRelu checks the fused bias gradient and relu
+// derivative against Conv2DFilterGrad of the masked output gradient and
+// its column sums; NaN gradients stay NaN where the relu passes them.
+func TestConv2DWeightGradsRelu(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(21, 22))
+		for it := 0; it < 40; it++ {
+			p := randConvParams(r)
+			if it == 0 {
+				p = ConvParams{Batch: 3, InH: 19, InW: 17, InC: 3, KH: 3, KW: 3, OutC: 32}
+			}
+			q := p.norm()
+			m, k := q.Batch*q.OutH()*q.OutW(), q.KH*q.KW*q.InC
+			in, dout := randSlice(r, q.Batch*q.InH*q.InW*q.InC), randSlice(r, m*q.OutC)
+			y := randSlice(r, m*q.OutC)
+			for i := range y {
+				if y[i] < 0 {
+					y[i] = 0
+				}
+			}
+			if len(dout) > 2 {
+				dout[1], y[1] = float32(math.NaN()), 1
+			}
+			masked := make([]float32, len(dout))
+			dbWant := make([]float32, q.OutC)
+			for i, g := range dout {
+				if y[i] > 0 {
+					masked[i] = g
+				}
+				dbWant[i%q.OutC] += masked[i]
+			}
+			dwWant := make([]float32, k*q.OutC)
+			Conv2DFilterGrad(p, in, masked, dwWant)
+			dw, db := make([]float32, k*q.OutC), make([]float32, q.OutC)
+			Conv2DWeightGrads(p, in, dout, y, dw, db)
+			for i := range dw {
+				if !(dw[i] == dwWant[i] || math.Abs(float64(dw[i]-dwWant[i])) <= 1e-4*(1+math.Abs(float64(dwWant[i])))) {
+					if !(math.IsNaN(float64(dw[i])) && math.IsNaN(float64(dwWant[i]))) {
+						t.Fatalf("%+v: dw[%d] = %v, want %v", p, i, dw[i], dwWant[i])
+					}
+				}
+			}
+			for i := range db {
+				if !(math.Abs(float64(db[i]-dbWant[i])) <= 1e-4*(1+math.Abs(float64(dbWant[i])))) &&
+					!(math.IsNaN(float64(db[i])) && math.IsNaN(float64(dbWant[i]))) {
+					t.Fatalf("%+v: db[%d] = %v, want %v", p, i, db[i], dbWant[i])
+				}
+			}
+		}
+	})
+}
