@@ -151,11 +151,8 @@ func filterGradPixelsRange(src *convA, dout, reluY []float32, b *filterGradBufs,
 			reluGrad(g, dout[i0*cout:(i0+kb)*cout], reluY[i0*cout:(i0+kb)*cout])
 		}
 		transposeRows(at, lda, g, cout, kb)
-		for co, s := range b.db {
-			for _, v := range at[co*lda : co*lda+kb] {
-				s += v
-			}
-			b.db[co] = s
+		for co := range b.db {
+			b.db[co] += sum4(at[co*lda : co*lda+kb])
 		}
 		job := gemmJob{kern: kernelForPanel(nr), src: denseA{at, lda}, pb: pb, c: b.dwT, ldc: k, accumulate: true}
 		job.run(0, cout, 0, np)
@@ -330,11 +327,30 @@ func transposeRows(dst []float32, ld int, a []float32, cols, rows int) {
 func reluGrad(dst, g, y []float32) {
 	g, y = g[:len(dst)], y[:len(dst)]
 	for i, v := range y {
-		// v > 0 (not NaN) exactly when its bits lie in [1, 0x7f800000].
-		f := float32(0)
+		// v > 0 (not NaN) exactly when its bits lie in [1, 0x7f800000];
+		// a bit mask picks the factor (a branch would mispredict: the
+		// signs are unpredictable).
+		m := uint32(0)
 		if math.Float32bits(v)-1 < 0x7f800000 {
-			f = 1
+			m = ^uint32(0)
 		}
-		dst[i] = g[i] * f
+		dst[i] = g[i] * math.Float32frombits(0x3f800000&m)
 	}
+}
+
+// sum4 returns the sum of x, added in four independent chains.
+func sum4(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		s0 += v[0]
+		s1 += v[1]
+		s2 += v[2]
+		s3 += v[3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }
