@@ -42,6 +42,7 @@ fixtures:
 	$(PY) compat/python/export_legacy_conversions.py
 	$(PY) compat/python/export_sharded.py
 	$(PY) compat/python/export_quirks.py
+	$(PY) compat/python/export_keras2_layer_args.py keras2_layers.json
 	$(PY) compat/python/export_train.py
 	$(PY) compat/python/h5corpus.py
 	$(PY) compat/python/npy_samples.py internal/npy/testdata

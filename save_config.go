@@ -1,13 +1,16 @@
 package kerasrun
 
 import (
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/train"
@@ -280,18 +283,22 @@ func keras3Metrics(v any, outputs []string) any {
 // batch_input_shape, and inbound_nodes as [[layer, node, tensor, kwargs]]
 // lists where a nested model's calls count from 1 (its own node is 0).
 func keras2ModelJSON(spec *kerasjson.Model, trainable bool) ([]byte, error) {
-	obj, err := keras2ModelObject(spec, trainable)
+	var problems []string
+	obj, err := keras2ModelObject(spec, trainable, &problems)
 	if err != nil {
 		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, &UnsupportedError{Feature: "Keras2Compatible: " + strings.Join(problems, "; ")}
 	}
 	return json.Marshal(obj)
 }
 
-// keras3OnlyArgs are Keras 3 layer arguments tf-keras's constructors
-// refuse; they hold their defaults in models a Keras 2 user can have.
-var keras3OnlyArgs = []string{"optional", "quantization_config", "lora_rank", "lora_alpha", "lora_enabled"}
-
-func keras2ModelObject(spec *kerasjson.Model, trainable bool) (jsonObject, error) {
+// keras2ModelObject translates spec, appending to *problems what tf-keras
+// cannot load (every layer's, so that one error names them all).
+func keras2ModelObject(spec *kerasjson.Model, trainable bool, problemsOut *[]string) (jsonObject, error) {
+	var problems []string
+	defer func() { *problemsOut = append(*problemsOut, problems...) }()
 	functional := spec.ClassName != "Sequential"
 	nested := map[string]bool{}
 	for _, l := range spec.Layers {
@@ -312,7 +319,7 @@ func keras2ModelObject(spec *kerasjson.Model, trainable bool) (jsonObject, error
 		if l.Model != nil {
 			t, _ := l.Config.Bool("trainable", true)
 			var err error
-			if obj, err = keras2ModelObject(l.Model, t); err != nil {
+			if obj, err = keras2ModelObject(l.Model, t, &problems); err != nil {
 				return nil, err
 			}
 		} else {
@@ -322,9 +329,7 @@ func keras2ModelObject(spec *kerasjson.Model, trainable bool) (jsonObject, error
 				delete(cfg, "batch_shape")
 				cfg["batch_input_shape"] = v
 			}
-			for _, k := range keras3OnlyArgs {
-				delete(cfg, k)
-			}
+			problems = append(problems, keras2CheckLayer(l.Name, l.ClassName, cfg)...)
 			obj = jsonObject{{"class_name", l.ClassName}, {"config", cfg}}
 		}
 		if functional {
@@ -458,4 +463,142 @@ func keras3Losses(v any) any {
 		return jsonObject{{"module", "keras.losses"}, {"class_name", class}, {"config", cfg}, {"registered_name", nil}}
 	}
 	return v
+}
+
+// keras2LayersJSON is what tf-keras 2.21's layers accept and Keras 3's
+// defaults, written by compat/python/export_keras2_layer_args.py from the
+// two packages themselves.
+//
+//go:embed keras2_layers.json
+var keras2LayersJSON []byte
+
+// keras2Table indexes keras2LayersJSON.
+type keras2Table struct {
+	args        map[string]map[string]bool // tf-keras layer class -> constructor arguments
+	activations map[string]bool            // tf-keras activation names
+	defaults    map[string]map[string]any  // Keras 3 layer class -> argument defaults
+}
+
+var keras2Tables = sync.OnceValue(func() *keras2Table {
+	var raw struct {
+		Layers      map[string][]string       `json:"tf_keras_layers"`
+		Activations []string                  `json:"tf_keras_activations"`
+		Defaults    map[string]map[string]any `json:"keras3_defaults"`
+	}
+	if err := json.Unmarshal(keras2LayersJSON, &raw); err != nil {
+		panic("kerasrun: embedded keras2_layers.json: " + err.Error())
+	}
+	t := &keras2Table{args: map[string]map[string]bool{}, activations: map[string]bool{}, defaults: raw.Defaults}
+	for class, names := range raw.Layers {
+		t.args[class] = map[string]bool{}
+		for _, n := range names {
+			t.args[class][n] = true
+		}
+	}
+	for _, a := range raw.Activations {
+		t.activations[a] = true
+	}
+	return t
+})
+
+// keras3KwargDefaults are defaults of Keras 3 arguments a constructor
+// takes from **kwargs in classes the exporter cannot build without
+// arguments, so the table cannot hold them.
+var keras3KwargDefaults = map[string]any{"lora_enabled": false}
+
+// keras2NestedLayerKeys hold layer configs inside a wrapper's or an RNN's
+// config (Bidirectional, TimeDistributed, RNN cells).
+var keras2NestedLayerKeys = []string{"layer", "backward_layer", "cell"}
+
+// keras2CheckLayer fits cfg, a layer's config in Keras 2 form, to what
+// tf-keras accepts: it drops Keras 3-only arguments that hold Keras 3's
+// default and returns what tf-keras cannot load (a class it lacks, a
+// Keras 3-only argument set to something else, an activation it lacks).
+// Classes neither Keras knows (custom layers) are left as they are.
+func keras2CheckLayer(name, class string, cfg map[string]any) []string {
+	t := keras2Tables()
+	accepted, inTFKeras := t.args[class]
+	defaults, inKeras3 := t.defaults[class]
+	if !inTFKeras {
+		if inKeras3 {
+			return []string{fmt.Sprintf("layer %q: tf-keras has no %s layer", name, class)}
+		}
+		return nil
+	}
+	var problems []string
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
+		v := cfg[k]
+		if !accepted[k] {
+			def, known := defaults[k]
+			if !known {
+				def, known = keras3KwargDefaults[k]
+			}
+			if known && sameJSON(v, def) {
+				delete(cfg, k)
+				continue
+			}
+			problems = append(problems, fmt.Sprintf("layer %q (%s): tf-keras's %s has no argument %s (here %s)", name, class, class, k, jsonText(v)))
+			continue
+		}
+		if (k == "activation" || k == "recurrent_activation") && !keras2Activation(t, v) {
+			problems = append(problems, fmt.Sprintf("layer %q (%s): tf-keras has no activation %s (argument %s)", name, class, jsonText(v), k))
+		}
+	}
+	for _, k := range keras2NestedLayerKeys {
+		problems = append(problems, keras2CheckNested(name, cfg[k])...)
+	}
+	if cells, ok := cfg["cells"].([]any); ok { // StackedRNNCells, RNN of a cell list
+		for _, c := range cells {
+			problems = append(problems, keras2CheckNested(name, c)...)
+		}
+	}
+	return problems
+}
+
+// keras2CheckNested checks a {class_name, config} layer object nested in
+// layer outer's config.
+func keras2CheckNested(outer string, v any) []string {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	class, _ := obj["class_name"].(string)
+	cfg, ok := obj["config"].(map[string]any)
+	if class == "" || !ok {
+		return nil
+	}
+	inner, _ := cfg["name"].(string)
+	return keras2CheckLayer(outer+"/"+inner, class, cfg)
+}
+
+// keras2Activation reports whether tf-keras can deserialize activation v:
+// a name it has, or an object (a custom function) it is left to resolve.
+func keras2Activation(t *keras2Table, v any) bool {
+	s, isName := v.(string)
+	return !isName || t.activations[s]
+}
+
+// sameJSON reports whether a and b are equal as JSON values (numbers
+// compared by value, tuples as lists).
+func sameJSON(a, b any) bool {
+	norm := func(v any) any {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil
+		}
+		var out any
+		if json.Unmarshal(data, &out) != nil {
+			return nil
+		}
+		return out
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+func jsonText(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(data)
 }
