@@ -506,13 +506,17 @@ var keras2Tables = sync.OnceValue(func() *keras2Table {
 // arguments, so the table cannot hold them.
 var keras3KwargDefaults = map[string]any{"lora_enabled": false}
 
+// keras2ArgRenames are Keras 3 argument names whose Keras 2 name tf-keras
+// still takes (kerasjson renames them the other way on load).
+var keras2ArgRenames = map[string]map[string]string{"LeakyReLU": {"negative_slope": "alpha"}}
+
 // keras2NestedLayerKeys hold layer configs inside a wrapper's or an RNN's
 // config (Bidirectional, TimeDistributed, RNN cells).
 var keras2NestedLayerKeys = []string{"layer", "backward_layer", "cell"}
 
 // keras2CheckLayer fits cfg, a layer's config in Keras 2 form, to what
-// tf-keras accepts: it drops Keras 3-only arguments that hold Keras 3's
-// default and returns what tf-keras cannot load (a class it lacks, a
+// tf-keras accepts: it renames arguments tf-keras knows by their Keras 2
+// name, drops Keras 3-only arguments that hold Keras 3's default and returns what tf-keras cannot load (a class it lacks, a
 // Keras 3-only argument set to something else, an activation it lacks).
 // Classes neither Keras knows (custom layers) are left as they are.
 func keras2CheckLayer(name, class string, cfg map[string]any) []string {
@@ -529,6 +533,11 @@ func keras2CheckLayer(name, class string, cfg map[string]any) []string {
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
 		v := cfg[k]
 		if !accepted[k] {
+			if k2, ok := keras2ArgRenames[class][k]; ok && accepted[k2] {
+				delete(cfg, k)
+				cfg[k2] = v
+				continue
+			}
 			def, known := defaults[k]
 			if !known {
 				def, known = keras3KwargDefaults[k]

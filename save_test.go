@@ -748,6 +748,10 @@ func TestKeras2CheckLayer(t *testing.T) {
 	if _, ok := cfg["lora_rank"]; ok {
 		t.Errorf("lora_rank at its default was not dropped")
 	}
+	cfg = map[string]any{"name": "leaky", "negative_slope": 0.2}
+	if p := keras2CheckLayer("leaky", "LeakyReLU", cfg); p != nil || cfg["alpha"] != 0.2 || cfg["negative_slope"] != nil {
+		t.Errorf("LeakyReLU negative_slope: %v, config %v, want alpha 0.2", p, cfg)
+	}
 	if p := keras2CheckLayer("c", "MyCustomLayer", map[string]any{"anything": 1}); p != nil {
 		t.Errorf("custom layer: %v", p)
 	}

@@ -10,7 +10,9 @@ tf-keras's form. What tf-keras accepts is read here from tf-keras itself:
     argument names it accepts: the parameters of __init__ over the MRO (a
     class whose __init__ takes **kwargs passes them to its parent) plus the
     keyword arguments tf_keras's base Layer allows (name, dtype, trainable,
-    batch_input_shape, input_shape, input_dim, ...);
+    batch_input_shape, input_shape, input_dim, ...) and, for a class that
+    can be built without arguments, the keys of its get_config() (arguments
+    __init__ pops from **kwargs);
   * "tf_keras_activations": the activation names
     tf_keras.activations.get accepts;
   * "keras3_defaults": for every class in keras.layers (Keras 3, run in a
@@ -75,9 +77,13 @@ def tf_keras_side(candidates):
     for name, cls in layer_classes(tf_keras.layers).items():
         if not issubclass(cls, base):
             continue
-        args = init_params(cls)
-        if issubclass(cls, base) and "kwargs" not in args:
-            args += [a for a in TF_KERAS_LAYER_KWARGS if a not in args]
+        args = init_params(cls) + TF_KERAS_LAYER_KWARGS
+        try:
+            # Arguments __init__ pops from **kwargs, which tf-keras writes
+            # into its own configs (IntegerLookup's vocabulary_size).
+            args += list(cls().get_config())
+        except Exception:  # noqa: BLE001
+            pass
         layers[name] = sorted(set(args))
     acts = []
     names = set(candidates) | {n for n in dir(src_activations) if not n.startswith("_")}
