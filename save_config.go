@@ -341,6 +341,13 @@ func keras2ModelObject(spec *kerasjson.Model, trainable bool, problemsOut *[]str
 					case kerasjson.TensorRef, []kerasjson.TensorRef:
 						return nil, fmt.Errorf("layer %q: tensor argument %s cannot be written in Keras 2 form", l.Name, k)
 					}
+					if k == "training" {
+						// Keras 3 overrides a node's training argument by the
+						// model call's (predict: false); tf-keras would keep
+						// it, running a RandomContrast called with
+						// training=True at inference too.
+						continue
+					}
 					if kw == nil {
 						kw = map[string]any{}
 					}
