@@ -532,7 +532,7 @@ func keras2CheckLayer(name, class string, cfg map[string]any) []string {
 	defaults, inKeras3 := t.defaults[class]
 	if !inTFKeras {
 		if inKeras3 {
-			return []string{fmt.Sprintf("layer %q: tf-keras has no %s layer", name, class)}
+			return []string{fmt.Sprintf("layer %q (%s): tf-keras has no %s layer", name, class, class)}
 		}
 		return nil
 	}
