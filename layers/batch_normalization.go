@@ -168,16 +168,8 @@ func (l *BatchNormalization) Forward(ctx *runtime.Context, in []*runtime.Tensor)
 	}
 	return []*runtime.Tensor{y}, func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
 		g, _ := permuteAxes(gout[0].Data, x.Shape, perm)
-		var dGamma, dBeta []float32
-		if l.Base.Trainable {
-			if l.Gamma != nil {
-				dGamma = make([]float32, c)
-			}
-			if l.Beta != nil {
-				dBeta = make([]float32, c)
-			}
-		}
-		gh := affineGrads(g, xhat, rowLen, gamma, byRow, dGamma, dBeta)
+		pg := newParamGrads(&l.Base, l.Gamma, l.Beta)
+		gh := affineGrads(g, xhat, rowLen, gamma, byRow, pg.dGamma, pg.dBeta)
 		var gx []float32
 		if training {
 			gx = normalizeRowsGrad(gh, xhat, rowLen, inv)
@@ -187,12 +179,7 @@ func (l *BatchNormalization) Forward(ctx *runtime.Context, in []*runtime.Tensor)
 				gx[p] *= float32(inv[p/rowLen])
 			}
 		}
-		if dGamma != nil {
-			ctx.AccumulateGrad(l.Gamma, &runtime.Tensor{Shape: []int{c}, Data: dGamma})
-		}
-		if dBeta != nil {
-			ctx.AccumulateGrad(l.Beta, &runtime.Tensor{Shape: []int{c}, Data: dBeta})
-		}
+		pg.accumulate(ctx)
 		gd, _ := permuteAxes(gx, ps, inverse)
 		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: gd}}, nil
 	}, nil

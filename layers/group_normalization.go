@@ -138,23 +138,10 @@ func (l *GroupNormalization) Forward(ctx *runtime.Context, in []*runtime.Tensor)
 	}
 	return []*runtime.Tensor{y}, func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
 		g, _ := permuteAxes(gout[0].Data, x.Shape, perm)
-		var dGamma, dBeta []float32
-		if l.Base.Trainable {
-			if l.Gamma != nil {
-				dGamma = make([]float32, c)
-			}
-			if l.Beta != nil {
-				dBeta = make([]float32, c)
-			}
-		}
-		gh := affineGrads(g, xhat, rowLen, gamma, byChannel, dGamma, dBeta)
+		pg := newParamGrads(&l.Base, l.Gamma, l.Beta)
+		gh := affineGrads(g, xhat, rowLen, gamma, byChannel, pg.dGamma, pg.dBeta)
 		gx := normalizeRowsGrad(gh, xhat, rowLen, inv)
-		if dGamma != nil {
-			ctx.AccumulateGrad(l.Gamma, &runtime.Tensor{Shape: []int{c}, Data: dGamma})
-		}
-		if dBeta != nil {
-			ctx.AccumulateGrad(l.Beta, &runtime.Tensor{Shape: []int{c}, Data: dBeta})
-		}
+		pg.accumulate(ctx)
 		gd, _ := permuteAxes(gx, ps, inverse)
 		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: gd}}, nil
 	}, nil

@@ -140,28 +140,15 @@ func (l *LayerNormalization) Forward(ctx *runtime.Context, in []*runtime.Tensor)
 	}
 	return []*runtime.Tensor{y}, func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
 		g, _ := permuteAxes(gout[0].Data, x.Shape, perm)
-		var dGamma, dBeta []float32
-		if l.Base.Trainable {
-			if l.Gamma != nil {
-				dGamma = make([]float32, rowLen)
-			}
-			if l.Beta != nil {
-				dBeta = make([]float32, rowLen)
-			}
-		}
-		gh := affineGrads(g, xhat, rowLen, gamma, byPos, dGamma, dBeta)
+		pg := newParamGrads(&l.Base, l.Gamma, l.Beta)
+		gh := affineGrads(g, xhat, rowLen, gamma, byPos, pg.dGamma, pg.dBeta)
 		var gx []float32
 		if l.RMSScaling {
 			gx = scaledRowsGrad(gh, xp, rowLen, mean, inv)
 		} else {
 			gx = normalizeRowsGrad(gh, xhat, rowLen, inv)
 		}
-		if dGamma != nil {
-			ctx.AccumulateGrad(l.Gamma, &runtime.Tensor{Shape: copyShape(shape), Data: dGamma})
-		}
-		if dBeta != nil {
-			ctx.AccumulateGrad(l.Beta, &runtime.Tensor{Shape: copyShape(shape), Data: dBeta})
-		}
+		pg.accumulate(ctx)
 		gd, _ := permuteAxes(gx, ps, inverse)
 		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: gd}}, nil
 	}, nil

@@ -1,6 +1,10 @@
 package layers
 
-import "math"
+import (
+	"math"
+
+	"github.com/kerasrun/kerasrun/runtime"
+)
 
 // Shared arithmetic of the normalization layers. Each layer permutes its
 // input so that every group of elements normalized together is one
@@ -118,4 +122,35 @@ func reduceLastPerm(rank int, axes []int) []int {
 		}
 	}
 	return append(perm, axes...)
+}
+
+// paramGrads collects the gradients of a normalization layer's gamma and
+// beta; a slice is nil when its weight is absent or the layer is frozen.
+type paramGrads struct {
+	gamma, beta   *runtime.Variable
+	dGamma, dBeta []float32
+}
+
+// newParamGrads allocates the gradients a trainable layer needs.
+func newParamGrads(b *Base, gamma, beta *runtime.Variable) *paramGrads {
+	p := &paramGrads{gamma: gamma, beta: beta}
+	if b.Trainable {
+		if gamma != nil {
+			p.dGamma = make([]float32, gamma.Value.Size())
+		}
+		if beta != nil {
+			p.dBeta = make([]float32, beta.Value.Size())
+		}
+	}
+	return p
+}
+
+// accumulate adds the collected gradients to the pass's weight gradients.
+func (p *paramGrads) accumulate(ctx *runtime.Context) {
+	if p.dGamma != nil {
+		ctx.AccumulateGrad(p.gamma, &runtime.Tensor{Shape: copyShape(p.gamma.Value.Shape), Data: p.dGamma})
+	}
+	if p.dBeta != nil {
+		ctx.AccumulateGrad(p.beta, &runtime.Tensor{Shape: copyShape(p.beta.Value.Shape), Data: p.dBeta})
+	}
 }
