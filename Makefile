@@ -38,6 +38,7 @@ test-noasm:
 fixtures:
 	$(PY) compat/python/export.py --out testdata
 	$(PY) compat/python/export_fit.py --out testdata/fit
+	$(PY) compat/python/export_transformer_models.py
 	$(PY) compat/python/export_realworld.py
 	$(PY) compat/python/export_legacy_conversions.py
 	$(PY) compat/python/export_sharded.py
@@ -56,6 +57,8 @@ compat:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	$(PY) compat/python/export.py --out $$tmp/testdata; \
 	KERASRUN_TESTDATA=$$tmp/testdata $(GO) test -count=1 ./compat/...; \
+	$(PY) compat/python/export_transformer_models.py --out $$tmp/transformer; \
+	KERASRUN_TRANSFORMER_TESTDATA=$$tmp/transformer $(GO) test -count=1 -run TestTransformerModels ./compat/; \
 	$(PY) compat/python/compare_fixtures.py testdata $$tmp/testdata; \
 	mkdir -p $$tmp/h5written $$tmp/saved; \
 	KERASRUN_WRITE_CORPUS=$$tmp/h5written $(GO) test -count=1 -run TestWriteCorpus ./h5/; \

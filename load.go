@@ -195,6 +195,7 @@ func kerasMajor(v string) int {
 func renameKeras2Activations(spec *kerasjson.Model) {
 	for _, l := range spec.Layers {
 		layers.RenameKeras2Activations(l.Config)
+		l.Keras2 = true
 		if l.Model != nil {
 			renameKeras2Activations(l.Model)
 		}

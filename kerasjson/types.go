@@ -49,6 +49,10 @@ type Layer struct {
 	// Model is set when the layer is itself a Sequential or Functional
 	// model nested inside this one.
 	Model *Model
+	// Keras2 is set by a loader when the file was written by Keras 1 or 2
+	// (tf-keras), whose layers differ from Keras 3's in places (a merge's
+	// mask, MultiHeadAttention's softmax masking).
+	Keras2 bool
 }
 
 // Node is one call of a layer: its positional tensor arguments and its

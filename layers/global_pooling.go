@@ -11,8 +11,9 @@ import (
 // GlobalPooling is keras.layers.GlobalMaxPooling1D/2D/3D and
 // GlobalAveragePooling1D/2D/3D: the maximum or mean over all spatial
 // positions of each channel, giving (batch, channels), or with keepdims the
-// input's rank with size-1 spatial dimensions. GlobalAveragePooling1D's
-// optional mask is not supported (layers carry no masks).
+// input's rank with size-1 spatial dimensions. GlobalAveragePooling1D
+// averages over the unmasked steps of a masked input, as Keras does; the
+// others ignore a mask. The output carries none.
 type GlobalPooling struct {
 	Base
 	Average       bool
@@ -79,7 +80,21 @@ func (l *GlobalPooling) Weights() []*runtime.Variable { return nil }
 
 // Forward reduces the spatial dimensions.
 func (l *GlobalPooling) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
-	x := in[0]
+	return l.forward(ctx, in[0], nil)
+}
+
+// ForwardMasked reduces the spatial dimensions, GlobalAveragePooling1D
+// over the steps its input's mask keeps.
+func (l *GlobalPooling) ForwardMasked(ctx *runtime.Context, in, masks []*runtime.Tensor) ([]*runtime.Tensor, []*runtime.Tensor, runtime.Backward, error) {
+	var mask *runtime.Tensor
+	if len(masks) > 0 && l.Average && l.rank == 1 {
+		mask = masks[0]
+	}
+	out, back, err := l.forward(ctx, in[0], mask)
+	return out, nil, back, err
+}
+
+func (l *GlobalPooling) forward(ctx *runtime.Context, x, mask *runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
 	outShape, err := l.outShape(x.Shape)
 	if err != nil {
 		return nil, nil, err
@@ -94,6 +109,20 @@ func (l *GlobalPooling) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 	if l.channelsFirst {
 		sStride, cStride = 1, positions
 	}
+	if mask != nil && mask.Size() != batch*positions {
+		return nil, nil, ShapeError(&l.Base, "mask %s does not fit input %s", runtime.FormatShape(mask.Shape), runtime.FormatShape(x.Shape))
+	}
+	// weight is the share of step p of sample n in its mean.
+	weight := func(n, p int) float32 { return 1 / float32(positions) }
+	if mask != nil {
+		counts := make([]float32, batch)
+		for n := range counts {
+			for _, m := range mask.Data[n*positions : (n+1)*positions] {
+				counts[n] += m
+			}
+		}
+		weight = func(n, p int) float32 { return mask.Data[n*positions+p] / counts[n] }
+	}
 	y := runtime.NewTensor(outShape...)
 	var arg []int // flat index of each maximum, for the backward pass
 	if !l.Average {
@@ -103,11 +132,19 @@ func (l *GlobalPooling) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 		for ch := 0; ch < c; ch++ {
 			base := n*positions*c + ch*cStride
 			if l.Average {
+				if mask == nil {
+					var s float32
+					for p := 0; p < positions; p++ {
+						s += x.Data[base+p*sStride]
+					}
+					y.Data[n*c+ch] = s / float32(positions)
+					continue
+				}
 				var s float32
 				for p := 0; p < positions; p++ {
-					s += x.Data[base+p*sStride]
+					s += x.Data[base+p*sStride] * weight(n, p)
 				}
-				y.Data[n*c+ch] = s / float32(positions)
+				y.Data[n*c+ch] = s
 				continue
 			}
 			best, bi := float32(math.Inf(-1)), base
@@ -140,9 +177,8 @@ func (l *GlobalPooling) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 					continue
 				}
 				base := n*positions*c + ch*cStride
-				share := gv / float32(positions)
 				for p := 0; p < positions; p++ {
-					gx.Data[base+p*sStride] += share
+					gx.Data[base+p*sStride] += gv * weight(n, p)
 				}
 			}
 		}

@@ -117,8 +117,7 @@ var passMaskClasses = map[string]bool{
 // maskReadingClasses are Keras layers whose result depends on the mask
 // they receive; kerasrun runs them only without one.
 var maskReadingClasses = map[string]bool{
-	"Softmax": true, "Multiply": true, "Maximum": true, "Minimum": true, "GlobalAveragePooling1D": true,
-	"GlobalAvgPool1D": true, "MultiHeadAttention": true,
+	"Softmax": true, "Multiply": true, "Maximum": true, "Minimum": true,
 }
 
 // MaskFuncOf returns the function computing the output masks of l's calls
@@ -161,13 +160,16 @@ func MaskFuncOf(l Layer) runtime.MaskFunc {
 	}
 	switch b.ClassName {
 	case "Add", "Subtract", "Average":
+		if b.Spec != nil && b.Spec.Keras2 {
+			return andMasks
+		}
 		return orMasks
 	}
 	return nil
 }
 
-// orMasks is a merge's mask: the OR of its inputs' masks when every input
-// has one.
+// orMasks is a Keras 3 merge's mask: the OR of its inputs' masks when
+// every input has one.
 func orMasks(_, masks, _ []*runtime.Tensor) ([]*runtime.Tensor, error) {
 	for _, m := range masks {
 		if m == nil {
@@ -184,6 +186,31 @@ func orMasks(_, masks, _ []*runtime.Tensor) ([]*runtime.Tensor, error) {
 				out.Data[i] = 1
 			}
 		}
+	}
+	return []*runtime.Tensor{out}, nil
+}
+
+// andMasks is tf-keras's merge mask: the AND of the masks its inputs have
+// (none when no input has one).
+func andMasks(_, masks, _ []*runtime.Tensor) ([]*runtime.Tensor, error) {
+	var out *runtime.Tensor
+	for _, m := range masks {
+		switch {
+		case m == nil:
+		case out == nil:
+			out = m.Clone()
+		case m.Size() != out.Size():
+			return nil, fmt.Errorf("masks of shapes %s and %s differ", runtime.FormatShape(out.Shape), runtime.FormatShape(m.Shape))
+		default:
+			for i, v := range m.Data {
+				if v == 0 {
+					out.Data[i] = 0
+				}
+			}
+		}
+	}
+	if out == nil {
+		return nil, nil
 	}
 	return []*runtime.Tensor{out}, nil
 }

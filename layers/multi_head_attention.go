@@ -109,7 +109,7 @@ func newMultiHeadAttention(spec *kerasjson.Layer) (Layer, error) {
 	}
 	// tf-keras writes the build shapes and softmax_robust_masking; Keras
 	// 3 writes neither (and seed, use_gate).
-	l.keras2 = !c.Has("seed") && !c.Has("use_gate") && (c.Has("query_shape") || c.Has("softmax_robust_masking") || spec.Module == "")
+	l.keras2 = spec.Keras2 || !c.Has("seed") && !c.Has("use_gate") && (c.Has("query_shape") || c.Has("softmax_robust_masking"))
 	if l.robustMasking, err = c.Bool("softmax_robust_masking", false); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,122 @@
+package compat
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kerasrun/kerasrun"
+	"github.com/kerasrun/kerasrun/internal/npy"
+)
+
+// The transformer fixtures of testdata/transformer, written by
+// compat/python/export_transformer_models.py: an encoder classifier over
+// Embedding(mask_zero=True) + position embeddings and a GPT-style causal
+// decoder, each saved by Keras 3 (.keras, .h5, JSON + weights) and by
+// tf-keras (.h5, JSON + weights), with the predictions of every file and
+// the weights after one training step from every compiled file.
+
+type transformerManifest struct {
+	Tolerance Tolerance `json:"tolerance"`
+	Cases     []struct {
+		Name    string   `json:"name"`
+		Dir     string   `json:"dir"`
+		Inputs  []string `json:"inputs"`
+		Targets []string `json:"targets"`
+		Models  []struct {
+			ID      string   `json:"id"`
+			Format  string   `json:"format"`
+			Model   string   `json:"model"`
+			Weights string   `json:"weights"`
+			Step1   []string `json:"step1"`
+		} `json:"models"`
+	} `json:"cases"`
+}
+
+func transformerDir() string {
+	if d := os.Getenv("KERASRUN_TRANSFORMER_TESTDATA"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "testdata", "transformer")
+}
+
+// TestTransformerModels loads every transformer file, predicts, and for
+// the compiled files takes one TrainOnBatch step from the optimizer state
+// in the file, comparing every weight with Keras's after its step.
+func TestTransformerModels(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(transformerDir(), "transformer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man transformerManifest
+	if err := json.Unmarshal(raw, &man); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range man.Cases {
+		dir := filepath.Join(transformerDir(), c.Dir)
+		arrays, err := npy.ReadNPZ(filepath.Join(dir, "data.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect, err := npy.ReadNPZ(filepath.Join(dir, "expect.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var x, y []*kerasrun.Tensor
+		for _, k := range c.Inputs {
+			x = append(x, toTensor(arrays[k]))
+		}
+		for _, k := range c.Targets {
+			y = append(y, toTensor(arrays[k]))
+		}
+		for _, mf := range c.Models {
+			t.Run(c.Name+"/"+mf.ID, func(t *testing.T) {
+				var opts []kerasrun.LoadOption
+				if mf.Weights != "" {
+					opts = append(opts, kerasrun.WithWeights(filepath.Join(dir, mf.Weights)))
+				}
+				m, err := kerasrun.Load(filepath.Join(dir, mf.Model), opts...)
+				if err != nil {
+					t.Fatalf("load: %v", err)
+				}
+				got, err := m.Predict(x...)
+				if err != nil {
+					t.Fatalf("predict: %v", err)
+				}
+				if err := man.Tolerance.CheckArray(got[0].Shape, got[0].Data, expect[mf.ID+"/pred0"]); err != nil {
+					t.Errorf("prediction: %v", err)
+				}
+				if mf.Step1 == nil {
+					// model.to_json() holds no compile settings: training
+					// must be refused, naming why.
+					if _, err := m.TrainOnBatch(x, y, nil); err == nil || !strings.Contains(err.Error(), "compil") {
+						t.Errorf("training a JSON model: want the not-compiled error, got %v", err)
+					}
+					return
+				}
+				if _, err := m.TrainOnBatch(x, y, nil); err != nil {
+					t.Fatalf("train: %v", err)
+				}
+				vars := map[string]*kerasrun.Tensor{}
+				for _, v := range m.Variables() {
+					vars[v.Path] = v.Value
+				}
+				if len(vars) != len(mf.Step1) {
+					t.Errorf("Go has %d variables, Keras %d", len(vars), len(mf.Step1))
+				}
+				for _, p := range mf.Step1 {
+					g, ok := vars[p]
+					if !ok {
+						t.Errorf("no variable %q in the Go model", p)
+						continue
+					}
+					if err := man.Tolerance.CheckArray(g.Shape, g.Data, expect[mf.ID+"/step1/"+p]); err != nil {
+						t.Errorf("after one step, %s: %v", p, err)
+					}
+				}
+			})
+		}
+	}
+}
