@@ -545,25 +545,38 @@ func newHeadLayout(shape []int, axes []int) headLayout {
 	return hl
 }
 
-// gather reorders a projection (free positions, heads, width) into
-// [groups*heads][t][width].
-func (hl headLayout) gather(p []float32, heads, width int) []float32 {
+// identity reports whether gather and scatter leave the data in place
+// (the attention axes are the last free axes, in order: a rank-3 input).
+func (hl headLayout) identity() bool {
+	for f := range hl.group {
+		if hl.group[f]*hl.t+hl.pos[f] != f {
+			return false
+		}
+	}
+	return true
+}
+
+// gather reorders a projection (free positions, then width values: all
+// heads) into [groups][t][width].
+func (hl headLayout) gather(p []float32, width int) []float32 {
+	if hl.identity() {
+		return p
+	}
 	out := make([]float32, len(p))
 	for f := range hl.group {
-		for n := 0; n < heads; n++ {
-			copy(out[((hl.group[f]*heads+n)*hl.t+hl.pos[f])*width:][:width], p[(f*heads+n)*width:][:width])
-		}
+		copy(out[(hl.group[f]*hl.t+hl.pos[f])*width:][:width], p[f*width:][:width])
 	}
 	return out
 }
 
 // scatter is the inverse of gather.
-func (hl headLayout) scatter(b []float32, heads, width int) []float32 {
+func (hl headLayout) scatter(b []float32, width int) []float32 {
+	if hl.identity() {
+		return b
+	}
 	out := make([]float32, len(b))
 	for f := range hl.group {
-		for n := 0; n < heads; n++ {
-			copy(out[(f*heads+n)*width:][:width], b[((hl.group[f]*heads+n)*hl.t+hl.pos[f])*width:][:width])
-		}
+		copy(out[f*width:][:width], b[(hl.group[f]*hl.t+hl.pos[f])*width:][:width])
 	}
 	return out
 }
@@ -623,11 +636,11 @@ func (l *MultiHeadAttention) forward(ctx *runtime.Context, in, masks []*runtime.
 	if l.Gate != nil {
 		gate = l.Gate.forward(q.Data, rowsQ)
 	}
-	run, err := att.forward(ctx, ql.gather(qp, l.NumHeads, l.KeyDim), kl.gather(kp, l.KVHeads, l.KeyDim), kl.gather(vp, l.KVHeads, l.ValueDim))
+	run, err := att.forward(ctx, ql.gather(qp, l.NumHeads*l.KeyDim), kl.gather(kp, l.KVHeads*l.KeyDim), kl.gather(vp, l.KVHeads*l.ValueDim))
 	if err != nil {
 		return nil, nil, nil, ShapeError(&l.Base, "%v", err)
 	}
-	cp := ql.scatter(run.ctx, l.NumHeads, l.ValueDim)
+	cp := ql.scatter(run.ctx, l.NumHeads*l.ValueDim)
 	co := cp
 	if gate != nil {
 		co = make([]float32, len(cp))
@@ -676,11 +689,11 @@ func (l *MultiHeadAttention) forward(ctx *runtime.Context, in, masks []*runtime.
 			}
 			gq = l.Gate.backward(ctx, l.Trainable, q.Data, gz, rowsQ, ctx.NeedInputGrad(0))
 		}
-		gQ, gK, gV := run.backward(ql.gather(gcp, l.NumHeads, l.ValueDim), gprobs)
+		gQ, gK, gV := run.backward(ql.gather(gcp, l.NumHeads*l.ValueDim), gprobs)
 		needK := s.hasKey && ctx.NeedInputGrad(2) || !s.hasKey && ctx.NeedInputGrad(1)
-		gqx := l.Query.backward(ctx, l.Trainable, q.Data, ql.scatter(gQ, l.NumHeads, l.KeyDim), rowsQ, ctx.NeedInputGrad(0))
-		gkx := l.Key.backward(ctx, l.Trainable, k.Data, kl.scatter(gK, l.KVHeads, l.KeyDim), rowsK, needK)
-		gvx := l.Value.backward(ctx, l.Trainable, v.Data, kl.scatter(gV, l.KVHeads, l.ValueDim), rowsK, ctx.NeedInputGrad(1))
+		gqx := l.Query.backward(ctx, l.Trainable, q.Data, ql.scatter(gQ, l.NumHeads*l.KeyDim), rowsQ, ctx.NeedInputGrad(0))
+		gkx := l.Key.backward(ctx, l.Trainable, k.Data, kl.scatter(gK, l.KVHeads*l.KeyDim), rowsK, needK)
+		gvx := l.Value.backward(ctx, l.Trainable, v.Data, kl.scatter(gV, l.KVHeads*l.ValueDim), rowsK, ctx.NeedInputGrad(1))
 		if gq != nil && gqx != nil {
 			for i, g := range gq {
 				gqx[i] += g
