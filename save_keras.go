@@ -132,7 +132,7 @@ func writeKeras3Layer(g *h5.GroupWriter, l layers.Layer) error {
 	if err := vg.SetAttr("name", h5.StringAttr(l.Common().Name)); err != nil {
 		return err
 	}
-	for i, v := range l.Weights() {
+	for i, v := range layers.OwnKeras3Vars(l) {
 		arr := h5.Float32Array(append([]int(nil), v.Value.Shape...), v.Value.Data)
 		if n, ok := l.(*layers.Normalization); ok && v == n.Count && len(v.Value.Data) == 1 {
 			// Keras keeps the adapted sample count as an int64 scalar.

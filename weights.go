@@ -388,7 +388,7 @@ func loadKeras3Layer(store varStore, path string, l layers.Layer, visited map[la
 		return nil // a layer reached twice is saved once, at its first path
 	}
 	visited[l] = true
-	vars := l.Weights()
+	vars := layers.OwnKeras3Vars(l)
 	if len(vars) > 0 {
 		where := "layer " + l.Common().String()
 		groups, err := store.get(path)

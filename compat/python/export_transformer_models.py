@@ -1,4 +1,5 @@
-"""Writes testdata/transformer/: two small transformers built from keras.layers,
+"""Writes testdata/transformer/: two small transformers built from keras.layers (and a
+SpectralNormalization model),
 predicted and trained one step by real Keras from every file format.
 
   encoder  token Embedding(mask_zero=True) + a learned Embedding(mask_zero=True) of
@@ -11,6 +12,9 @@ predicted and trained one step by real Keras from every file format.
            MultiHeadAttention (use_causal_mask=True), Add + LayerNormalization, the same
            feed-forward, then a Dense over the vocabulary per position;
            sparse_categorical_crossentropy from logits on the next tokens.
+  spectral Dense(tanh) wrapped in SpectralNormalization(power_iterations=2), then a
+           Dense; mean_squared_error (the wrapper assigns its normalized kernel in
+           training; Keras 3 saves that kernel in the wrapper's own variables too).
 
 No Dropout (Keras draws it from its own generator): both train with
 SGD(0.05, momentum=0.9). Keras 3 trains each model two steps (the momentum is then
@@ -37,7 +41,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 N, T, V, D, HEADS, KEY_DIM, FF = 8, 8, 12, 8, 2, 4, 16
 
 
+CASES = ["encoder", "decoder", "spectral"]
+# The Keras 3 variable paths of each case's model as loaded from .keras,
+# trainable then not: a tf-keras step is recorded under the same paths
+# (tf-keras names a wrapped layer's variables after the wrapper, "sn/kernel"
+# for Keras 3's "dense/kernel"; kerasrun uses Keras 3's).
+K3_ORDER = {}
+
+
 def data(name):
+    if name == "spectral":
+        rng = np.random.default_rng(9)
+        return [rng.normal(size=(N, 5)).astype(np.float32)], [rng.normal(size=(N, 2)).astype(np.float32)]
     rng = np.random.default_rng(7 if name == "encoder" else 8)
     lengths = rng.integers(3, T + 1, size=N)
     lengths[0] = T
@@ -58,6 +73,13 @@ def data(name):
 
 def build(K, name):
     L = K.layers
+    if name == "spectral":
+        x = K.Input((5,), name="features")
+        h = L.SpectralNormalization(L.Dense(6, activation="tanh", name="dense"), power_iterations=2, name="sn")(x)
+        out = L.Dense(2, name="out")(h)
+        model = K.Model(x, out, name="spectral_mlp")
+        model.compile(optimizer=K.optimizers.SGD(learning_rate=0.05, momentum=0.9), loss="mse")
+        return model
     tok = K.Input((T,), dtype="int32", name="tokens")
     pos = K.Input((T,), dtype="int32", name="positions")
     x = L.Embedding(V, D, mask_zero=(name == "encoder"), name="token_embedding")(tok)
@@ -121,19 +143,21 @@ def replay(K, keras3, files, xs, ys, expect_all, entries):
                     expect[mid + k[len(base["id"]):]] = expect[k]
             entries[name].append(entry)
             continue
+        # tf-keras's legacy loaders do not know its SpectralNormalization.
+        custom = {"SpectralNormalization": K.layers.SpectralNormalization}
         if weights_file:
             with open(model_file) as f:
-                m = K.models.model_from_json(f.read())
+                m = K.models.model_from_json(f.read(), custom_objects=custom)
             m.load_weights(weights_file)
         else:
-            m = K.models.load_model(model_file)
+            m = K.models.load_model(model_file, custom_objects=custom)
         expect[f"{mid}/pred0"] = np.asarray(m.predict(xs, verbose=0), dtype=np.float32)
         if weights_file:
             entry["weights"] = os.path.basename(weights_file)
         else:
             m.train_on_batch(xs, ys)
             paths = []
-            for w in m.weights:
+            for w in m.trainable_weights + m.non_trainable_weights:
                 p = var_path(w, keras3)
                 expect[f"{mid}/step1/{p}"] = np.asarray(w.numpy(), dtype=np.float32)
                 paths.append(p)
@@ -145,7 +169,7 @@ def keras3_part(out):
     import keras
     keras.utils.set_random_seed(3)
     entries, expect = {}, {}
-    for name in ["encoder", "decoder"]:
+    for name in CASES:
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
         xs, ys = data(name)
@@ -156,14 +180,17 @@ def keras3_part(out):
         with open(os.path.join(d, "model_k3.json"), "w") as f:
             f.write(model.to_json())
         model.save_weights(os.path.join(d, "model_k3.weights.h5"))
-        np.savez(os.path.join(d, "data.npz"), x0=xs[0].astype(np.float32), x1=xs[1].astype(np.float32),
-                 y0=ys[0].astype(np.float32))
-        np.savez(os.path.join(d, "start_weights.npz"), *model.get_weights())
+        np.savez(os.path.join(d, "data.npz"), y0=ys[0].astype(np.float32),
+                 **{f"x{i}": x.astype(np.float32) for i, x in enumerate(xs)})
+        # Trainable then non-trainable: the order both Kerases agree on.
+        np.savez(os.path.join(d, "start_weights.npz"),
+                 *[w.numpy() for w in model.trainable_weights + model.non_trainable_weights])
         replay(keras, True, [
             ("k3_keras", "keras", os.path.join(d, "model_k3.keras"), None, name),
             ("k3_h5", "h5", os.path.join(d, "model_k3.h5"), None, name),
             ("k3_json", "json", os.path.join(d, "model_k3.json"), os.path.join(d, "model_k3.weights.h5"), name),
         ], xs, ys, expect, entries)
+        K3_ORDER[name] = entries[name][0]["step1"]
     return entries, expect
 
 
@@ -171,12 +198,13 @@ def keras2_part(out):
     import tf_keras
     tf_keras.utils.set_random_seed(3)
     entries, expect = {}, {}
-    for name in ["encoder", "decoder"]:
+    for name in CASES:
         d = os.path.join(out, name)
         xs, ys = data(name)
         model = build(tf_keras, name)
         with np.load(os.path.join(d, "start_weights.npz")) as z:
-            model.set_weights([z[f"arr_{i}"] for i in range(len(z.files))])
+            for i, w in enumerate(model.trainable_weights + model.non_trainable_weights):
+                w.assign(z[f"arr_{i}"])
         os.remove(os.path.join(d, "start_weights.npz"))
         model.save(os.path.join(d, "model_k2.h5"))
         with open(os.path.join(d, "model_k2.json"), "w") as f:
@@ -205,18 +233,29 @@ def main():
     entries, expect = keras3_part(out)
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
     subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--out", out], check=True, env=env)
+    renames = {}
     with open(os.path.join(out, "k2_entries.json")) as f:
         for name, es in json.load(f).items():
+            for e in es:
+                if "step1" in e:
+                    renames[name] = dict(zip(e["step1"], K3_ORDER[name]))
+                    e["step1"] = K3_ORDER[name]
             entries[name] += es
     os.remove(os.path.join(out, "k2_entries.json"))
     cases = []
-    for name in ["encoder", "decoder"]:
+    for name in CASES:
         k2 = os.path.join(out, name, "k2_expect.npz")
         with np.load(k2) as z:
-            expect[name].update({k: z[k] for k in z.files})
+            for k in z.files:
+                mid, _, rest = k.partition("/")
+                if rest.startswith("step1/"):
+                    expect[name][f"{mid}/step1/{renames[name][rest[len('step1/'):]]}"] = z[k]
+                else:
+                    expect[name][k] = z[k]
         os.remove(k2)
         np.savez_compressed(os.path.join(out, name, "expect.npz"), **expect[name])
-        cases.append({"name": name, "dir": name, "inputs": ["x0", "x1"], "targets": ["y0"], "models": entries[name]})
+        inputs = [f"x{i}" for i in range(len(data(name)[0]))]
+        cases.append({"name": name, "dir": name, "inputs": inputs, "targets": ["y0"], "models": entries[name]})
     doc = {"keras": keras.__version__, "tf_keras": _tf_keras_version(), "tolerance": {"atol": 1e-5, "rtol": 1e-4},
            "train": "one train_on_batch on all 8 samples, SGD(0.05, momentum=0.9)", "cases": cases}
     with open(os.path.join(out, "transformer.json"), "w") as f:
