@@ -13,10 +13,12 @@ import (
 const modulePath = "github.com/kerasrun/kerasrun"
 
 // allowedImports says which of the module's packages each package may
-// import: imports flow one way, downward (cmd -> root -> train -> layers ->
+// import: imports flow one way, downward (cmd -> serve -> root -> train -> layers ->
 // runtime, kerasjson; h5 and kerasjson use only the standard library).
 var allowedImports = map[string][]string{
-	"cmd/kerasrun":        {""},
+	"cmd/kerasrun":        {"", "serve"},
+	"serve":               {"", "serve/inferencepb"},
+	"serve/inferencepb":   {},
 	"":                    {"train", "layers", "runtime", "runtime/kernels", "kerasjson", "h5", "internal/npy", "internal/atomicfile"},
 	"train":               {"layers", "runtime", "kerasjson"},
 	"layers":              {"runtime", "runtime/kernels", "kerasjson"},

@@ -7,6 +7,7 @@
 //	kerasrun fit MODEL --x X.npy --y Y.npy [--epochs N ...] -o OUT
 //	kerasrun inspect --model MODEL [--weights W]
 //	kerasrun convert IN OUT [--weights W]
+//	kerasrun serve MODEL_OR_REPOSITORY [--http :8080] [--grpc :8081] [--batching ...]
 //
 // MODEL is any file Keras writes: .keras, legacy .h5, or model JSON (with
 // --weights). Errors go to stderr with a non-zero exit status.
@@ -31,6 +32,9 @@ Usage:
   kerasrun convert IN OUT [--weights W]       any readable model file to .keras, .h5 or .weights.h5
   kerasrun fit MODEL --x X.npy --y Y.npy [--epochs N] [--batch-size N] [--validation-split F]
                [--shuffle] [--seed N] [--verbose 0|1|2] [--initial-epoch N] -o OUT
+  kerasrun serve MODEL_OR_REPOSITORY [--http :8080] [--grpc :8081] [--batching]
+               [--max-batch-size N] [--batch-timeout D] [--poll D] [--version-policy P]
+               Open Inference Protocol v2 (REST, gRPC) and TF Serving REST
 
 predict without -o prints the outputs as JSON, keyed by output name; with
 several outputs -o writes an .npz keyed by output name.
@@ -62,6 +66,8 @@ func run(args []string, stdout io.Writer) error {
 		return fit(rest, stdout)
 	case "convert":
 		return convert(rest)
+	case "serve":
+		return serveCmd(rest, stdout)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 }
