@@ -122,26 +122,30 @@ func softmaxInPlace(row []float32) {
 }
 
 // forward computes the attention context of queries q, keys k and values
-// v (layouts above); rand draws the dropout in training.
-func (a *dotAttention) forward(ctx *runtime.Context, q, k, v []float32) (*attentionRun, error) {
+// v (layouts above); ctx.Rand draws the dropout in training. The
+// probabilities are kept (for the backward pass or the returned scores)
+// when keepProbs is set or dropout runs.
+func (a *dotAttention) forward(ctx *runtime.Context, q, k, v []float32, keepProbs bool) (*attentionRun, error) {
 	G := a.groups * a.heads
 	r := &attentionRun{a: a, k: k, v: v}
 	r.qs = make([]float32, len(q))
 	for i, x := range q {
 		r.qs[i] = x * a.scale
 	}
-	r.probs = make([]float32, G*a.tq*a.tk)
 	if ctx.Training && a.dropout > 0 {
 		if ctx.Rand == nil {
 			return nil, fmt.Errorf("dropout in training needs a random source (Context.Rand)")
 		}
-		r.keep = make([]float32, len(r.probs))
+		r.keep = make([]float32, G*a.tq*a.tk)
 		scale := float32(1 / (1 - a.dropout))
 		for i := range r.keep {
 			if ctx.Rand.Float64() >= a.dropout {
 				r.keep[i] = scale
 			}
 		}
+	}
+	if keepProbs || r.keep != nil {
+		r.probs = make([]float32, G*a.tq*a.tk)
 	}
 	r.dropped = r.probs
 	if r.keep != nil {
@@ -154,16 +158,23 @@ func (a *dotAttention) forward(ctx *runtime.Context, q, k, v []float32) (*attent
 		pv := kernels.PackB(a.tk, a.hv, v[a.kOff(gk, a.hv):], a.kvHeads*a.hv)
 		// The query heads reading key/value head gk.
 		g0 := (gk/a.kvHeads)*a.heads + (gk%a.kvHeads)*R
+		var scratch []float32
+		if r.probs == nil {
+			scratch = make([]float32, a.tq*a.tk)
+		}
 		for g := g0; g < g0+R; g++ {
-			a.forwardHead(r, g, pk, pv)
+			s := scratch
+			if r.probs != nil {
+				s = r.probs[g*a.tq*a.tk : (g+1)*a.tq*a.tk]
+			}
+			a.forwardHead(r, g, s, pk, pv)
 		}
 	})
 	return r, nil
 }
 
-// forwardHead computes query head g's probabilities and context.
-func (a *dotAttention) forwardHead(r *attentionRun, g int, pk, pv *kernels.PackedB) {
-	s := r.probs[g*a.tq*a.tk : (g+1)*a.tq*a.tk]
+// forwardHead computes query head g's probabilities (into s) and context.
+func (a *dotAttention) forwardHead(r *attentionRun, g int, s []float32, pk, pv *kernels.PackedB) {
 	kernels.Gemm(a.tq, a.tk, a.h, r.qs[a.qOff(g, a.h):], a.heads*a.h, pk, s, a.tk, false, nil)
 	for i := 0; i < a.tq; i++ {
 		row := s[i*a.tk : (i+1)*a.tk]

@@ -636,7 +636,7 @@ func (l *MultiHeadAttention) forward(ctx *runtime.Context, in, masks []*runtime.
 	if l.Gate != nil {
 		gate = l.Gate.forward(q.Data, rowsQ)
 	}
-	run, err := att.forward(ctx, ql.gather(qp, l.NumHeads*l.KeyDim), kl.gather(kp, l.KVHeads*l.KeyDim), kl.gather(vp, l.KVHeads*l.ValueDim))
+	run, err := att.forward(ctx, ql.gather(qp, l.NumHeads*l.KeyDim), kl.gather(kp, l.KVHeads*l.KeyDim), kl.gather(vp, l.KVHeads*l.ValueDim), ctx.Grad || call.returnScores)
 	if err != nil {
 		return nil, nil, nil, ShapeError(&l.Base, "%v", err)
 	}
