@@ -14,7 +14,11 @@ func newGroupedQueryAttention(spec *kerasjson.Layer) (Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &MultiHeadAttention{Base: b, AttentionAxes: nil}
+	// Keras saves the layer under its Python class name
+	// (layers/grouped_query_attention/...), whatever name the config uses,
+	// and its sub-layers under their private attribute names.
+	b.ClassName = "GroupedQueryAttention"
+	l := &MultiHeadAttention{Base: b, privateAttrs: true}
 	c := spec.Config
 	if l.KeyDim, err = c.Int("head_dim", 0); err != nil {
 		return nil, err

@@ -40,7 +40,11 @@ type MultiHeadAttention struct {
 	// keras2 selects tf-keras's softmax masking (maskAdd, or maskWhere
 	// with softmax_robust_masking) over Keras 3's.
 	keras2, robustMasking bool
-	call                  attentionCall
+	// privateAttrs: the sub-layers are saved under their private
+	// attribute names (_query_dense: GroupedQueryAttention has no public
+	// properties for them; MultiHeadAttention has, except for the gate).
+	privateAttrs bool
+	call         attentionCall
 }
 
 // attentionCall is what one call's keyword arguments select.
@@ -219,7 +223,11 @@ func (l *MultiHeadAttention) Children() []Layer {
 func (l *MultiHeadAttention) TrackedChildren() []NamedChild {
 	var out []NamedChild
 	for _, p := range l.projections() {
-		out = append(out, NamedChild{p.attr, p.EinsumDense})
+		attr := p.attr
+		if l.privateAttrs || p == l.Gate {
+			attr = "_" + attr
+		}
+		out = append(out, NamedChild{attr, p.EinsumDense})
 	}
 	return out
 }
