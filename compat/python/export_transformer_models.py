@@ -193,8 +193,9 @@ def keras3_part(out):
         np.savez(os.path.join(d, "data.npz"), y0=ys[0].astype(np.float32),
                  **{f"x{i}": x.astype(np.float32) for i, x in enumerate(xs)})
         # Trainable then non-trainable: the order both Kerases agree on.
-        np.savez(os.path.join(d, "start_weights.npz"),
-                 *[w.numpy() for w in model.trainable_weights + model.non_trainable_weights])
+        if name in KERAS2_CASES:
+            np.savez(os.path.join(d, "start_weights.npz"),
+                     *[w.numpy() for w in model.trainable_weights + model.non_trainable_weights])
         replay(keras, True, [
             ("k3_keras", "keras", os.path.join(d, "model_k3.keras"), None, name),
             ("k3_h5", "h5", os.path.join(d, "model_k3.h5"), None, name),
