@@ -6,6 +6,8 @@
 #                  that h5py, h5dump and Keras read back the files Go writes
 #   make fixtures  regenerate testdata/ from real Keras (commit the result)
 #   make bench     kernel and HDF5 benchmarks against OpenBLAS and h5py
+#   make serve-compat  tritonclient (HTTP, gRPC), TF Serving REST requests and perf_analyzer
+#                  against `kerasrun serve` on bundled fixtures, checked against Keras's numbers
 
 GO      ?= go
 VENV     = $(shell bash compat/python/venv.sh)
@@ -14,7 +16,7 @@ DEMO     = testdata/mlp_relu
 # Keep TensorFlow's start-up chatter out of the logs.
 export TF_CPP_MIN_LOG_LEVEL = 3
 
-.PHONY: all build demo test test-noasm compat fixtures bench clean
+.PHONY: all build demo test test-noasm compat fixtures bench serve-compat clean
 
 all: build
 
@@ -73,6 +75,10 @@ bench:
 	bash bench/train.sh
 	bash bench/predict.sh
 	bash bench/h5.sh
+
+# Real inference clients, in their own virtualenv (compat/serve/venv.sh).
+serve-compat: build
+	$$(bash compat/serve/venv.sh)/bin/python compat/serve/check_clients.py bin/kerasrun
 
 clean:
 	rm -rf bin
