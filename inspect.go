@@ -198,10 +198,17 @@ func (in *Inspection) fill(cfg []byte, shapes weightShapes) error {
 			return err
 		}
 	}
-	for i, ls := range specLayers(spec) {
+	// By name: the graph leaves out what the file's config holds only to
+	// compute Keras 3 masks (NotEqual, ...).
+	built := map[string]layers.Layer{}
+	if net != nil {
+		for _, l := range kerasLayers(net) {
+			built[l.Common().Name] = l
+		}
+	}
+	for _, ls := range specLayers(spec) {
 		li := LayerInfo{Name: ls.Name, ClassName: ls.ClassName, Params: fromFile[ls]}
-		if net != nil {
-			l := kerasLayers(net)[i]
+		if l, ok := built[ls.Name]; ok {
 			li.OutputShapes = net.NodeShapes[l]
 			if shapes == nil {
 				li.Params = layerParams(l).Total
