@@ -75,6 +75,15 @@ func keras3Refs(refs []kerasjson.TensorRef) any {
 	return out
 }
 
+// keras2OnlyArgs are the arguments a tf-keras get_config writes that the
+// Keras 3 class refuses. MultiHeadAttention's build shapes go (Keras 3
+// builds from the call), and so does softmax_robust_masking: Keras 3's
+// masking differs from tf-keras's only in fully masked query rows (padded
+// queries).
+var keras2OnlyArgs = map[string][]string{
+	"MultiHeadAttention": {"query_shape", "key_shape", "value_shape", "softmax_robust_masking"},
+}
+
 func keras3LayerObject(l *kerasjson.Layer, functional bool) (jsonObject, error) {
 	var obj jsonObject
 	if l.Model != nil {
@@ -101,6 +110,9 @@ func keras3LayerObject(l *kerasjson.Layer, functional bool) (jsonObject, error) 
 			if l.ClassName != "Embedding" { // there input_dim is the vocabulary size
 				delete(cfg, "input_dim")
 			}
+		}
+		for _, k := range keras2OnlyArgs[l.ClassName] {
+			delete(cfg, k)
 		}
 		obj = jsonObject{{"module", module}, {"class_name", l.ClassName}, {"config", cfg}, {"registered_name", registered}}
 	}
