@@ -217,3 +217,24 @@ func decodeContents(input, dt string, c *inferencepb.InferTensorContents, n int)
 	}
 	return out, checkFinite(input, out)
 }
+
+// ModelConfig answers Triton's model configuration RPC with the same
+// content as GET /v2/models/NAME/config.
+func (g *grpcService) ModelConfig(_ context.Context, r *inferencepb.ModelConfigRequest) (*inferencepb.ModelConfigResponse, error) {
+	c, err := g.s.modelConfig(r.Name, r.Version)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	cfg := &inferencepb.ModelConfig{Name: c.Name, Platform: c.Platform, Backend: c.Backend, MaxBatchSize: int32(c.MaxBatchSize)}
+	dt := inferencepb.DataType(inferencepb.DataType_value["TYPE_"+modelDatatype])
+	for _, in := range c.Input {
+		cfg.Input = append(cfg.Input, &inferencepb.ModelInput{Name: in.Name, DataType: dt, Dims: in.Dims})
+	}
+	for _, o := range c.Output {
+		cfg.Output = append(cfg.Output, &inferencepb.ModelOutput{Name: o.Name, DataType: dt, Dims: o.Dims})
+	}
+	if c.DynamicBatching != nil {
+		cfg.DynamicBatching = &inferencepb.ModelDynamicBatching{}
+	}
+	return &inferencepb.ModelConfigResponse{Config: cfg}, nil
+}

@@ -198,6 +198,10 @@ func TestGRPC(t *testing.T) {
 	if err != nil || len(md.Inputs) != 2 || md.Inputs[1].Name != "in_b" {
 		t.Fatalf("ModelMetadata: %v %v", md, err)
 	}
+	cfg, err := c.ModelConfig(ctx, &inferencepb.ModelConfigRequest{Name: "two_io"})
+	if err != nil || cfg.Config.MaxBatchSize != 64 || len(cfg.Config.Input) != 2 || cfg.Config.Input[1].DataType != inferencepb.DataType_TYPE_FP32 || len(cfg.Config.Input[1].Dims) != 1 || cfg.Config.Input[1].Dims[0] != 3 {
+		t.Fatalf("ModelConfig: %v %v", cfg, err)
+	}
 	a, b := readNPY(t, filepath.Join(twoIODir, "x0.npy")), readNPY(t, filepath.Join(twoIODir, "x1.npy"))
 	want := predict(t, model, a, b)
 	// Raw contents for one input, FP64 typed contents for the other.

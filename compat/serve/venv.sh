@@ -15,6 +15,14 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
 	echo "serve venv.sh: creating $venv" >&2
 	python3 -m venv "$venv" >&2
 	"$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2
+	# perf_analyzer: the binary shipped in tritonclient 2.34.0's wheel.
+	tmp=$(mktemp -d)
+	"$venv/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+		--platform manylinux1_x86_64 tritonclient==2.34.0 -d "$tmp" >&2
+	"$venv/bin/python" -m zipfile -e "$tmp"/tritonclient-2.34.0-*.whl "$tmp/x" >&2
+	mkdir -p "$venv/perf"
+	install -m 755 "$tmp/x/tritonclient-2.34.0.data/data/bin/perf_analyzer" "$venv/perf/perf_analyzer"
+	rm -rf "$tmp"
 	touch "$venv/.complete"
 fi
 echo "$venv"
