@@ -29,23 +29,13 @@ func (m *Model) Params() ParamCounts {
 
 func layerParams(l layers.Layer) ParamCounts {
 	var c ParamCounts
-	var walk func(l layers.Layer, trainable bool)
-	walk = func(l layers.Layer, trainable bool) {
-		trainable = trainable && l.Common().Trainable
-		for _, v := range l.Weights() {
-			if trainable && v.Trainable {
-				c.Trainable += v.Value.Size()
-			} else {
-				c.NonTrainable += v.Value.Size()
-			}
-		}
-		if ct, ok := l.(layers.Container); ok {
-			for _, ch := range ct.Children() {
-				walk(ch, trainable)
-			}
+	for _, v := range layers.WalkVariables(l) {
+		if v.Trainable {
+			c.Trainable += v.V.Value.Size()
+		} else {
+			c.NonTrainable += v.V.Value.Size()
 		}
 	}
-	walk(l, true)
 	c.Total = c.Trainable + c.NonTrainable
 	return c
 }

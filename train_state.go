@@ -16,17 +16,8 @@ import (
 // allLayers lists every layer of the model, nested ones included.
 func allLayers(net *layers.Model) []layers.Layer {
 	var out []layers.Layer
-	var walk func(l layers.Layer)
-	walk = func(l layers.Layer) {
-		out = append(out, l)
-		if c, ok := l.(layers.Container); ok {
-			for _, ch := range c.Children() {
-				walk(ch)
-			}
-		}
-	}
 	for _, l := range net.Layers {
-		walk(l)
+		layers.Walk(l, func(l layers.Layer, _ bool) { out = append(out, l) })
 	}
 	return out
 }

@@ -19,27 +19,8 @@ type modelVariable struct {
 // place), with Keras 3 variable paths.
 func (m *Model) variables() []modelVariable {
 	var out []modelVariable
-	var walk func(l layers.Layer, trainable bool)
-	walk = func(l layers.Layer, trainable bool) {
-		b := l.Common()
-		trainable = trainable && b.Trainable
-		for _, v := range l.Weights() {
-			out = append(out, modelVariable{v: v, path: b.Name + "/" + v.Name, trainable: trainable && v.Trainable})
-		}
-		if c, ok := l.(layers.Container); ok {
-			var children []layers.Layer
-			if sub, isModel := l.(*layers.Model); isModel {
-				children = kerasLayers(sub)
-			} else {
-				children = c.Children()
-			}
-			for _, ch := range children {
-				walk(ch, trainable)
-			}
-		}
-	}
-	for _, l := range kerasLayers(m.net) {
-		walk(l, m.net.Trainable)
+	for _, v := range layers.WalkVariables(m.net) {
+		out = append(out, modelVariable{v: v.V, path: v.Owner.Common().Name + "/" + v.V.Name, trainable: v.Trainable})
 	}
 	return out
 }

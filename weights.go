@@ -16,30 +16,11 @@ import (
 // be 64 GiB): a file declaring more is refused before allocating.
 const maxWeightElements = 1 << 34
 
-// legacyWeights lists a layer's variables in the order legacy HDF5 files
-// store them: Keras's layer.trainable_weights + layer.non_trainable_weights,
-// over the layer and everything nested in it. A layer with trainable=False
-// counts all its weights as non-trainable.
+// legacyWeights returns l's weights in Keras's layer.weights order
+// (trainable first), the order of legacy HDF5 files.
 func legacyWeights(l layers.Layer) []*runtime.Variable {
-	var train, frozen []*runtime.Variable
-	var walk func(l layers.Layer, trainable bool)
-	walk = func(l layers.Layer, trainable bool) {
-		trainable = trainable && l.Common().Trainable
-		for _, v := range l.Weights() {
-			if trainable && v.Trainable {
-				train = append(train, v)
-			} else {
-				frozen = append(frozen, v)
-			}
-		}
-		if c, ok := l.(layers.Container); ok {
-			for _, child := range c.Children() {
-				walk(child, trainable)
-			}
-		}
-	}
-	walk(l, true)
-	return append(train, frozen...)
+	w, _ := layers.KerasWeights(l)
+	return w
 }
 
 // kerasLayers lists a model's layers as Keras's model.layers does: a
@@ -330,22 +311,7 @@ func preprocessLayerWeights(l layers.Layer, ws []weightArray, src legacySource) 
 // countTrainable counts the weights of l that Keras lists in
 // layer.trainable_weights.
 func countTrainable(l layers.Layer) int {
-	n := 0
-	var walk func(l layers.Layer, trainable bool)
-	walk = func(l layers.Layer, trainable bool) {
-		trainable = trainable && l.Common().Trainable
-		for _, v := range l.Weights() {
-			if trainable && v.Trainable {
-				n++
-			}
-		}
-		if c, ok := l.(layers.Container); ok {
-			for _, child := range c.Children() {
-				walk(child, trainable)
-			}
-		}
-	}
-	walk(l, true)
+	_, n := layers.KerasWeights(l)
 	return n
 }
 
