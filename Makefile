@@ -6,6 +6,7 @@
 #                  that h5py, h5dump and Keras read back the files Go writes
 #   make fixtures  regenerate testdata/ from real Keras (commit the result)
 #   make bench     kernel and HDF5 benchmarks against OpenBLAS and h5py
+#   make bench-serve  kerasrun serve vs KServe's Python model server (TensorFlow), same client
 #   make serve-compat  tritonclient (HTTP, gRPC), TF Serving REST requests and perf_analyzer
 #                  against `kerasrun serve` on bundled fixtures, checked against Keras's numbers
 
@@ -16,7 +17,7 @@ DEMO     = testdata/mlp_relu
 # Keep TensorFlow's start-up chatter out of the logs.
 export TF_CPP_MIN_LOG_LEVEL = 3
 
-.PHONY: all build demo test test-noasm compat fixtures bench serve-compat clean
+.PHONY: all build demo test test-noasm compat fixtures bench bench-serve serve-compat clean
 
 all: build
 
@@ -75,6 +76,9 @@ bench:
 	bash bench/train.sh
 	bash bench/predict.sh
 	bash bench/h5.sh
+
+bench-serve:
+	bash bench/serve.sh
 
 # Real inference clients, in their own virtualenv (compat/serve/venv.sh).
 serve-compat: build
