@@ -105,7 +105,7 @@ func Inspect(path string, opts ...LoadOption) (*Inspection, error) {
 	case FormatKeras, FormatKerasDir:
 		var a *kerasArchive
 		if format == FormatKeras {
-			a, err = openKerasZip(path)
+			a, err = openKerasZipFile(path)
 		} else {
 			a, err = openKerasDir(path)
 		}
@@ -130,6 +130,9 @@ func Inspect(path string, opts ...LoadOption) (*Inspection, error) {
 			if in.TrainingConfig, err = kerasjson.ParseTrainingConfig(top.CompileConfig); err != nil {
 				return nil, fmt.Errorf("kerasrun: %s: compile_config: %w", path, err)
 			}
+		}
+		if err := a.openWeights(maxInspectWeights); err != nil {
+			return nil, err
 		}
 		if a.weights != nil {
 			shapes = keras3WeightShapes{store: h5Store{a.weights.Root()}}

@@ -12,6 +12,7 @@ package kerasrun
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
@@ -33,8 +34,12 @@ type Model struct {
 	training *kerasjson.TrainingConfig
 	info     FileInfo
 
-	// optimizer is restored from the file or built on first training.
-	optimizer train.Optimizer
+	// optimizer is restored from the file or built on first training;
+	// optimizerSkipped says why the file's optimizer state was not
+	// restored, logger (never nil) takes the warnings.
+	optimizer        train.Optimizer
+	optimizerSkipped string
+	logger           *slog.Logger
 	// mu lets Predict and Evaluate run concurrently while training steps
 	// and weight changes run alone.
 	mu sync.RWMutex

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -50,12 +51,42 @@ func (f Format) String() string {
 type LoadOption func(*loadOptions)
 
 type loadOptions struct {
-	weights string
+	weights     string
+	weightsR    io.ReaderAt
+	weightsSize int64
+	name        string
+	logger      *slog.Logger
+}
+
+func collectLoadOptions(opts []LoadOption) loadOptions {
+	o := loadOptions{name: "model"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	return o
 }
 
 // WithWeights names the weights file for a model JSON file: a Keras 2
 // save_weights .h5 or a Keras 3 .weights.h5.
 func WithWeights(path string) LoadOption { return func(o *loadOptions) { o.weights = path } }
+
+// WithWeightsReader gives LoadReader (or Load) the weights of a model JSON
+// as an HDF5 file of size bytes read from r: a Keras 2 save_weights .h5, a
+// full legacy .h5 or a Keras 3 .weights.h5.
+func WithWeightsReader(r io.ReaderAt, size int64) LoadOption {
+	return func(o *loadOptions) { o.weightsR, o.weightsSize = r, size }
+}
+
+// WithName names the model read by LoadReader or LoadBytes in errors and
+// in Info().Path (default "model").
+func WithName(name string) LoadOption { return func(o *loadOptions) { o.name = name } }
+
+// WithLogger sends Load's warnings (optimizer state that does not fit the
+// model and is skipped, as Keras warns) to l; by default they are dropped.
+func WithLogger(l *slog.Logger) LoadOption { return func(o *loadOptions) { o.logger = l } }
 
 // maxConfigBytes caps the JSON a file may declare (a real model config is
 // at most a few MB).
@@ -80,8 +111,13 @@ func DetectFormat(path string) (Format, error) {
 		return FormatUnknown, err
 	}
 	defer f.Close()
+	return detectContent(f, st.Size(), path)
+}
+
+// detectContent reports the format of a single-file model of size bytes.
+func detectContent(r io.ReaderAt, size int64, name string) (Format, error) {
 	head := make([]byte, 8)
-	n, _ := io.ReadFull(f, head)
+	n, _ := r.ReadAt(head, 0)
 	head = head[:n]
 	switch {
 	case bytes.Equal(head, hdf5Signature):
@@ -92,41 +128,99 @@ func DetectFormat(path string) (Format, error) {
 		return FormatJSON, nil
 	}
 	// HDF5 allows a user block before the superblock, at 512, 1024, ...
-	for off := int64(512); off < st.Size() && off <= 1<<20; off *= 2 {
+	for off := int64(512); off < size && off <= 1<<20; off *= 2 {
 		buf := make([]byte, 8)
-		if _, err := f.ReadAt(buf, off); err == nil && bytes.Equal(buf, hdf5Signature) {
+		if _, err := r.ReadAt(buf, off); err == nil && bytes.Equal(buf, hdf5Signature) {
 			return FormatH5, nil
 		}
 	}
-	return FormatUnknown, fmt.Errorf("kerasrun: %s: not a Keras model file (neither HDF5, a .keras zip archive nor JSON)", path)
+	return FormatUnknown, fmt.Errorf("kerasrun: %s: not a Keras model file (neither HDF5, a .keras zip archive nor JSON)", name)
 }
 
 // Load reads a model file of any supported format, detected from content,
 // builds its layer graph and loads its weights.
 func Load(path string, opts ...LoadOption) (*Model, error) {
-	var o loadOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := collectLoadOptions(opts)
 	format, err := DetectFormat(path)
 	if err != nil {
 		return nil, err
 	}
+	if format == FormatKerasDir {
+		a, err := openKerasDir(path)
+		if err != nil {
+			return nil, err
+		}
+		defer a.close()
+		m, err := loadKerasArchive(path, a, &o)
+		if err != nil {
+			return nil, err
+		}
+		m.info.Path, m.info.Format, m.logger = path, format, o.logger
+		return m, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return loadContent(f, st.Size(), format, path, &o)
+}
+
+// LoadReader reads a single-file model of size bytes from r: a .keras
+// archive, a legacy .h5, or a model JSON whose weights WithWeightsReader
+// gives. The format is detected from content; WithName names the model in
+// errors. r must stay readable until LoadReader returns.
+func LoadReader(r io.ReaderAt, size int64, opts ...LoadOption) (*Model, error) {
+	o := collectLoadOptions(opts)
+	format, err := detectContent(r, size, o.name)
+	if err != nil {
+		return nil, err
+	}
+	return loadContent(r, size, format, o.name, &o)
+}
+
+// LoadBytes is LoadReader on a model file held in memory.
+func LoadBytes(data []byte, opts ...LoadOption) (*Model, error) {
+	return LoadReader(bytes.NewReader(data), int64(len(data)), opts...)
+}
+
+func loadContent(r io.ReaderAt, size int64, format Format, name string, o *loadOptions) (*Model, error) {
 	var m *Model
+	var err error
 	switch format {
 	case FormatH5:
-		m, err = loadH5(path)
+		var f *h5.File
+		if f, err = h5.NewFile(r, size, name); err != nil {
+			return nil, err
+		}
+		m, err = loadH5(f, name, o)
 	case FormatKeras:
-		m, err = loadKerasZip(path)
-	case FormatKerasDir:
-		m, err = loadKerasDir(path)
+		var a *kerasArchive
+		if a, err = openKerasZip(r, size, name); err != nil {
+			return nil, err
+		}
+		defer a.close()
+		m, err = loadKerasArchive(name, a, o)
 	case FormatJSON:
-		m, err = loadJSON(path, o.weights)
+		if size > maxConfigBytes {
+			return nil, fmt.Errorf("kerasrun: %s: larger than %d bytes", name, maxConfigBytes)
+		}
+		data := make([]byte, size)
+		if _, err := r.ReadAt(data, 0); err != nil && !(errors.Is(err, io.EOF) && size > 0) {
+			return nil, fmt.Errorf("kerasrun: %s: %w", name, err)
+		}
+		m, err = loadJSON(data, name, o)
+	default:
+		return nil, fmt.Errorf("kerasrun: %s: %s cannot be read from a single file", name, format)
 	}
 	if err != nil {
 		return nil, err
 	}
-	m.info.Path, m.info.Format = path, format
+	m.info.Path, m.info.Format, m.logger = name, format, o.logger
 	return m, nil
 }
 
@@ -176,7 +270,7 @@ func buildModel(path string, spec *kerasjson.Model, kerasVersion string) (*Model
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
-	return &Model{net: net, spec: spec}, nil
+	return &Model{net: net, spec: spec, logger: slog.New(slog.DiscardHandler)}, nil
 }
 
 // kerasMajor returns the major version of a Keras version string, 0 when
@@ -239,12 +333,7 @@ func quantizedLayers(spec *kerasjson.Model, out []layers.UnsupportedLayer) []lay
 	return out
 }
 
-func loadH5(path string) (*Model, error) {
-	f, err := h5.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+func loadH5(f *h5.File, path string, o *loadOptions) (*Model, error) {
 	root := f.Root()
 	cfgJSON, err := stringAttr(root, "model_config")
 	if errors.Is(err, h5.ErrNotFound) {
@@ -278,15 +367,18 @@ func loadH5(path string) (*Model, error) {
 	if err := loadLegacyWeights(wg, m); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
+	m.info.Path, m.logger = path, o.logger
 	if err := m.restoreOptimizerLegacy(root); err != nil {
-		if !keras1SplitGates(m) {
+		if keras1SplitGates(m) {
+			// Keras 1 kept one optimizer slot per gate weight of an LSTM
+			// or GRU, which Keras 2 merges into three weights; Keras 2
+			// could not restore such a state either and started with a
+			// fresh optimizer. So does kerasrun.
+			err = &optimizerMismatch{"Keras 1 optimizer slots of split LSTM/GRU gates: " + err.Error()}
+		}
+		if err := m.skipOptimizer(err); err != nil {
 			return nil, fmt.Errorf("kerasrun: %s: optimizer_weights: %w", path, err)
 		}
-		// Keras 1 kept one optimizer slot per gate weight of an LSTM or
-		// GRU, which Keras 2 merges into three weights; Keras 2 could not
-		// restore such a state either and started with a fresh optimizer
-		// ("Error in loading the saved optimizer state"). So does kerasrun.
-		m.optimizer = nil
 	}
 	return m, nil
 }
@@ -319,11 +411,7 @@ func stringAttr(g *h5.Group, name string) (string, error) {
 	return ss[0], nil
 }
 
-func loadJSON(path, weights string) (*Model, error) {
-	data, err := readCapped(path, maxConfigBytes)
-	if err != nil {
-		return nil, err
-	}
+func loadJSON(data []byte, path string, o *loadOptions) (*Model, error) {
 	spec, err := parseModel(data)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
@@ -333,10 +421,20 @@ func loadJSON(path, weights string) (*Model, error) {
 		return nil, err
 	}
 	m.rawConfig = data
-	if weights == "" {
-		return nil, fmt.Errorf("kerasrun: %s: a model JSON file needs its weights file (kerasrun.WithWeights, or --weights on the command line)", path)
+	if o.weightsR != nil {
+		f, err := h5.NewFile(o.weightsR, o.weightsSize, path+" weights")
+		if err != nil {
+			return nil, err
+		}
+		if err := loadWeightsH5(f, path+" weights", m); err != nil {
+			return nil, err
+		}
+		return m, nil
 	}
-	if err := loadWeightsFile(weights, m); err != nil {
+	if o.weights == "" {
+		return nil, fmt.Errorf("kerasrun: %s: a model JSON file needs its weights file (kerasrun.WithWeights or WithWeightsReader, or --weights on the command line)", path)
+	}
+	if err := loadWeightsFile(o.weights, m); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -370,6 +468,13 @@ func loadWeightsFile(path string, m *Model) error {
 		return err
 	}
 	defer f.Close()
+	return loadWeightsH5(f, path, m)
+}
+
+// loadWeightsH5 loads an HDF5 weights file of any layout (see
+// loadWeightsFile).
+func loadWeightsH5(f *h5.File, path string, m *Model) error {
+	var err error
 	root := f.Root()
 	// err must not be shadowed here: each branch's error is returned below.
 	if _, aerr := root.Attr("layer_names"); aerr == nil {
@@ -409,26 +514,22 @@ type kerasArchive struct {
 	weights          *h5.File
 	npzWeights       bool // the archive holds model.weights.npz instead
 	closers          []io.Closer
+
+	// member and r are a zipped archive's model.weights.h5 until
+	// openWeights opens it.
+	member *zip.File
+	r      io.ReaderAt
+	name   string
 }
 
-func loadKerasZip(path string) (*Model, error) {
-	a, err := openKerasZip(path)
+// openKerasZip reads a .keras archive's config and metadata; openWeights
+// then opens its weights file; close releases both.
+func openKerasZip(r io.ReaderAt, size int64, name string) (*kerasArchive, error) {
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kerasrun: %s: %w", name, err)
 	}
-	defer a.close()
-	return loadKerasArchive(path, a)
-}
-
-// openKerasZip reads a .keras archive's config and metadata and opens its
-// weights file in place; close releases it.
-func openKerasZip(path string) (*kerasArchive, error) {
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
-	}
-	defer zr.Close()
-	a := &kerasArchive{}
+	a := &kerasArchive{r: r, name: name}
 	for _, zf := range zr.File {
 		switch zf.Name {
 		case "config.json":
@@ -438,22 +539,53 @@ func openKerasZip(path string) (*kerasArchive, error) {
 		case "model.weights.npz":
 			a.npzWeights = true
 		case "model.weights.h5":
-			if a.weights != nil {
+			if a.member != nil {
 				err = fmt.Errorf("the archive holds model.weights.h5 twice")
-				break
 			}
-			var closer io.Closer
-			a.weights, closer, err = openZipHDF5(zf, path)
-			if closer != nil {
-				a.closers = append(a.closers, closer)
-			}
+			a.member = zf
 		}
 		if err != nil {
-			a.close()
-			return nil, fmt.Errorf("kerasrun: %s: %s: %w", path, zf.Name, err)
+			return nil, fmt.Errorf("kerasrun: %s: %s: %w", name, zf.Name, err)
 		}
 	}
 	return a, nil
+}
+
+// openKerasZipFile opens the .keras archive at path (for Inspect).
+func openKerasZipFile(path string) (*kerasArchive, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		var a *kerasArchive
+		if a, err = openKerasZip(f, st.Size(), path); err == nil {
+			a.closers = append(a.closers, f)
+			return a, nil
+		}
+	}
+	f.Close()
+	return nil, err
+}
+
+// openWeights opens a zipped archive's model.weights.h5, refusing a
+// compressed member that would inflate past limit bytes (see
+// openZipHDF5). It does nothing for a directory or an archive without
+// weights.
+func (a *kerasArchive) openWeights(limit int64) error {
+	if a.weights != nil || a.member == nil {
+		return nil
+	}
+	f, closer, err := openZipHDF5(a.member, a.r, a.name, limit)
+	if err != nil {
+		return fmt.Errorf("kerasrun: %s: %s: %w", a.name, a.member.Name, err)
+	}
+	if closer != nil {
+		a.closers = append(a.closers, closer)
+	}
+	a.weights = f
+	return nil
 }
 
 func (a *kerasArchive) close() {
@@ -484,46 +616,6 @@ func readZipMember(zf *zip.File, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// openZipHDF5 opens an HDF5 member in place when it is stored (Keras
-// stores it uncompressed), or decompresses it into memory otherwise. The
-// returned Closer, if any, releases the file handle behind the member.
-func openZipHDF5(zf *zip.File, path string) (*h5.File, io.Closer, error) {
-	name := path + ":" + zf.Name
-	if zf.Method == zip.Store {
-		off, err := zf.DataOffset()
-		if err != nil {
-			return nil, nil, err
-		}
-		osf, err := os.Open(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		size := int64(zf.CompressedSize64)
-		f, err := h5.NewFile(io.NewSectionReader(osf, off, size), size, name)
-		if err != nil {
-			osf.Close()
-			return nil, nil, err
-		}
-		return f, osf, nil
-	}
-	const limit = 8 << 30
-	data, err := readZipMember(zf, limit)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := h5.NewFile(bytes.NewReader(data), int64(len(data)), name)
-	return f, nil, err
-}
-
-func loadKerasDir(path string) (*Model, error) {
-	a, err := openKerasDir(path)
-	if err != nil {
-		return nil, err
-	}
-	defer a.close()
-	return loadKerasArchive(path, a)
-}
-
 // openKerasDir reads a .keras archive saved unzipped as a directory.
 func openKerasDir(path string) (*kerasArchive, error) {
 	a := &kerasArchive{}
@@ -543,7 +635,7 @@ func openKerasDir(path string) (*kerasArchive, error) {
 	return a, nil
 }
 
-func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
+func loadKerasArchive(path string, a *kerasArchive, o *loadOptions) (*Model, error) {
 	if a.config == nil {
 		return nil, fmt.Errorf("kerasrun: %s: archive has no config.json", path)
 	}
@@ -576,6 +668,9 @@ func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
 		}
 		m.rawCompile = top.CompileConfig
 	}
+	if err := a.openWeights(weightsBound(m.net)); err != nil {
+		return nil, err
+	}
 	if a.weights == nil {
 		if a.npzWeights {
 			return nil, fmt.Errorf("kerasrun: %s: %w", path, &UnsupportedError{Feature: "weights stored as model.weights.npz (Keras's npz weights format); re-save the model with the default .h5 weights"})
@@ -585,7 +680,8 @@ func loadKerasArchive(path string, a *kerasArchive) (*Model, error) {
 	if err := loadKeras3Weights(h5Store{a.weights.Root()}, m); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
-	if err := m.restoreOptimizerKeras3(a.weights.Root()); err != nil {
+	m.info.Path, m.logger = path, o.logger
+	if err := m.skipOptimizer(m.restoreOptimizerKeras3(a.weights.Root())); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: optimizer: %w", path, err)
 	}
 	return m, nil

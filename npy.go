@@ -1,7 +1,6 @@
 package kerasrun
 
 import (
-	"archive/zip"
 	"fmt"
 	"io"
 	"os"
@@ -53,23 +52,16 @@ func DumpHDF5(w io.Writer, path string) error {
 		defer f.Close()
 		return f.Dump(w)
 	case FormatKeras:
-		zr, err := zip.OpenReader(path)
+		a, err := openKerasZipFile(path)
 		if err != nil {
-			return fmt.Errorf("kerasrun: %s: %w", path, err)
+			return err
 		}
-		defer zr.Close()
-		for _, zf := range zr.File {
-			if zf.Name != "model.weights.h5" {
-				continue
-			}
-			f, closer, err := openZipHDF5(zf, path)
-			if err != nil {
-				return err
-			}
-			if closer != nil {
-				defer closer.Close()
-			}
-			return f.Dump(w)
+		defer a.close()
+		if err := a.openWeights(maxInspectWeights); err != nil {
+			return err
+		}
+		if a.weights != nil {
+			return a.weights.Dump(w)
 		}
 		return fmt.Errorf("kerasrun: %s: archive has no model.weights.h5", path)
 	case FormatKerasDir:

@@ -22,6 +22,28 @@ func allLayers(net *layers.Model) []layers.Layer {
 	return out
 }
 
+// optimizerMismatch is saved optimizer state that does not fit the
+// model's optimizer (another variable count, shapes or slot names). Keras
+// skips loading it with a warning and trains with a fresh optimizer; so
+// does kerasrun (see skipOptimizer).
+type optimizerMismatch struct{ reason string }
+
+func (e *optimizerMismatch) Error() string { return e.reason }
+
+// skipOptimizer drops the saved optimizer state when err is an
+// optimizerMismatch, warning through the load's logger, so that training
+// builds a fresh optimizer (and says so); any other error is returned.
+func (m *Model) skipOptimizer(err error) error {
+	var mm *optimizerMismatch
+	if !errors.As(err, &mm) {
+		return err
+	}
+	m.optimizer = nil
+	m.optimizerSkipped = mm.reason
+	m.logger.Warn("kerasrun: skipping the saved optimizer state", "file", m.info.Path, "reason", mm.reason)
+	return nil
+}
+
 // compile resolves the restored compile configuration: losses, metrics and
 // the model's regularization penalties.
 func (m *Model) compile() (*train.Compiled, []train.RegularizedWeight, error) {
@@ -63,6 +85,9 @@ func (m *Model) ensureOptimizer() error {
 		return fmt.Errorf("kerasrun: %s: optimizer: %w", m.info.Path, err)
 	}
 	m.optimizer = opt
+	if m.optimizerSkipped != "" {
+		m.logger.Warn("kerasrun: training starts with a fresh optimizer: the saved optimizer state did not fit", "file", m.info.Path, "optimizer", opt.Name(), "reason", m.optimizerSkipped)
+	}
 	return nil
 }
 
@@ -115,7 +140,7 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 		// Saved compiled but never trained: Keras writes only the
 		// optimizer's iteration (and learning rate) and, finding fewer
 		// variables than the built optimizer has, skips loading them.
-		return nil
+		return m.optimizerCountMismatch(len(want), countDatasets(vg))
 	}
 	// tf-keras (Keras 2) archives list the optimizer's variables without
 	// the learning rate Keras 3 keeps as its second variable: iteration,
@@ -141,7 +166,7 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 		}
 		ds, err := vg.Dataset(strconv.Itoa(fi))
 		if err != nil {
-			return fmt.Errorf("optimizer %s: variable %d (%s) missing at %s/%d", m.optimizer.Name(), i, want[i].Name, vg.Path(), i)
+			return m.optimizerCountMismatch(len(want), countDatasets(vg))
 		}
 		t, exact, isInt, err := readOptimizerValue(ds)
 		if err != nil {
@@ -152,17 +177,30 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 		}
 		values[i] = t
 	}
-	if skipLR >= 0 {
-		if _, err := vg.Dataset(strconv.Itoa(len(want) - 1)); err == nil {
-			return fmt.Errorf("optimizer %s: the file has more variables than the %d this model's optimizer has", m.optimizer.Name(), len(want))
-		}
-	} else if _, err := vg.Dataset(strconv.Itoa(len(want))); err == nil {
-		return fmt.Errorf("optimizer %s: the file has more variables than the %d this model's optimizer has", m.optimizer.Name(), len(want))
+	if n := countDatasets(vg); skipLR >= 0 && n != len(want)-1 || skipLR < 0 && n != len(want) {
+		return m.optimizerCountMismatch(len(want), n)
 	}
 	if err := m.optimizer.SetVariables(values, iterations); err != nil {
 		return fmt.Errorf("optimizer %s: %w", m.optimizer.Name(), err)
 	}
 	return nil
+}
+
+// optimizerCountMismatch words Keras's warning for an optimizer whose
+// saved variable count differs from the built one's.
+func (m *Model) optimizerCountMismatch(want, saved int) error {
+	return &optimizerMismatch{fmt.Sprintf("optimizer %q has %d variables whereas the saved optimizer has %d variables", m.optimizer.Name(), want, saved)}
+}
+
+// countDatasets counts the datasets "0", "1", ... of an optimizer's vars.
+func countDatasets(vg *h5.Group) int {
+	n := 0
+	for ; n < 1<<20; n++ {
+		if _, err := vg.Dataset(strconv.Itoa(n)); err != nil {
+			break
+		}
+	}
+	return n
 }
 
 // unbuiltOptimizerVars reports whether the file's optimizer/vars hold
@@ -223,17 +261,26 @@ func (m *Model) restoreOptimizerLegacy(root *h5.Group) error {
 		values[i] = t
 		keras2 = keras2 || strings.HasSuffix(name, ":0")
 	}
+	// Keras's load_model wraps set_weights in "except ValueError: Error in
+	// loading the saved optimizer state ... starting with a freshly
+	// initialized optimizer": every misfit below is skipped likewise.
 	if keras2 {
 		mapped, iters, err := train.MapKeras2OptimizerWeights(m.optimizer, names, values)
-		if err != nil {
-			return err
+		if err == nil {
+			err = m.optimizer.SetVariables(mapped, iters)
 		}
-		return m.optimizer.SetVariables(mapped, iters)
+		if err != nil {
+			return &optimizerMismatch{fmt.Sprintf("optimizer %q: %v", m.optimizer.Name(), err)}
+		}
+		return nil
 	}
 	if want := len(m.optimizer.Variables()); want != len(values) {
-		return fmt.Errorf("optimizer %s: the file has %d optimizer weights, the optimizer has %d variables", m.optimizer.Name(), len(values), want)
+		return &optimizerMismatch{fmt.Sprintf("optimizer %q has %d variables whereas the file has %d optimizer weights", m.optimizer.Name(), want, len(values))}
 	}
-	return m.optimizer.SetVariables(values, iterations)
+	if err := m.optimizer.SetVariables(values, iterations); err != nil {
+		return &optimizerMismatch{fmt.Sprintf("optimizer %q: %v", m.optimizer.Name(), err)}
+	}
+	return nil
 }
 
 // Variable is one model weight: its Keras 3 variable path ("dense/kernel",

@@ -5,13 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"sort"
 
 	"github.com/kerasrun/kerasrun"
 )
 
 func loadModel(path, weights string) (*kerasrun.Model, error) {
-	var opts []kerasrun.LoadOption
+	// Load's warnings (optimizer state that is skipped) go to stderr.
+	opts := []kerasrun.LoadOption{kerasrun.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil)))}
 	if weights != "" {
 		opts = append(opts, kerasrun.WithWeights(weights))
 	}
