@@ -695,6 +695,22 @@ type UnsupportedError struct {
 
 func (e *UnsupportedError) Error() string { return "unsupported: " + e.Feature }
 
+// IsUnsupported reports whether err says a valid file uses something
+// kerasrun cannot run or read: a layer (*layers.UnsupportedError, naming
+// each layer, its class and registered_name), a config feature
+// (*kerasjson.UnsupportedError), an HDF5 feature (*h5.UnsupportedError) or
+// a file feature (*UnsupportedError). Any other error means the file is
+// malformed, unreadable or does not fit the model.
+func IsUnsupported(err error) bool {
+	var (
+		k *UnsupportedError
+		l *layers.UnsupportedError
+		j *kerasjson.UnsupportedError
+		h *h5.UnsupportedError
+	)
+	return errors.As(err, &k) || errors.As(err, &l) || errors.As(err, &j) || errors.As(err, &h)
+}
+
 // varStore finds the variables Keras 3's saving_lib stored for an object
 // path ("" for the model itself, "layers/dense_1", ...): the groups holding
 // the datasets "0", "1", ...; several for a variable group split across

@@ -162,8 +162,26 @@ func TestLoadInvalid(t *testing.T) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
 			}
+			if d := repeated(err.Error()); d != "" {
+				t.Errorf("error %q says %q twice", err, d)
+			}
 		})
 	}
+}
+
+// repeated returns a part an error message says twice in a row (the
+// "kerasrun: " prefix, a "layer x (X): " context, a file name), or "".
+func repeated(msg string) string {
+	if strings.Count(msg, "kerasrun: ") > 1 {
+		return "kerasrun: "
+	}
+	parts := strings.Split(msg, ": ")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] == parts[i-1] {
+			return parts[i]
+		}
+	}
+	return ""
 }
 
 // TestPredictInvalid checks Predict's refusals: they name the input and

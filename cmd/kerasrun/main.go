@@ -42,9 +42,18 @@ several outputs -o writes an .npz keyed by output name.
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "kerasrun:", err)
+		fmt.Fprintln(os.Stderr, errorLine(err))
 		os.Exit(1)
 	}
+}
+
+// errorLine is err prefixed by "kerasrun: ", which the library's errors
+// already start with.
+func errorLine(err error) string {
+	if msg := err.Error(); strings.HasPrefix(msg, "kerasrun: ") {
+		return msg
+	}
+	return "kerasrun: " + err.Error()
 }
 
 func run(args []string, stdout io.Writer) error {

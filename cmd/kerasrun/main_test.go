@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,5 +183,20 @@ func TestInspectAndConvert(t *testing.T) {
 	}
 	if got != want {
 		t.Fatalf("the converted model predicts differently:\n%s\nvs\n%s", got, want)
+	}
+}
+
+// TestErrorLineSaysKerasrunOnce: the CLI's error line does not repeat the
+// prefix the library's errors already carry.
+func TestErrorLineSaysKerasrunOnce(t *testing.T) {
+	err := run([]string{"summary", "testdata-that-does-not-exist.keras"}, io.Discard)
+	if err == nil {
+		t.Fatal("summary of a missing file succeeded")
+	}
+	_, lerr := kerasrun.Load("../../testdata/mlp_relu/model_k3.weights.h5")
+	for _, e := range []error{err, lerr} {
+		if line := errorLine(e); !strings.HasPrefix(line, "kerasrun: ") || strings.Count(line, "kerasrun: ") != 1 {
+			t.Errorf("errorLine(%v) = %q, want one kerasrun: prefix", e, line)
+		}
 	}
 }
