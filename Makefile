@@ -42,6 +42,7 @@ fixtures:
 	$(PY) compat/python/export.py --out testdata
 	$(PY) compat/python/export_fit.py --out testdata/fit
 	$(PY) compat/python/export_transformer_models.py
+	$(PY) compat/python/export_ops.py
 	$(PY) compat/python/export_realworld.py
 	$(PY) compat/python/export_legacy_conversions.py
 	$(PY) compat/python/export_sharded.py

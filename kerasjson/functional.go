@@ -108,44 +108,56 @@ func listField(obj map[string]any, key, path string) ([]any, error) {
 func parseNode3(obj map[string]any, path string) (Node, error) {
 	var node Node
 	var consts []any
-	var walk func(v any, p string) error
-	walk = func(v any, p string) error {
+	// walk flattens v into node.Args and returns v with its tensors as
+	// TensorRef and its tuples as lists.
+	var walk func(v any, p string) (any, error)
+	walk = func(v any, p string) (any, error) {
 		switch t := v.(type) {
 		case []any:
+			out := make([]any, len(t))
 			for i, e := range t {
-				if err := walk(e, indexPath(p, i)); err != nil {
-					return err
+				c, err := walk(e, indexPath(p, i))
+				if err != nil {
+					return nil, err
 				}
+				out[i] = c
 			}
-			return nil
+			return out, nil
 		case map[string]any:
 			switch t["class_name"] {
 			case "__keras_tensor__":
 				ref, err := kerasTensorRef(t, p)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				node.Args = append(node.Args, ref)
-				return nil
+				return ref, nil
 			case "__tuple__":
 				if c, ok := asObject(t["config"]); ok {
 					return walk(c["value"], joinPath(joinPath(p, "config"), "value"))
 				}
 			case nil:
+				out := make(map[string]any, len(t))
 				for _, k := range sortedKeys(t) {
-					if err := walk(t[k], joinPath(p, k)); err != nil {
-						return err
+					c, err := walk(t[k], joinPath(p, k))
+					if err != nil {
+						return nil, err
 					}
+					out[k] = c
 				}
-				return nil
+				return out, nil
 			}
 		}
 		node.Args = append(node.Args, TensorRef{Layer: ConstantValue, NodeIndex: -1, TensorIndex: len(consts)})
 		consts = append(consts, v)
-		return nil
+		return v, nil
 	}
-	if err := walk(obj["args"], joinPath(path, "args")); err != nil {
+	args, err := walk(obj["args"], joinPath(path, "args"))
+	if err != nil {
 		return Node{}, err
+	}
+	if l, ok := args.([]any); ok {
+		node.CallArgs = l
 	}
 	kwPath := joinPath(path, "kwargs")
 	switch kw := obj["kwargs"].(type) {
@@ -268,17 +280,22 @@ func parseNode2(v any, path string) (Node, error) {
 	var node Node
 	var consts []any
 	kwSeen := false
-	var walk func(v any, p string) error
-	walk = func(v any, p string) error {
+	// walk flattens v into node.Args and returns its structure with each
+	// entry replaced by its TensorRef or constant value.
+	var walk func(v any, p string) (any, error)
+	walk = func(v any, p string) (any, error) {
 		switch t := v.(type) {
 		case []any:
 			if !isNodeEntry(t) {
+				out := make([]any, len(t))
 				for i, e := range t {
-					if err := walk(e, indexPath(p, i)); err != nil {
-						return err
+					c, err := walk(e, indexPath(p, i))
+					if err != nil {
+						return nil, err
 					}
+					out[i] = c
 				}
-				return nil
+				return out, nil
 			}
 			if len(t) == 4 && !kwSeen {
 				kwSeen = true
@@ -289,33 +306,44 @@ func parseNode2(v any, path string) (Node, error) {
 						setKwarg(&node, k, kwarg2(kv))
 					}
 				default:
-					return formatErr(indexPath(p, 3), "want a kwargs object, got %s", describe(kw))
+					return nil, formatErr(indexPath(p, 3), "want a kwargs object, got %s", describe(kw))
 				}
 			}
 			if t[0] == ConstantValue {
 				node.Args = append(node.Args, TensorRef{Layer: ConstantValue, NodeIndex: -1, TensorIndex: len(consts)})
 				consts = append(consts, t[2])
-				return nil
+				return t[2], nil
 			}
 			ref, err := refFromList(t[:3], p)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			node.Args = append(node.Args, ref)
-			return nil
+			return ref, nil
 		case map[string]any:
+			out := make(map[string]any, len(t))
 			for _, k := range sortedKeys(t) {
-				if err := walk(t[k], joinPath(p, k)); err != nil {
-					return err
+				c, err := walk(t[k], joinPath(p, k))
+				if err != nil {
+					return nil, err
 				}
+				out[k] = c
 			}
-			return nil
+			return out, nil
 		}
-		return formatErr(p, "want a node entry [layer, node_index, tensor_index], got %s", describe(v))
+		return nil, formatErr(p, "want a node entry [layer, node_index, tensor_index], got %s", describe(v))
 	}
-	if err := walk(v, path); err != nil {
+	first, err := walk(v, path)
+	if err != nil {
 		return Node{}, err
 	}
+	// A node is a list of entries, one per tensor of the first argument,
+	// or (a layer preserving its input structure, TFOpLambda) that
+	// argument's structure itself.
+	if l, ok := v.([]any); ok && !isNodeEntry(l) && len(l) == 1 {
+		first = first.([]any)[0]
+	}
+	node.CallArgs = []any{first}
 	if len(consts) > 0 {
 		setKwarg(&node, ConstantValue, consts)
 	}

@@ -69,6 +69,13 @@ type Node struct {
 	// "initial_state" and "constants", where Keras 3 puts them. Nil when
 	// the call has none.
 	Kwargs map[string]any
+	// CallArgs holds the positional arguments with their structure, for
+	// operation nodes (keras.ops calls, TFOpLambda), whose meaning depends
+	// on where each argument sits: JSON values in which every tensor is a
+	// TensorRef (in the order of Args) and Keras 3 tuples are lists. A
+	// Keras 2 node has one positional argument, its first (the others are
+	// in Kwargs).
+	CallArgs []any
 }
 
 // TensorRef names a tensor in a Functional graph: output TensorIndex of call

@@ -88,6 +88,9 @@ func Register(className string, f Factory) {
 // "Lambda:<name>" or the bare layer name (then as the class "Lambda"), so
 // that a user can register a Go implementation for each Lambda of a model.
 func Lookup(spec *kerasjson.Layer) (Factory, bool) {
+	if isOperation(spec) {
+		return lookupOperation(spec)
+	}
 	registryMu.RLock()
 	defer registryMu.RUnlock()
 	if spec.ClassName == "Lambda" {

@@ -93,6 +93,8 @@ func (m *Model) build(spec *kerasjson.Model, unsupported *[]UnsupportedLayer) {
 
 func unsupportedReason(ls *kerasjson.Layer) string {
 	switch {
+	case isOperation(ls):
+		return "no implementation of the operation " + operationName(ls)
 	case ls.ClassName == "Lambda":
 		return "a Lambda layer holds Python code, which cannot run outside Python; register a Go implementation under its layer name with layers.Register(" + fmt.Sprintf("%q", ls.Name) + ", ...)"
 	case ls.RegisteredName != "" && ls.Module != "" && !strings.HasPrefix(ls.Module, "keras."):
@@ -136,10 +138,11 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 	}
 
 	type call struct {
-		spec   *kerasjson.Layer
-		node   int
-		args   []valueKey
-		kwargs map[string]any
+		spec     *kerasjson.Layer
+		node     int
+		args     []valueKey
+		kwargs   map[string]any
+		callNode kerasjson.Node
 	}
 	var pending []call
 	if spec.ClassName == "Sequential" {
@@ -151,7 +154,7 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 			if ls.ClassName == "InputLayer" {
 				continue
 			}
-			pending = append(pending, call{ls, 0, []valueKey{prev}, nil})
+			pending = append(pending, call{spec: ls, args: []valueKey{prev}})
 			prev = valueKey{ls.Name, 0, 0}
 		}
 	} else {
@@ -162,7 +165,11 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 					return err
 				}
 				c := call{spec: ls, node: k, kwargs: n.Kwargs}
+				c.callNode = n
 				for _, a := range append(append([]kerasjson.TensorRef(nil), n.Args...), extra...) {
+					if a.Layer == kerasjson.ConstantValue {
+						continue // an operation's constant argument (NodeLayer)
+					}
 					c.args = append(c.args, valueKey{a.Layer, a.NodeIndex, a.TensorIndex})
 				}
 				pending = append(pending, c)
@@ -188,7 +195,7 @@ func (m *Model) connect(spec *kerasjson.Model) error {
 			}
 			progress = true
 			l := byName[c.spec.Name]
-			op, err := bindCall(l, c.kwargs)
+			op, err := bindCall(l, c.callNode, c.kwargs)
 			if err != nil {
 				return err
 			}
@@ -382,9 +389,22 @@ func tensorKwargs(l Layer, ls *kerasjson.Layer, n kerasjson.Node) ([]kerasjson.T
 	return refs, nil
 }
 
+// NodeLayer is a layer whose calls' arguments, tensors and constants
+// alike, say what each call computes (an operation node: keras.ops calls,
+// TFOpLambda): BindNode returns the layer to run for one call, whose
+// inputs are the call's tensors (Node.Args without the constants, then
+// the tensor keyword arguments of TensorKwargs).
+type NodeLayer interface {
+	Layer
+	BindNode(n kerasjson.Node) (Layer, error)
+}
+
 // bindCall returns the layer to run for one call with these keyword
 // arguments.
-func bindCall(l Layer, kwargs map[string]any) (Layer, error) {
+func bindCall(l Layer, n kerasjson.Node, kwargs map[string]any) (Layer, error) {
+	if nl, ok := l.(NodeLayer); ok {
+		return nl.BindNode(n)
+	}
 	if cl, ok := l.(CallArgsLayer); ok {
 		return cl.BindCall(kwargs)
 	}

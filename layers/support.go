@@ -19,6 +19,8 @@ type SupportRow struct {
 var supportTable = []SupportRow{
 	// Core.
 	{"InputLayer", true, true}, {"Dense", true, true}, {"EinsumDense", true, true},
+	// tf-keras operation layers (the ops they run: OperationTable).
+	{"TFOpLambda", true, true}, {"SlicingOpLambda", true, true},
 	{"Embedding", true, true}, {"Identity", true, true}, {"Activation", true, true},
 	{"Flatten", true, true}, {"Dropout", true, true},
 	// Activations.
