@@ -13,13 +13,16 @@ import (
 const modulePath = "github.com/kerasrun/kerasrun"
 
 // allowedImports says which of the module's packages each package may
-// import: imports flow one way, downward (cmd -> serve -> root -> train -> layers ->
-// runtime, kerasjson; h5 and kerasjson use only the standard library).
+// import: imports flow one way, downward (cmd -> serve -> root -> saving ->
+// {h5, kerasjson, layers, train, runtime}; train -> layers -> runtime,
+// kerasjson; never train -> saving, layers -> train or saving; h5 and
+// kerasjson use only the standard library). See ARCHITECTURE.md.
 var allowedImports = map[string][]string{
 	"cmd/kerasrun":        {"", "serve"},
 	"serve":               {"", "serve/inferencepb"},
 	"serve/inferencepb":   {},
-	"":                    {"train", "layers", "runtime", "runtime/kernels", "kerasjson", "h5", "internal/npy", "internal/atomicfile"},
+	"":                    {"saving", "train", "layers", "runtime", "runtime/kernels", "kerasjson", "h5", "internal/npy", "internal/atomicfile"},
+	"saving":              {"h5", "kerasjson", "layers", "train", "runtime", "internal/atomicfile"},
 	"train":               {"layers", "runtime", "kerasjson"},
 	"layers":              {"runtime", "runtime/kernels", "kerasjson"},
 	"runtime":             {},

@@ -11,6 +11,7 @@ import (
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/saving"
 )
 
 // Inspection is what a model file says about the model, read without
@@ -103,24 +104,24 @@ func Inspect(path string, opts ...LoadOption) (*Inspection, error) {
 			}
 		}
 	case FormatKeras, FormatKerasDir:
-		var a *kerasArchive
+		var a *saving.Archive
 		if format == FormatKeras {
-			a, err = openKerasZipFile(path)
+			a, err = saving.OpenZipFile(path)
 		} else {
-			a, err = openKerasDir(path)
+			a, err = saving.OpenDir(path)
 		}
 		if err != nil {
 			return nil, err
 		}
-		defer a.close()
-		if a.config == nil {
+		defer a.Close()
+		if a.Config == nil {
 			return nil, fmt.Errorf("kerasrun: %s: archive has no config.json", path)
 		}
-		cfg = a.config
+		cfg = a.Config
 		var meta struct {
 			KerasVersion string `json:"keras_version"`
 		}
-		if a.metadata != nil && json.Unmarshal(a.metadata, &meta) == nil {
+		if a.Metadata != nil && json.Unmarshal(a.Metadata, &meta) == nil {
 			in.KerasVersion = meta.KerasVersion
 		}
 		var top struct {
@@ -131,14 +132,14 @@ func Inspect(path string, opts ...LoadOption) (*Inspection, error) {
 				return nil, fmt.Errorf("kerasrun: %s: compile_config: %w", path, err)
 			}
 		}
-		if err := a.openWeights(maxInspectWeights); err != nil {
+		if err := a.OpenWeights(saving.MaxInspectWeights); err != nil {
 			return nil, err
 		}
-		if a.weights != nil {
-			shapes = keras3WeightShapes{store: h5Store{a.weights.Root()}}
+		if a.Weights != nil {
+			shapes = keras3WeightShapes{store: h5Store{a.Weights.Root()}}
 		}
 	case FormatJSON:
-		if cfg, err = readCapped(path, maxConfigBytes); err != nil {
+		if cfg, err = saving.ReadCapped(path, saving.MaxConfigBytes); err != nil {
 			return nil, err
 		}
 		if o.weights != "" {

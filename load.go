@@ -1,7 +1,6 @@
 package kerasrun
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -16,36 +15,24 @@ import (
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/layers"
+	"github.com/kerasrun/kerasrun/saving"
 )
 
-// Format is a model file format.
-type Format int
+// Format is a model file format (saving.Format).
+type Format = saving.Format
 
 // The formats Load reads, detected from content.
 const (
-	FormatUnknown   Format = iota
-	FormatH5               // legacy full-model HDF5 (model.save("m.h5"))
-	FormatKeras            // Keras 3 .keras zip archive
-	FormatKerasDir         // a .keras archive saved unzipped as a directory
-	FormatJSON             // model.to_json() plus a weights file
-	FormatWeightsH5        // Keras 3 weights only (model.save_weights("x.weights.h5")); Save writes it
+	FormatUnknown   = saving.FormatUnknown
+	FormatH5        = saving.FormatH5        // legacy full-model HDF5 (model.save("m.h5"))
+	FormatKeras     = saving.FormatKeras     // Keras 3 .keras zip archive
+	FormatKerasDir  = saving.FormatKerasDir  // a .keras archive saved unzipped as a directory
+	FormatJSON      = saving.FormatJSON      // model.to_json() plus a weights file
+	FormatWeightsH5 = saving.FormatWeightsH5 // Keras 3 weights only (model.save_weights("x.weights.h5")); Save writes it
 )
 
-func (f Format) String() string {
-	switch f {
-	case FormatH5:
-		return "legacy HDF5 (.h5)"
-	case FormatKeras:
-		return "Keras 3 archive (.keras)"
-	case FormatKerasDir:
-		return "Keras 3 archive directory"
-	case FormatJSON:
-		return "model JSON + weights"
-	case FormatWeightsH5:
-		return "Keras 3 weights (.weights.h5)"
-	}
-	return "unknown"
-}
+// DetectFormat reports a model file's format from its content.
+func DetectFormat(path string) (Format, error) { return saving.Detect(path) }
 
 // LoadOption changes how Load reads a model.
 type LoadOption func(*loadOptions)
@@ -88,55 +75,6 @@ func WithName(name string) LoadOption { return func(o *loadOptions) { o.name = n
 // model and is skipped, as Keras warns) to l; by default they are dropped.
 func WithLogger(l *slog.Logger) LoadOption { return func(o *loadOptions) { o.logger = l } }
 
-// maxConfigBytes caps the JSON a file may declare (a real model config is
-// at most a few MB).
-const maxConfigBytes = 256 << 20
-
-var hdf5Signature = []byte("\x89HDF\r\n\x1a\n")
-
-// DetectFormat reports a model file's format from its content.
-func DetectFormat(path string) (Format, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return FormatUnknown, err
-	}
-	if st.IsDir() {
-		if _, err := os.Stat(filepath.Join(path, "config.json")); err == nil {
-			return FormatKerasDir, nil
-		}
-		return FormatUnknown, fmt.Errorf("kerasrun: %s: a directory without config.json is not a Keras model", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return FormatUnknown, err
-	}
-	defer f.Close()
-	return detectContent(f, st.Size(), path)
-}
-
-// detectContent reports the format of a single-file model of size bytes.
-func detectContent(r io.ReaderAt, size int64, name string) (Format, error) {
-	head := make([]byte, 8)
-	n, _ := r.ReadAt(head, 0)
-	head = head[:n]
-	switch {
-	case bytes.Equal(head, hdf5Signature):
-		return FormatH5, nil
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
-		return FormatKeras, nil
-	case len(bytes.TrimLeft(head, " \t\r\n")) > 0 && bytes.TrimLeft(head, " \t\r\n")[0] == '{':
-		return FormatJSON, nil
-	}
-	// HDF5 allows a user block before the superblock, at 512, 1024, ...
-	for off := int64(512); off < size && off <= 1<<20; off *= 2 {
-		buf := make([]byte, 8)
-		if _, err := r.ReadAt(buf, off); err == nil && bytes.Equal(buf, hdf5Signature) {
-			return FormatH5, nil
-		}
-	}
-	return FormatUnknown, fmt.Errorf("kerasrun: %s: not a Keras model file (neither HDF5, a .keras zip archive nor JSON)", name)
-}
-
 // Load reads a model file of any supported format, detected from content,
 // builds its layer graph and loads its weights.
 func Load(path string, opts ...LoadOption) (*Model, error) {
@@ -146,11 +84,11 @@ func Load(path string, opts ...LoadOption) (*Model, error) {
 		return nil, err
 	}
 	if format == FormatKerasDir {
-		a, err := openKerasDir(path)
+		a, err := saving.OpenDir(path)
 		if err != nil {
 			return nil, err
 		}
-		defer a.close()
+		defer a.Close()
 		m, err := loadKerasArchive(path, a, &o)
 		if err != nil {
 			return nil, err
@@ -176,7 +114,7 @@ func Load(path string, opts ...LoadOption) (*Model, error) {
 // errors. r must stay readable until LoadReader returns.
 func LoadReader(r io.ReaderAt, size int64, opts ...LoadOption) (*Model, error) {
 	o := collectLoadOptions(opts)
-	format, err := detectContent(r, size, o.name)
+	format, err := saving.DetectContent(r, size, o.name)
 	if err != nil {
 		return nil, err
 	}
@@ -199,15 +137,15 @@ func loadContent(r io.ReaderAt, size int64, format Format, name string, o *loadO
 		}
 		m, err = loadH5(f, name, o)
 	case FormatKeras:
-		var a *kerasArchive
-		if a, err = openKerasZip(r, size, name); err != nil {
+		var a *saving.Archive
+		if a, err = saving.OpenZip(r, size, name); err != nil {
 			return nil, err
 		}
-		defer a.close()
+		defer a.Close()
 		m, err = loadKerasArchive(name, a, o)
 	case FormatJSON:
-		if size > maxConfigBytes {
-			return nil, fmt.Errorf("kerasrun: %s: larger than %d bytes", name, maxConfigBytes)
+		if size > saving.MaxConfigBytes {
+			return nil, fmt.Errorf("kerasrun: %s: larger than %d bytes", name, saving.MaxConfigBytes)
 		}
 		data := make([]byte, size)
 		if _, err := r.ReadAt(data, 0); err != nil && !(errors.Is(err, io.EOF) && size > 0) {
@@ -492,154 +430,11 @@ func loadWeightsH5(f *h5.File, path string, m *Model) error {
 	return nil
 }
 
-func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("kerasrun: %s: larger than %d bytes", path, limit)
-	}
-	return data, nil
-}
-
-// kerasArchive is the content of a .keras archive, zipped or not.
-type kerasArchive struct {
-	config, metadata []byte
-	weights          *h5.File
-	npzWeights       bool // the archive holds model.weights.npz instead
-	closers          []io.Closer
-
-	// member and r are a zipped archive's model.weights.h5 until
-	// openWeights opens it.
-	member *zip.File
-	r      io.ReaderAt
-	name   string
-}
-
-// openKerasZip reads a .keras archive's config and metadata; openWeights
-// then opens its weights file; close releases both.
-func openKerasZip(r io.ReaderAt, size int64, name string) (*kerasArchive, error) {
-	zr, err := zip.NewReader(r, size)
-	if err != nil {
-		return nil, fmt.Errorf("kerasrun: %s: %w", name, err)
-	}
-	a := &kerasArchive{r: r, name: name}
-	for _, zf := range zr.File {
-		switch zf.Name {
-		case "config.json":
-			a.config, err = readZipMember(zf, maxConfigBytes)
-		case "metadata.json":
-			a.metadata, err = readZipMember(zf, 1<<20)
-		case "model.weights.npz":
-			a.npzWeights = true
-		case "model.weights.h5":
-			if a.member != nil {
-				err = fmt.Errorf("the archive holds model.weights.h5 twice")
-			}
-			a.member = zf
-		}
-		if err != nil {
-			return nil, fmt.Errorf("kerasrun: %s: %s: %w", name, zf.Name, err)
-		}
-	}
-	return a, nil
-}
-
-// openKerasZipFile opens the .keras archive at path (for Inspect).
-func openKerasZipFile(path string) (*kerasArchive, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err == nil {
-		var a *kerasArchive
-		if a, err = openKerasZip(f, st.Size(), path); err == nil {
-			a.closers = append(a.closers, f)
-			return a, nil
-		}
-	}
-	f.Close()
-	return nil, err
-}
-
-// openWeights opens a zipped archive's model.weights.h5, refusing a
-// compressed member that would inflate past limit bytes (see
-// openZipHDF5). It does nothing for a directory or an archive without
-// weights.
-func (a *kerasArchive) openWeights(limit int64) error {
-	if a.weights != nil || a.member == nil {
-		return nil
-	}
-	f, closer, err := openZipHDF5(a.member, a.r, a.name, limit)
-	if err != nil {
-		return fmt.Errorf("kerasrun: %s: %s: %w", a.name, a.member.Name, err)
-	}
-	if closer != nil {
-		a.closers = append(a.closers, closer)
-	}
-	a.weights = f
-	return nil
-}
-
-func (a *kerasArchive) close() {
-	if a.weights != nil {
-		a.weights.Close()
-	}
-	for _, c := range a.closers {
-		c.Close()
-	}
-}
-
-func readZipMember(zf *zip.File, limit int64) ([]byte, error) {
-	if zf.UncompressedSize64 > uint64(limit) {
-		return nil, fmt.Errorf("declares %d bytes, more than the %d allowed", zf.UncompressedSize64, limit)
-	}
-	rc, err := zf.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return data, nil
-}
-
-// openKerasDir reads a .keras archive saved unzipped as a directory.
-func openKerasDir(path string) (*kerasArchive, error) {
-	a := &kerasArchive{}
-	var err error
-	if a.config, err = readCapped(filepath.Join(path, "config.json"), maxConfigBytes); err != nil {
-		return nil, err
-	}
-	a.metadata, _ = readCapped(filepath.Join(path, "metadata.json"), 1<<20)
-	if _, err := os.Stat(filepath.Join(path, "model.weights.npz")); err == nil {
-		a.npzWeights = true
-	}
-	if _, err := os.Stat(filepath.Join(path, "model.weights.h5")); err == nil || !a.npzWeights {
-		if a.weights, err = h5.Open(filepath.Join(path, "model.weights.h5")); err != nil {
-			return nil, err
-		}
-	}
-	return a, nil
-}
-
-func loadKerasArchive(path string, a *kerasArchive, o *loadOptions) (*Model, error) {
-	if a.config == nil {
+func loadKerasArchive(path string, a *saving.Archive, o *loadOptions) (*Model, error) {
+	if a.Config == nil {
 		return nil, fmt.Errorf("kerasrun: %s: archive has no config.json", path)
 	}
-	spec, err := parseModel(a.config)
+	spec, err := parseModel(a.Config)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: config.json: %w", path, err)
 	}
@@ -648,40 +443,40 @@ func loadKerasArchive(path string, a *kerasArchive, o *loadOptions) (*Model, err
 	meta := struct {
 		KerasVersion string `json:"keras_version"`
 	}{KerasVersion: "3"}
-	if a.metadata != nil {
-		json.Unmarshal(a.metadata, &meta)
+	if a.Metadata != nil {
+		json.Unmarshal(a.Metadata, &meta)
 	}
 	m, err := buildModel(path, spec, meta.KerasVersion)
 	if err != nil {
 		return nil, err
 	}
-	m.rawConfig = a.config
-	if a.metadata != nil {
+	m.rawConfig = a.Config
+	if a.Metadata != nil {
 		m.info.KerasVersion = meta.KerasVersion
 	}
 	var top struct {
 		CompileConfig json.RawMessage `json:"compile_config"`
 	}
-	if json.Unmarshal(a.config, &top) == nil && len(top.CompileConfig) > 0 && string(top.CompileConfig) != "null" {
+	if json.Unmarshal(a.Config, &top) == nil && len(top.CompileConfig) > 0 && string(top.CompileConfig) != "null" {
 		if m.training, err = kerasjson.ParseTrainingConfig(top.CompileConfig); err != nil {
 			return nil, fmt.Errorf("kerasrun: %s: compile_config: %w", path, err)
 		}
 		m.rawCompile = top.CompileConfig
 	}
-	if err := a.openWeights(weightsBound(m.net)); err != nil {
+	if err := a.OpenWeights(saving.WeightsBound(m.net)); err != nil {
 		return nil, err
 	}
-	if a.weights == nil {
-		if a.npzWeights {
+	if a.Weights == nil {
+		if a.NPZWeights {
 			return nil, fmt.Errorf("kerasrun: %s: %w", path, &UnsupportedError{Feature: "weights stored as model.weights.npz (Keras's npz weights format); re-save the model with the default .h5 weights"})
 		}
 		return nil, fmt.Errorf("kerasrun: %s: archive has no model.weights.h5", path)
 	}
-	if err := loadKeras3Weights(h5Store{a.weights.Root()}, m); err != nil {
+	if err := loadKeras3Weights(h5Store{a.Weights.Root()}, m); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
 	m.info.Path, m.logger = path, o.logger
-	if err := m.skipOptimizer(m.restoreOptimizerKeras3(a.weights.Root())); err != nil {
+	if err := m.skipOptimizer(m.restoreOptimizerKeras3(a.Weights.Root())); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: optimizer: %w", path, err)
 	}
 	return m, nil
@@ -802,7 +597,7 @@ type shardedStore struct {
 const maxShards = 1 << 16
 
 func openShardedStore(path string) (*shardedStore, error) {
-	data, err := readCapped(path, maxConfigBytes)
+	data, err := saving.ReadCapped(path, saving.MaxConfigBytes)
 	if err != nil {
 		return nil, err
 	}

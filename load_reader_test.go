@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/kerasrun/kerasrun/saving"
 )
 
 // TestLoadReader loads every single-file format from memory and predicts
@@ -133,11 +135,11 @@ func TestKerasWeightsBomb(t *testing.T) {
 		})
 	}
 	t.Run("ratio", func(t *testing.T) {
-		if err := checkRatio(1<<30, 1<<20); err == nil || !strings.Contains(err.Error(), "deflate bomb") {
-			t.Errorf("checkRatio(1 GiB from 1 MiB) = %v, want a deflate bomb refusal", err)
+		if err := saving.CheckRatio(1<<30, 1<<20); err == nil || !strings.Contains(err.Error(), "deflate bomb") {
+			t.Errorf("saving.CheckRatio(1 GiB from 1 MiB) = %v, want a deflate bomb refusal", err)
 		}
-		if err := checkRatio(1<<30, 1<<28); err != nil {
-			t.Errorf("checkRatio(1 GiB from 256 MiB) = %v", err)
+		if err := saving.CheckRatio(1<<30, 1<<28); err != nil {
+			t.Errorf("saving.CheckRatio(1 GiB from 256 MiB) = %v", err)
 		}
 	})
 	t.Run("deflated real weights load", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/internal/npy"
+	"github.com/kerasrun/kerasrun/saving"
 )
 
 // ReadNPY reads a numpy .npy file as a float32 tensor (any numeric dtype
@@ -52,16 +53,16 @@ func DumpHDF5(w io.Writer, path string) error {
 		defer f.Close()
 		return f.Dump(w)
 	case FormatKeras:
-		a, err := openKerasZipFile(path)
+		a, err := saving.OpenZipFile(path)
 		if err != nil {
 			return err
 		}
-		defer a.close()
-		if err := a.openWeights(maxInspectWeights); err != nil {
+		defer a.Close()
+		if err := a.OpenWeights(saving.MaxInspectWeights); err != nil {
 			return err
 		}
-		if a.weights != nil {
-			return a.weights.Dump(w)
+		if a.Weights != nil {
+			return a.Weights.Dump(w)
 		}
 		return fmt.Errorf("kerasrun: %s: archive has no model.weights.h5", path)
 	case FormatKerasDir:
