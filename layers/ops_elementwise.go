@@ -142,7 +142,6 @@ var binaryFuncs = map[string]binaryFunc{
 		func(a, b, _ float64) float64 { return -a / (a*a + b*b) }},
 	"Hypot": {math.Hypot, func(a, _, y float64) float64 { return a / y },
 		func(_, b, y float64) float64 { return b / y }},
-	"Copysign": {math.Copysign, func(a, b, _ float64) float64 { return sign(a) * sign(math.Copysign(1, b)) }, nil},
 	"Heaviside": {func(a, b float64) float64 {
 		switch {
 		case a < 0:
@@ -229,7 +228,7 @@ func init() {
 	}
 	unaryFuncs["Fabs"] = unaryFuncs["Absolute"]
 	unaryFuncs["BitwiseNot"] = unaryFuncs["BitwiseInvert"]
-	for name, u := range map[string]string{"Fabs": "Absolute", "BitwiseNot": "BitwiseInvert"} {
+	for name, u := range map[string]string{"Fabs": "Absolute", "Abs": "Absolute", "BitwiseNot": "BitwiseInvert"} {
 		unaryOp(npOps+name, unaryFuncs[u].f, unaryFuncs[u].df)
 	}
 	for name, bf := range binaryFuncs {

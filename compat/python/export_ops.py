@@ -160,6 +160,31 @@ def part(out, keras3):
     return {"name": name, "dir": name, "inputs": ["x0", "x1"], "targets": ["y0"], "models": entries[name]}
 
 
+def write_op_classes(path):
+    """Lists every operation class of Keras's source (keras/src/ops/*.py, the
+    classes deriving from Operation, aliases such as Abs(Absolute) included),
+    one keras.src.ops.<module>.<Class> a line: the README's op table counts
+    what kerasrun covers of them."""
+    import ast
+    import keras
+    ops_dir = os.path.join(os.path.dirname(keras.__file__), "src", "ops")
+    names = []
+    for fn in sorted(os.listdir(ops_dir)):
+        if not fn.endswith(".py") or fn.endswith("_test.py"):
+            continue
+        tree = ast.parse(open(os.path.join(ops_dir, fn)).read())
+        ops = set()
+        for node in tree.body:  # in order, so that aliases follow their base
+            if isinstance(node, ast.ClassDef):
+                bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+                if "Operation" in bases or bases & ops:
+                    ops.add(node.name)
+                    names.append(f"keras.src.ops.{fn[:-3]}.{node.name}")
+    with open(path, "w") as f:
+        f.write(f"# Operation classes of keras {keras.__version__} (compat/python/export_ops.py)\n")
+        f.write("\n".join(sorted(names)) + "\n")
+
+
 def main():
     args = sys.argv[1:]
     out = os.path.join(HERE, "..", "..", "testdata", "ops")
@@ -170,6 +195,7 @@ def main():
             json.dump(part(out, False), f)
         return
     import keras
+    write_op_classes(os.path.join(out, "keras_op_classes.txt"))
     cases = [part(out, True)]
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
     subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--out", out], check=True, env=env)
