@@ -136,7 +136,7 @@ func Inspect(path string, opts ...LoadOption) (*Inspection, error) {
 			return nil, err
 		}
 		if a.Weights != nil {
-			shapes = keras3WeightShapes{store: h5Store{a.Weights.Root()}}
+			shapes = keras3WeightShapes{store: saving.H5Store{Root: a.Weights.Root()}}
 		}
 	case FormatJSON:
 		if cfg, err = saving.ReadCapped(path, saving.MaxConfigBytes); err != nil {
@@ -291,7 +291,7 @@ func (s legacyShapes) counts(spec *kerasjson.Model) (map[*kerasjson.Layer]int, i
 }
 
 // keras3WeightShapes walks a Keras 3 weights store by saving_lib paths.
-type keras3WeightShapes struct{ store varStore }
+type keras3WeightShapes struct{ store saving.Store }
 
 func (s keras3WeightShapes) counts(spec *kerasjson.Model) (map[*kerasjson.Layer]int, int, error) {
 	out := map[*kerasjson.Layer]int{}
@@ -301,7 +301,7 @@ func (s keras3WeightShapes) counts(spec *kerasjson.Model) (map[*kerasjson.Layer]
 		sum := 0
 		used := map[string]int{}
 		for _, ls := range specLayers(spec) {
-			p := joinPath(path, "layers/"+uniqueName(used, snakeCase(ls.ClassName)))
+			p := saving.JoinPath(path, "layers/"+uniqueName(used, snakeCase(ls.ClassName)))
 			var n int
 			var err error
 			if ls.Model != nil {
@@ -326,7 +326,7 @@ func (s keras3WeightShapes) counts(spec *kerasjson.Model) (map[*kerasjson.Layer]
 // varsSize sums the sizes of the datasets under <path>/vars, and of any
 // nested objects' vars below path (a layer's own sub-layers).
 func (s keras3WeightShapes) varsSize(path string) (int, error) {
-	groups, err := s.store.get(path)
+	groups, err := s.store.Get(path)
 	if err != nil {
 		return 0, err
 	}
@@ -348,10 +348,10 @@ func (s keras3WeightShapes) varsSize(path string) (int, error) {
 			n += k
 		}
 	}
-	if h, ok := s.store.(h5Store); ok && path != "" {
+	if h, ok := s.store.(saving.H5Store); ok && path != "" {
 		// Sub-objects of a layer (an LSTM's cell, a wrapper's layer) keep
 		// their variables in groups below the layer's own path.
-		if g, err := lookupGroup(h.root, path); err == nil {
+		if g, err := saving.LookupGroup(h.Root, path); err == nil {
 			sub, err := nestedVarsSize(g, 0)
 			if err != nil {
 				return 0, err
@@ -422,11 +422,11 @@ func openWeightShapes(path string) (weightShapes, io.Closer, error) {
 		return nil, nil, err
 	}
 	if format == FormatJSON {
-		s, err := openShardedStore(path)
+		s, err := saving.OpenSharded(path)
 		if err != nil {
 			return nil, nil, err
 		}
-		return keras3WeightShapes{store: s}, closerFunc(s.close), nil
+		return keras3WeightShapes{store: s}, closerFunc(s.Close), nil
 	}
 	f, err := h5.Open(path)
 	if err != nil {
@@ -449,7 +449,7 @@ func openWeightShapes(path string) (weightShapes, io.Closer, error) {
 		}
 		return ls, f, nil
 	}
-	return keras3WeightShapes{store: h5Store{root}}, f, nil
+	return keras3WeightShapes{store: saving.H5Store{Root: root}}, f, nil
 }
 
 type closerFunc func()

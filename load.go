@@ -8,9 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
-	"strings"
 
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/kerasjson"
@@ -388,11 +386,11 @@ func loadWeightsFile(path string, m *Model) error {
 		return err
 	}
 	if format == FormatJSON {
-		store, err := openShardedStore(path)
+		store, err := saving.OpenSharded(path)
 		if err != nil {
 			return err
 		}
-		defer store.close()
+		defer store.Close()
 		if err := loadKeras3Weights(store, m); err != nil {
 			return fmt.Errorf("kerasrun: %s: %w", path, err)
 		}
@@ -422,7 +420,7 @@ func loadWeightsH5(f *h5.File, path string, m *Model) error {
 	} else if wg, gerr := root.Group("model_weights"); gerr == nil {
 		err = loadLegacyWeights(wg, m)
 	} else {
-		err = loadKeras3Weights(h5Store{root}, m)
+		err = loadKeras3Weights(saving.H5Store{Root: root}, m)
 	}
 	if err != nil {
 		return fmt.Errorf("kerasrun: %s: %w", path, err)
@@ -472,7 +470,7 @@ func loadKerasArchive(path string, a *saving.Archive, o *loadOptions) (*Model, e
 		}
 		return nil, fmt.Errorf("kerasrun: %s: archive has no model.weights.h5", path)
 	}
-	if err := loadKeras3Weights(h5Store{a.Weights.Root()}, m); err != nil {
+	if err := loadKeras3Weights(saving.H5Store{Root: a.Weights.Root()}, m); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
 	m.info.Path, m.logger = path, o.logger
@@ -504,163 +502,4 @@ func IsUnsupported(err error) bool {
 		h *h5.UnsupportedError
 	)
 	return errors.As(err, &k) || errors.As(err, &l) || errors.As(err, &j) || errors.As(err, &h)
-}
-
-// varStore finds the variables Keras 3's saving_lib stored for an object
-// path ("" for the model itself, "layers/dense_1", ...): the groups holding
-// the datasets "0", "1", ...; several for a variable group split across
-// shards, none when the file has nothing at that path.
-type varStore interface {
-	get(path string) ([]*h5.Group, error)
-}
-
-// h5Store is one Keras 3 weights HDF5 file.
-type h5Store struct{ root *h5.Group }
-
-// get looks a path up as Keras's H5IOStore.get does, including its
-// fallback for Keras 2.13 files (_layer_checkpoint_dependencies instead of
-// layers), and the group names tf-keras wrote on Windows, where the whole
-// path is one name with backslashes ("layers\\dense").
-func (s h5Store) get(path string) ([]*h5.Group, error) {
-	candidates := []string{path}
-	if path != "" {
-		if has, _ := hasChild(s.root, "_layer_checkpoint_dependencies"); has {
-			candidates = append(candidates, strings.ReplaceAll(path, "layers", "_layer_checkpoint_dependencies"))
-		}
-		for _, c := range candidates[:len(candidates):len(candidates)] {
-			if strings.Contains(c, "/") {
-				candidates = append(candidates, strings.ReplaceAll(c, "/", "\\"))
-			}
-		}
-	}
-	for _, c := range candidates {
-		g := s.root
-		if c != "" {
-			var err error
-			if g, err = lookupGroup(s.root, c); err != nil {
-				if errors.Is(err, h5.ErrNotFound) {
-					continue
-				}
-				return nil, err
-			}
-		}
-		vg, err := g.Group("vars")
-		if errors.Is(err, h5.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return []*h5.Group{vg}, nil
-	}
-	return nil, nil
-}
-
-// lookupGroup opens a group by a "/"-separated path, or by a single name
-// holding backslashes.
-func lookupGroup(root *h5.Group, path string) (*h5.Group, error) {
-	if !strings.Contains(path, "/") {
-		if has, err := hasChild(root, path); err != nil || !has {
-			if err == nil {
-				err = fmt.Errorf("%s: %w", path, h5.ErrNotFound)
-			}
-			return nil, err
-		}
-	}
-	return root.Group(path)
-}
-
-func hasChild(g *h5.Group, name string) (bool, error) {
-	names, err := g.Children()
-	if err != nil {
-		return false, err
-	}
-	for _, n := range names {
-		if n == name {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// shardedStore is Keras 3's sharded weights: a .weights.json map from
-// variable group ("/layers/dense/vars") to the shard file(s) holding it,
-// as written by model.save_weights("x.weights.json", max_shard_size=...).
-type shardedStore struct {
-	path      string
-	dir       string
-	weightMap map[string][]string
-	files     map[string]*h5.File
-}
-
-// maxShards caps how many shard files one map may name.
-const maxShards = 1 << 16
-
-func openShardedStore(path string) (*shardedStore, error) {
-	data, err := saving.ReadCapped(path, saving.MaxConfigBytes)
-	if err != nil {
-		return nil, err
-	}
-	var doc struct {
-		WeightMap map[string]json.RawMessage `json:"weight_map"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("kerasrun: %s: sharded weights map: %w", path, err)
-	}
-	if doc.WeightMap == nil {
-		return nil, fmt.Errorf("kerasrun: %s: a JSON weights file must be a sharded weights map with a weight_map (this looks like something else, perhaps a model config)", path)
-	}
-	s := &shardedStore{path: path, dir: filepath.Dir(path), weightMap: map[string][]string{}, files: map[string]*h5.File{}}
-	shards := map[string]bool{}
-	for k, raw := range doc.WeightMap {
-		var names []string
-		var one string
-		if err := json.Unmarshal(raw, &one); err == nil {
-			names = []string{one}
-		} else if err := json.Unmarshal(raw, &names); err != nil {
-			return nil, fmt.Errorf("kerasrun: %s: weight_map[%q] is neither a file name nor a list of them", path, k)
-		}
-		for _, n := range names {
-			if n == "" || n != filepath.Base(n) || strings.ContainsAny(n, "/\\") || n == ".." {
-				return nil, fmt.Errorf("kerasrun: %s: weight_map[%q] names %q, which is not a file beside the map", path, k, n)
-			}
-			shards[n] = true
-		}
-		s.weightMap[k] = names
-	}
-	if len(shards) > maxShards {
-		return nil, fmt.Errorf("kerasrun: %s: weight_map names %d shard files, more than %d", path, len(shards), maxShards)
-	}
-	return s, nil
-}
-
-func (s *shardedStore) get(path string) ([]*h5.Group, error) {
-	key := "/" + joinPath(path, "vars")
-	names, ok := s.weightMap[key]
-	if !ok {
-		names = s.weightMap["/"+path]
-	}
-	var out []*h5.Group
-	for _, n := range names {
-		f, ok := s.files[n]
-		if !ok {
-			var err error
-			if f, err = h5.Open(filepath.Join(s.dir, n)); err != nil {
-				return nil, fmt.Errorf("shard %s of %s: %w", n, s.path, err)
-			}
-			s.files[n] = f
-		}
-		gs, err := h5Store{f.Root()}.get(path)
-		if err != nil {
-			return nil, fmt.Errorf("shard %s: %w", n, err)
-		}
-		out = append(out, gs...)
-	}
-	return out, nil
-}
-
-func (s *shardedStore) close() {
-	for _, f := range s.files {
-		f.Close()
-	}
 }

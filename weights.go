@@ -10,6 +10,7 @@ import (
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/saving"
 )
 
 // maxWeightElements caps one weight's size (16 Gi float32 elements would
@@ -345,11 +346,11 @@ func legacyTargetOf(l layers.Layer) legacyTarget {
 // each layer's variables live at <path>/vars/<i>, where paths follow
 // Keras's saving_lib walk of the model (layers/<snake_case class name,
 // made unique>).
-func loadKeras3Weights(store varStore, m *Model) error {
+func loadKeras3Weights(store saving.Store, m *Model) error {
 	return loadKeras3Layer(store, "", m.net, map[layers.Layer]bool{})
 }
 
-func loadKeras3Layer(store varStore, path string, l layers.Layer, visited map[layers.Layer]bool) error {
+func loadKeras3Layer(store saving.Store, path string, l layers.Layer, visited map[layers.Layer]bool) error {
 	if visited[l] {
 		return nil // a layer reached twice is saved once, at its first path
 	}
@@ -357,7 +358,7 @@ func loadKeras3Layer(store varStore, path string, l layers.Layer, visited map[la
 	vars := layers.OwnKeras3Vars(l)
 	if len(vars) > 0 {
 		where := "layer " + l.Common().String()
-		groups, err := store.get(path)
+		groups, err := store.Get(path)
 		if err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
@@ -399,7 +400,7 @@ func loadKeras3Layer(store varStore, path string, l layers.Layer, visited map[la
 		// An RNN's cell, Bidirectional's forward_layer and backward_layer,
 		// TimeDistributed's layer: saved under their attribute names.
 		for _, ch := range t.TrackedChildren() {
-			if err := loadKeras3Layer(store, joinPath(path, ch.Name), ch.Layer, visited); err != nil {
+			if err := loadKeras3Layer(store, saving.JoinPath(path, ch.Name), ch.Layer, visited); err != nil {
 				return err
 			}
 		}
@@ -411,21 +412,14 @@ func loadKeras3Layer(store varStore, path string, l layers.Layer, visited map[la
 	used := map[string]int{}
 	for _, child := range kerasLayers(m) {
 		name := uniqueName(used, snakeCase(child.Common().ClassName))
-		if err := loadKeras3Layer(store, joinPath(path, "layers/"+name), child, visited); err != nil {
+		if err := loadKeras3Layer(store, saving.JoinPath(path, "layers/"+name), child, visited); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func joinPath(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "/" + b
-}
-
-func varsPath(path string) string { return "/" + joinPath(path, "vars") }
+func varsPath(path string) string { return "/" + saving.JoinPath(path, "vars") }
 
 func findVar(groups []*h5.Group, key string) (*h5.Dataset, error) {
 	var err error
