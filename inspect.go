@@ -299,9 +299,14 @@ func (s keras3WeightShapes) counts(spec *kerasjson.Model) (map[*kerasjson.Layer]
 	var walk func(spec *kerasjson.Model, path string) (int, error)
 	walk = func(spec *kerasjson.Model, path string) (int, error) {
 		sum := 0
-		used := map[string]int{}
-		for _, ls := range specLayers(spec) {
-			p := saving.JoinPath(path, "layers/"+uniqueName(used, snakeCase(ls.ClassName)))
+		lss := specLayers(spec)
+		classes := make([]string, len(lss))
+		for i, ls := range lss {
+			classes[i] = ls.ClassName
+		}
+		paths := saving.ChildPaths(path, classes)
+		for i, ls := range lss {
+			p := paths[i]
 			var n int
 			var err error
 			if ls.Model != nil {

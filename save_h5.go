@@ -10,6 +10,7 @@ import (
 
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/saving"
 	"github.com/kerasrun/kerasrun/train"
 )
 
@@ -354,7 +355,7 @@ func (m *Model) legacyTrainingConfig(keras2 bool) ([]byte, error) {
 		delete(cfg, "gradient_accumulation_steps")
 		cfg["jit_compile"] = false
 		cfg["is_legacy_optimizer"] = false
-		if cfg["name"] == snakeCase(class) {
+		if cfg["name"] == saving.SnakeCase(class) {
 			// Keras 3's default name ("rm_sprop"); tf-keras's is the class
 			// name, and Keras 3 reading a Keras 2 file resolves by it.
 			cfg["name"] = class

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"hash/crc32"
 	"strconv"
+	"strings"
 
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/layers"
+	"github.com/kerasrun/kerasrun/saving"
 )
 
 // kerasVersionWritten is the Keras release whose file layout Save
@@ -75,11 +77,11 @@ func (m *Model) kerasArchiveBytes(o *saveOptions) ([]byte, error) {
 // saving_lib does (model.weights.h5 of a .keras archive, or a
 // .weights.h5): for every layer <path>/vars/<i> with a "name" attribute
 // on each vars group (Keras 3.6+), the paths from the same walk Load uses
-// (loadKeras3Layer), the model's own vars at the root, and the optimizer's
+// (saving.WalkSaveable), the model's own vars at the root, and the optimizer's
 // variables at optimizer/vars/<i> in Keras order.
 func (m *Model) keras3WeightsWriter(o *saveOptions) (*h5.Writer, error) {
 	w := h5.NewWriter()
-	if err := writeKeras3Layer(w.Root(), m.net); err != nil {
+	if err := writeKeras3Layers(w.Root(), m.net); err != nil {
 		return nil, err
 	}
 	if m.optimizer != nil && !o.noOptimizer {
@@ -124,7 +126,40 @@ func (m *Model) optimizerArrays() []*h5.Array {
 	return out
 }
 
-func writeKeras3Layer(g *h5.GroupWriter, l layers.Layer) error {
+// writeKeras3Layers writes every layer's vars group at its saving_lib
+// path below g, creating the groups on the way.
+func writeKeras3Layers(g *h5.GroupWriter, net layers.Layer) error {
+	groups := map[string]*h5.GroupWriter{"": g}
+	var groupAt func(p string) (*h5.GroupWriter, error)
+	groupAt = func(p string) (*h5.GroupWriter, error) {
+		if gw, ok := groups[p]; ok {
+			return gw, nil
+		}
+		parent, name := "", p
+		if i := strings.LastIndex(p, "/"); i >= 0 {
+			parent, name = p[:i], p[i+1:]
+		}
+		pg, err := groupAt(parent)
+		if err != nil {
+			return nil, err
+		}
+		gw, err := pg.CreateGroup(name)
+		if err != nil {
+			return nil, err
+		}
+		groups[p] = gw
+		return gw, nil
+	}
+	return saving.WalkSaveable(net, func(path string, l layers.Layer) error {
+		lg, err := groupAt(path)
+		if err != nil {
+			return err
+		}
+		return writeKeras3Vars(lg, l)
+	})
+}
+
+func writeKeras3Vars(g *h5.GroupWriter, l layers.Layer) error {
 	vg, err := g.CreateGroup("vars")
 	if err != nil {
 		return err
@@ -140,39 +175,6 @@ func writeKeras3Layer(g *h5.GroupWriter, l layers.Layer) error {
 		}
 		if _, err := vg.CreateDataset(strconv.Itoa(i), arr); err != nil {
 			return fmt.Errorf("layer %s: %w", l.Common(), err)
-		}
-	}
-	if t, ok := l.(layers.Tracked); ok {
-		for _, ch := range t.TrackedChildren() {
-			cg, err := g.CreateGroup(ch.Name)
-			if err != nil {
-				return err
-			}
-			if err := writeKeras3Layer(cg, ch.Layer); err != nil {
-				return err
-			}
-		}
-	}
-	sub, ok := l.(*layers.Model)
-	if !ok {
-		return nil
-	}
-	children := kerasLayers(sub)
-	if len(children) == 0 {
-		return nil
-	}
-	lg, err := g.CreateGroup("layers")
-	if err != nil {
-		return err
-	}
-	used := map[string]int{}
-	for _, child := range children {
-		cg, err := lg.CreateGroup(uniqueName(used, snakeCase(child.Common().ClassName)))
-		if err != nil {
-			return err
-		}
-		if err := writeKeras3Layer(cg, child); err != nil {
-			return err
 		}
 	}
 	return nil

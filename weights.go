@@ -3,9 +3,7 @@ package kerasrun
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/layers"
@@ -26,16 +24,7 @@ func legacyWeights(l layers.Layer) []*runtime.Variable {
 
 // kerasLayers lists a model's layers as Keras's model.layers does: a
 // Sequential model leaves out its InputLayer.
-func kerasLayers(m *layers.Model) []layers.Layer {
-	var out []layers.Layer
-	for _, l := range m.Layers {
-		if _, isInput := l.(*layers.InputLayer); isInput && m.ClassName == "Sequential" {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out
-}
+func kerasLayers(m *layers.Model) []layers.Layer { return saving.ModelLayers(m) }
 
 // readStringList reads a list-of-strings attribute, including the split
 // form Keras uses past 64 KiB (name0, name1, ...) and the zero-length
@@ -347,14 +336,12 @@ func legacyTargetOf(l layers.Layer) legacyTarget {
 // Keras's saving_lib walk of the model (layers/<snake_case class name,
 // made unique>).
 func loadKeras3Weights(store saving.Store, m *Model) error {
-	return loadKeras3Layer(store, "", m.net, map[layers.Layer]bool{})
+	return saving.WalkSaveable(m.net, func(path string, l layers.Layer) error {
+		return loadKeras3Layer(store, path, l)
+	})
 }
 
-func loadKeras3Layer(store saving.Store, path string, l layers.Layer, visited map[layers.Layer]bool) error {
-	if visited[l] {
-		return nil // a layer reached twice is saved once, at its first path
-	}
-	visited[l] = true
+func loadKeras3Layer(store saving.Store, path string, l layers.Layer) error {
 	vars := layers.OwnKeras3Vars(l)
 	if len(vars) > 0 {
 		where := "layer " + l.Common().String()
@@ -396,26 +383,6 @@ func loadKeras3Layer(store saving.Store, path string, l layers.Layer, visited ma
 			}
 		}
 	}
-	if t, ok := l.(layers.Tracked); ok {
-		// An RNN's cell, Bidirectional's forward_layer and backward_layer,
-		// TimeDistributed's layer: saved under their attribute names.
-		for _, ch := range t.TrackedChildren() {
-			if err := loadKeras3Layer(store, saving.JoinPath(path, ch.Name), ch.Layer, visited); err != nil {
-				return err
-			}
-		}
-	}
-	m, ok := l.(*layers.Model)
-	if !ok {
-		return nil
-	}
-	used := map[string]int{}
-	for _, child := range kerasLayers(m) {
-		name := uniqueName(used, snakeCase(child.Common().ClassName))
-		if err := loadKeras3Layer(store, saving.JoinPath(path, "layers/"+name), child, visited); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -430,29 +397,4 @@ func findVar(groups []*h5.Group, key string) (*h5.Dataset, error) {
 		}
 	}
 	return nil, err
-}
-
-// uniqueName returns name, then name_1, name_2, ... as Keras's saving_lib
-// names the members of a tracked list.
-func uniqueName(used map[string]int, name string) string {
-	n := used[name]
-	used[name] = n + 1
-	if n == 0 {
-		return name
-	}
-	return name + "_" + strconv.Itoa(n)
-}
-
-var (
-	snakeNonWord = regexp.MustCompile(`\W+`)
-	snakeUpper1  = regexp.MustCompile(`(.)([A-Z][a-z]+)`)
-	snakeUpper2  = regexp.MustCompile(`([a-z])([A-Z])`)
-)
-
-// snakeCase is Keras's naming.to_snake_case.
-func snakeCase(name string) string {
-	name = snakeNonWord.ReplaceAllString(name, "")
-	name = snakeUpper1.ReplaceAllString(name, "${1}_${2}")
-	name = snakeUpper2.ReplaceAllString(name, "${1}_${2}")
-	return strings.ToLower(name)
 }
