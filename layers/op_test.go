@@ -16,18 +16,18 @@ func TestUnsupportedOperationsNamed(t *testing.T) {
 	}
 	k3 := `{"class_name": "Functional", "config": {"name": "m", "layers": [
 	  {"module": "keras.layers", "class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_shape": [null, 3]}, "inbound_nodes": []},
-	  {"module": "keras.src.ops.numpy", "class_name": "Cumsum", "name": "cumsum", "config": {"name": "cumsum", "axis": -1, "dtype": null},
+	  {"module": "keras.src.ops.numpy", "class_name": "Unique", "name": "unique", "config": {"name": "unique"},
 	   "inbound_nodes": [{"args": [` + tensor("x") + `], "kwargs": {}}]},
 	  {"module": "keras.src.ops.numpy", "class_name": "Multiply", "name": "multiply", "config": {"name": "multiply"},
-	   "inbound_nodes": [{"args": [` + tensor("cumsum") + `, 2.0], "kwargs": {}}]}],
+	   "inbound_nodes": [{"args": [` + tensor("unique") + `, 2.0], "kwargs": {}}]}],
 	 "input_layers": [["x", 0, 0]], "output_layers": [["multiply", 0, 0]]}}`
 	k2 := `{"class_name": "Functional", "config": {"name": "m", "layers": [
 	  {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [null, 3]}, "inbound_nodes": []},
-	  {"class_name": "TFOpLambda", "name": "tf.math.cumsum", "config": {"name": "tf.math.cumsum", "trainable": true, "function": "math.cumsum"},
+	  {"class_name": "TFOpLambda", "name": "tf.math.bincount", "config": {"name": "tf.math.bincount", "trainable": true, "function": "math.bincount"},
 	   "inbound_nodes": [["x", 0, 0, {"axis": -1}]]}],
-	 "input_layers": [["x", 0, 0]], "output_layers": [["tf.math.cumsum", 0, 0]]}}`
+	 "input_layers": [["x", 0, 0]], "output_layers": [["tf.math.bincount", 0, 0]]}}`
 	for _, c := range []struct{ config, want string }{
-		{k3, "keras.src.ops.numpy.Cumsum"}, {k2, "tf.math.cumsum"},
+		{k3, "keras.src.ops.numpy.Unique"}, {k2, "tf.math.bincount"},
 	} {
 		spec, err := kerasjson.ParseModel([]byte(c.config))
 		if err != nil {

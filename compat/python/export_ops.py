@@ -74,12 +74,19 @@ def build_k3():
         ops.reshape(ops.reshape(t, (-1, 24)), (-1, 4, 6)), ops.matmul(t, ops.transpose(t, (0, 2, 1)))[:, :, :1] * t,
         ops.tile(t[:, :, :3], (1, 1, 2)), ops.repeat(t[:, :, ::2], 2, axis=2), ops.stack([t, s], axis=1)[:, 1],
         t[..., ::-1], t[:, None, 1:3, :][:, 0, 0:1, :] + t,
+        ops.cumsum(t, axis=2), ops.cumprod(p, axis=1) * 0.1, ops.pad(t, ((0, 0), (0, 0), (1, 1)))[:, :, 1:-1] + 1.0,
+        ops.pad(t[:, :, 1:], ((0, 0), (0, 0), (0, 1)), constant_values=0.5), ops.take(t, [2, 0, 1, 3, 5, 4], axis=2),
+        ops.moveaxis(ops.moveaxis(t, 1, 2), 2, 1), ops.tril(t), ops.triu(t, 1), ops.zeros_like(t) + t,
+        ops.ones_like(t) * t, ops.full_like(t, 0.25) - t,
+        ops.squeeze(ops.image.resize(ops.expand_dims(t, -1), (8, 12)), -1)[:, ::2, ::2],
+        ops.squeeze(ops.image.resize(ops.expand_dims(t, -1), (4, 12), interpolation="nearest"), -1)[:, :, ::2],
     ]
     mask = ops.cast(ops.not_equal(tok, 0), "float32")                       # (N, 5)
     cnt = ops.sum(mask, axis=-1, keepdims=True)
     anyz = ops.cast(ops.any(ops.equal(tok, 0), axis=-1, keepdims=True), "float32")
     am = ops.cast(ops.argmax(tok, axis=-1), "float32")
-    extra = ops.concatenate([cnt, anyz, ops.expand_dims(am, -1)], axis=-1)   # (N, 3)
+    oh = ops.sum(ops.one_hot(tok, 4), axis=1)[:, 1:]                        # (N, 3)
+    extra = ops.concatenate([cnt, anyz, ops.expand_dims(am, -1)], axis=-1) + oh   # (N, 3)
     z = ops.concatenate(feats, axis=-1)                                      # (N, 4, 6k)
     z = ops.sum(z, axis=1) / 4.0
     out = L.Dense(3, name="d2")(z)
@@ -114,10 +121,14 @@ def build_tf():
         t * tf.math.reduce_std(t, axis=1, keepdims=True), tf.tile(t[:, :, :3], (1, 1, 2)),
         tf.linalg.matmul(t, t, transpose_b=True)[:, :, :1] * t, tf.stack([t, s], axis=1)[:, 1],
         t[..., ::-1], t[:, tf.newaxis, 1:3, :][:, 0, 0:1, :] + t, tf.math.add_n([t, s, p]),
+        tf.math.cumsum(t, axis=2), tf.pad(t, [[0, 0], [0, 0], [1, 1]])[:, :, 1:-1] + 1.0,
+        tf.gather(t, [2, 0, 1, 3, 5, 4], axis=2), tf.zeros_like(t) + t,
+        tf.squeeze(tf.image.resize(tf.expand_dims(t, -1), (8, 12)), -1)[:, ::2, ::2],
     ]
     cnt = tf.reduce_sum(tf.cast(tf.not_equal(tok, 0), tf.float32), axis=-1, keepdims=True)
     am = tf.cast(tf.math.argmax(tok, axis=-1), tf.float32)
-    extra = tf.concat([cnt, tf.expand_dims(am, -1), cnt * 0.5], axis=-1)
+    oh = tf.reduce_sum(tf.one_hot(tok, 4), axis=1)[:, 1:]
+    extra = tf.concat([cnt, tf.expand_dims(am, -1), cnt * 0.5], axis=-1) + oh
     z = tf.concat(feats, axis=-1)
     z = tf.reduce_sum(z, axis=1) / 4.0
     out = L.Dense(3, name="d2")(z)
