@@ -11,6 +11,7 @@ import (
 
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/layers"
+	"github.com/kerasrun/kerasrun/runtime"
 	"github.com/kerasrun/kerasrun/saving"
 )
 
@@ -167,17 +168,23 @@ func writeKeras3Vars(g *h5.GroupWriter, l layers.Layer) error {
 	if err := vg.SetAttr("name", h5.StringAttr(l.Common().Name)); err != nil {
 		return err
 	}
-	for i, v := range layers.OwnKeras3Vars(l) {
-		arr := h5.Float32Array(append([]int(nil), v.Value.Shape...), v.Value.Data)
-		if n, ok := l.(*layers.Normalization); ok && v == n.Count && len(v.Value.Data) == 1 {
-			// Keras keeps the adapted sample count as an int64 scalar.
-			arr = &h5.Array{DType: h5.DType{Kind: h5.Int64, Size: 8}, Shape: []int{}, Data: []int64{int64(v.Value.Data[0])}}
-		}
-		if _, err := vg.CreateDataset(strconv.Itoa(i), arr); err != nil {
-			return fmt.Errorf("layer %s: %w", l.Common(), err)
-		}
+	if err := layers.SaveOwnVars(l, h5VarsWriter{vg}); err != nil {
+		return fmt.Errorf("layer %s: %w", l.Common(), err)
 	}
 	return nil
+}
+
+// h5VarsWriter saves a layer's own variables into its vars group.
+type h5VarsWriter struct{ g *h5.GroupWriter }
+
+func (w h5VarsWriter) Float32(i int, v *runtime.Variable) error {
+	_, err := w.g.CreateDataset(strconv.Itoa(i), h5.Float32Array(append([]int(nil), v.Value.Shape...), v.Value.Data))
+	return err
+}
+
+func (w h5VarsWriter) Int64(i int, shape []int, data []int64) error {
+	_, err := w.g.CreateDataset(strconv.Itoa(i), &h5.Array{DType: h5.DType{Kind: h5.Int64, Size: 8}, Shape: shape, Data: data})
+	return err
 }
 
 // keras3ConfigJSON returns config.json for a .keras archive: the config

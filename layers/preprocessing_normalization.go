@@ -152,6 +152,23 @@ func (l *Normalization) Weights() []*runtime.Variable {
 	return []*runtime.Variable{l.Mean, l.Variance, l.Count}
 }
 
+// SaveOwnVars saves mean and variance as float32 and the adapted sample
+// count as the int64 scalar Keras keeps.
+func (l *Normalization) SaveOwnVars(w VarsWriter) error {
+	for i, v := range l.Weights() {
+		var err error
+		if v == l.Count && len(v.Value.Data) == 1 {
+			err = w.Int64(i, []int{}, []int64{int64(v.Value.Data[0])})
+		} else {
+			err = w.Float32(i, v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // stats returns mean and the clipped standard deviation broadcast to x.
 func (l *Normalization) stats(x *runtime.Tensor) (mean, std []float32, err error) {
 	keep, bshape, err := l.keep(x.Shape)
