@@ -65,10 +65,8 @@ func TestLoadReader(t *testing.T) {
 	}
 }
 
-// kerasWithWeightsMember rewrites the mlp_relu archive with its
-// model.weights.h5 replaced by a deflated member whose stream is
-// compressed and whose header declares declared bytes.
-func kerasWithWeightsMember(t *testing.T, compressed []byte, declared uint64) []byte {
+// rezipMLP rewrites the mlp_relu archive, each member through member.
+func rezipMLP(t *testing.T, member func(zw *zip.Writer, zf *zip.File) error) []byte {
 	t.Helper()
 	zr, err := zip.OpenReader("testdata/mlp_relu/model_k3.keras")
 	if err != nil {
@@ -78,15 +76,7 @@ func kerasWithWeightsMember(t *testing.T, compressed []byte, declared uint64) []
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, zf := range zr.File {
-		if zf.Name == "model.weights.h5" {
-			w, err := zw.CreateRaw(&zip.FileHeader{Name: zf.Name, Method: zip.Deflate, CompressedSize64: uint64(len(compressed)), UncompressedSize64: declared})
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.Write(compressed)
-			continue
-		}
-		if err := zw.Copy(zf); err != nil {
+		if err := member(zw, zf); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -94,6 +84,22 @@ func kerasWithWeightsMember(t *testing.T, compressed []byte, declared uint64) []
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// kerasWithWeightsMember is the mlp_relu archive with its
+// model.weights.h5 replaced by a deflated member whose stream is
+// compressed and whose header declares declared bytes.
+func kerasWithWeightsMember(t *testing.T, compressed []byte, declared uint64) []byte {
+	return rezipMLP(t, func(zw *zip.Writer, zf *zip.File) error {
+		if zf.Name != "model.weights.h5" {
+			return zw.Copy(zf)
+		}
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: zf.Name, Method: zip.Deflate, CompressedSize64: uint64(len(compressed)), UncompressedSize64: declared})
+		if err == nil {
+			_, err = w.Write(compressed)
+		}
+		return err
+	})
 }
 
 func deflateZeros(t *testing.T, n int64) []byte {
@@ -143,21 +149,19 @@ func TestKerasWeightsBomb(t *testing.T) {
 		}
 	})
 	t.Run("deflated real weights load", func(t *testing.T) {
-		zr, err := zip.OpenReader("testdata/mlp_relu/model_k3.keras")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer zr.Close()
-		var buf bytes.Buffer
-		zw := zip.NewWriter(&buf)
-		for _, zf := range zr.File {
-			rc, _ := zf.Open()
-			w, _ := zw.CreateHeader(&zip.FileHeader{Name: zf.Name, Method: zip.Deflate})
-			io.Copy(w, rc)
-			rc.Close()
-		}
-		zw.Close()
-		p := writeFile(t, t.TempDir(), "deflated.keras", buf.Bytes())
+		deflated := rezipMLP(t, func(zw *zip.Writer, zf *zip.File) error {
+			rc, err := zf.Open()
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: zf.Name, Method: zip.Deflate})
+			if err == nil {
+				_, err = io.Copy(w, rc)
+			}
+			return err
+		})
+		p := writeFile(t, t.TempDir(), "deflated.keras", deflated)
 		m, err := Load(p)
 		if err != nil {
 			t.Fatal(err)

@@ -114,20 +114,14 @@ def main():
             model.save(path)
             record(name, path, keras, keras.models.load_model, f"{fmt}: trained with {oname}, first layer frozen before saving")
 
-    for ext, fmt in ((".keras", "Keras 3 .keras"), (".h5", "Keras 3 legacy .h5")):
-        model = mlp(keras, 20)
-        model.compile(optimizer="adam", loss="categorical_crossentropy")
-        name = "untrained_k3" + ext.replace(".", "_")
-        path = os.path.join(args.out, name + ext)
-        model.save(path)
-        record(name, path, keras, keras.models.load_model, f"{fmt}: compiled with Adam, never trained")
-    for ext, fmt in ((".keras", "tf-keras .keras"), (".h5", "tf-keras .h5")):
-        model = mlp(tf_keras, 21)
-        model.compile(optimizer="adam", loss="categorical_crossentropy")
-        name = "untrained_k2" + ext.replace(".", "_")
-        path = os.path.join(args.out, name + ext)
-        model.save(path)
-        record(name, path, tf_keras, tf_keras.models.load_model, f"{fmt}: compiled with Adam, never trained")
+    for lib, tag, seed, writer in ((keras, "k3", 20, "Keras 3"), (tf_keras, "k2", 21, "tf-keras")):
+        for ext, fmt in ((".keras", ".keras"), (".h5", "legacy .h5" if lib is keras else ".h5")):
+            model = mlp(lib, seed)
+            model.compile(optimizer="adam", loss="categorical_crossentropy")
+            name = "untrained_" + tag + ext.replace(".", "_")
+            path = os.path.join(args.out, name + ext)
+            model.save(path)
+            record(name, path, lib, lib.models.load_model, f"{writer} {fmt}: compiled with Adam, never trained")
 
     with open(os.path.join(args.out, "cases.json"), "w") as f:
         json.dump({"generator": {"keras": keras.__version__, "tensorflow": tf.__version__, "tf_keras": tf_keras.__version__}, "tolerance": "1e-5 + 1e-4*|want|", "cases": cases}, f, indent=1)
