@@ -75,6 +75,14 @@ func WithLogger(l *slog.Logger) LoadOption { return func(o *loadOptions) { o.log
 
 // Load reads a model file of any supported format, detected from content,
 // builds its layer graph and loads its weights.
+//
+// Weights are packed into the GEMM kernels' panel layout lazily, by the
+// first Predict (or training step) that needs them (runtime.Packed), and
+// again only after training changes them: the pack is a second copy of
+// each packed kernel, which a model loaded for Inspect, Save, Convert or
+// Fit never needs. The first Predict therefore costs one more pass over
+// the packed weights than later ones; call Predict once on a small batch
+// to pay it up front.
 func Load(path string, opts ...LoadOption) (*Model, error) {
 	o := collectLoadOptions(opts)
 	format, err := DetectFormat(path)
