@@ -178,23 +178,12 @@ func parseModel(data []byte) (*kerasjson.Model, error) {
 	if err == nil || !errors.As(err, &ue) {
 		return spec, err
 	}
-	var top struct {
-		ClassName      string `json:"class_name"`
-		RegisteredName string `json:"registered_name"`
-		Module         string `json:"module"`
-		Config         struct {
-			Name string `json:"name"`
-		} `json:"config"`
-	}
-	if json.Unmarshal(data, &top) != nil || top.ClassName == "" {
-		return nil, err
-	}
-	switch top.ClassName {
-	case "Sequential", "Functional", "Model":
+	switch ue.ClassName {
+	case "", "Sequential", "Functional", "Model":
 		return nil, err
 	}
 	return nil, &layers.UnsupportedError{Layers: []layers.UnsupportedLayer{{
-		Name: top.Config.Name, ClassName: top.ClassName, RegisteredName: top.RegisteredName,
+		Name: ue.Name, ClassName: ue.ClassName, RegisteredName: ue.RegisteredName,
 		Reason: "a subclassed model: its Python call() defines the computation and the file holds no layer graph; rebuild it as a Functional or Sequential model in Python, or run it there (" + ue.Feature + ")",
 	}}}
 }

@@ -26,6 +26,9 @@ func (e *FormatError) Error() string {
 // feature this package cannot represent, such as a subclassed model.
 type UnsupportedError struct {
 	Feature string
+	// Name, ClassName, RegisteredName and Module identify the object
+	// (layer or model) that uses the feature, when the config names it.
+	Name, ClassName, RegisteredName, Module string
 }
 
 func (e *UnsupportedError) Error() string {

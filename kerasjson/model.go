@@ -77,7 +77,13 @@ func parseModel(v any, path string, depth int) (*Model, error) {
 	if mod, _ := obj["module"].(string); mod != "" {
 		feature += fmt.Sprintf(" from module %q", mod)
 	}
-	return nil, &UnsupportedError{Feature: feature + ": a subclassed model's config has no layer graph"}
+	ue := &UnsupportedError{Feature: feature + ": a subclassed model's config has no layer graph", ClassName: class}
+	ue.RegisteredName, _ = obj["registered_name"].(string)
+	ue.Module, _ = obj["module"].(string)
+	if c, ok := asObject(cfg); ok {
+		ue.Name, _ = c["name"].(string)
+	}
+	return nil, ue
 }
 
 func parseSequential(cfg any, path string, keras3 bool, depth int) (*Model, error) {

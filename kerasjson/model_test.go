@@ -266,6 +266,9 @@ func TestSubclassedModelIsUnsupported(t *testing.T) {
 		!strings.Contains(ue.Feature, "legacy_nested_container>NestedDenseModel") {
 		t.Fatalf("got %v, %v", m, err)
 	}
+	if ue.ClassName != "NestedDenseModel" || ue.RegisteredName != "legacy_nested_container>NestedDenseModel" || ue.Name == "" {
+		t.Errorf("the error names %q (class %q, registered_name %q), want the model's name, class and registered_name", ue.Name, ue.ClassName, ue.RegisteredName)
+	}
 }
 
 // tf.keras records a constant first argument as a _CONSTANT_VALUE entry
