@@ -624,3 +624,84 @@ func triKernel(x operand, k int, lower bool) opKernel {
 			return append([]int(nil), s...), from, idx, nil
 		}}
 }
+
+func init() {
+	fmax := func(pick func(a, b float64) float64) func(a, b float64) float64 {
+		return func(a, b float64) float64 {
+			switch {
+			case a != a:
+				return b
+			case b != b:
+				return a
+			}
+			return pick(a, b)
+		}
+	}
+	binaryOp(npOps+"Fmax", "x1,x2", binaryFunc{fmax(func(a, b float64) float64 { return max(a, b) }),
+		func(a, b, _ float64) float64 { return bool64(a >= b || b != b) }, func(a, b, _ float64) float64 { return bool64(a < b || a != a) }})
+	binaryOp(npOps+"Fmin", "x1,x2", binaryFunc{fmax(func(a, b float64) float64 { return min(a, b) }),
+		func(a, b, _ float64) float64 { return bool64(a <= b || b != b) }, func(a, b, _ float64) float64 { return bool64(a > b || a != a) }})
+	xOp(nnOps+"Threshold", "x", func(a *opArgs, x operand) (opKernel, error) {
+		th, err := a.float("threshold", 0)
+		if err != nil {
+			return nil, err
+		}
+		def, err := a.float("default_value", 0)
+		return unaryKernel(x, func(v float64) float64 {
+			if v > th {
+				return v
+			}
+			return def
+		}, func(v, _ float64) float64 { return bool64(v > th) }), err
+	})
+	xOp(nnOps+"Glu", "x", func(a *opArgs, x operand) (opKernel, error) {
+		if axis, err := a.int("axis", -1); err != nil || axis != -1 {
+			return nil, fmt.Errorf("axis=%d is not supported (only the last axis)", axis)
+		}
+		return &activationOp{x: x, act: activations["glu"], halves: true}, nil
+	})
+	// NumPy's stacking helpers join along a fixed axis (hstack: the first
+	// for 1-D tensors).
+	for class, axis := range map[string]int{"Hstack": 1, "Dstack": 2} {
+		registerOp(npOps+class, "xs", func(a *opArgs) (opKernel, error) {
+			xs, err := a.operands("xs")
+			if err != nil {
+				return nil, err
+			}
+			return &stackHelperKernel{concatKernel(xs, axis, false), xs, axis}, nil
+		})
+	}
+	registerOp(npOps+"Append", "x1,x2", func(a *opArgs) (opKernel, error) {
+		x1, err := a.operand("x1")
+		if err != nil {
+			return nil, err
+		}
+		x2, err := a.operand("x2")
+		if err != nil {
+			return nil, err
+		}
+		axis, err := optAxis(a, "axis")
+		if err != nil || axis == nil {
+			return nil, fmt.Errorf("append without an axis (flattening) is not supported")
+		}
+		return concatKernel([]operand{x1, x2}, *axis, false), nil
+	})
+}
+
+// stackHelperKernel is hstack/vstack/dstack: concatenate, except that
+// hstack joins 1-D tensors along their only axis.
+type stackHelperKernel struct {
+	*gatherKernel
+	xs   []operand
+	axis int
+}
+
+func (k *stackHelperKernel) build(in [][]int) ([][]int, error) {
+	if len(k.xs) > 0 && len(k.xs[0].shape(in)) <= k.axis {
+		if k.axis != 1 {
+			return nil, fmt.Errorf("needs rank %d or more", k.axis+1)
+		}
+		k.gatherKernel = concatKernel(k.xs, 0, false)
+	}
+	return k.gatherKernel.build(in)
+}

@@ -78,12 +78,22 @@ func activationKernel(x operand, act *activation) opKernel {
 }
 
 type activationOp struct {
-	x   operand
-	act *activation
+	x      operand
+	act    *activation
+	halves bool // glu: the last axis halves
 }
 
 func (k *activationOp) build(in [][]int) ([][]int, error) {
-	return [][]int{append([]int(nil), k.x.shape(in)...)}, nil
+	s := append([]int(nil), k.x.shape(in)...)
+	if k.halves && len(s) > 0 {
+		if err := k.act.checkAxis(s[len(s)-1]); err != nil {
+			return nil, err
+		}
+		if s[len(s)-1] > 0 {
+			s[len(s)-1] /= 2
+		}
+	}
+	return [][]int{s}, nil
 }
 
 func (k *activationOp) forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {

@@ -86,12 +86,26 @@ def build_k3():
         ops.ones_like(t) * t, ops.full_like(t, 0.25) - t,
         ops.squeeze(ops.image.resize(ops.expand_dims(t, -1), (8, 12)), -1)[:, ::2, ::2],
         ops.squeeze(ops.image.resize(ops.expand_dims(t, -1), (4, 12), interpolation="nearest"), -1)[:, :, ::2],
+        ops.fmax(t, s * 1.5), ops.fmin(t, 0.2), ops.threshold(t, 0.1, -0.2), ops.glu(ops.concatenate([t, s], -1)),
+        ops.hstack([t[:, :2], t[:, 2:]]), ops.dstack([t[:, :, :2], t[:, :, 2:]]),
+        ops.append(t[:, :, :1], t[:, :, 1:], axis=2),
+        ops.heaviside(t, ops.ones_like(t) * 0.5), ops.logaddexp2(t, s), ops.sinc(t), ops.fmod(t, 0.3), ops.divide_no_nan(t, p),
+        ops.cast(ops.logical_or(ops.greater(t, 0.3), ops.less(t, -0.3)), "float32"),
+        ops.cast(ops.logical_xor(ops.greater(t, 0.0), ops.greater(s, 0.1)), "float32"),
+        t * ops.amax(t, axis=-1, keepdims=True), t * ops.amin(t, axis=-1, keepdims=True),
+        ops.stop_gradient(t) * t, ops.erfinv(s), ops.copy(t), ops.real(t), ops.conj(t), ops.fabs(t),
+        ops.cast(ops.isfinite(t), "float32"), ops.cast(ops.signbit(t), "float32"), ops.cast(ops.isnan(t), "float32"),
+        ops.logical_not(ops.greater(t, 0.0)), ops.arctan2(s, p),
     ]
     mask = ops.cast(ops.not_equal(tok, 0), "float32")                       # (N, 5)
     cnt = ops.sum(mask, axis=-1, keepdims=True)
     anyz = ops.cast(ops.any(ops.equal(tok, 0), axis=-1, keepdims=True), "float32")
     am = ops.cast(ops.argmax(tok, axis=-1), "float32")
     oh = ops.sum(ops.one_hot(tok, 4), axis=1)[:, 1:]                        # (N, 3)
+    oh = oh + ops.expand_dims(ops.cast(ops.count_nonzero(tok, axis=-1), "float32"), -1)
+    oh = oh + ops.cast(ops.all(ops.greater_equal(tok, 1), axis=-1, keepdims=True), "float32")
+    oh = oh + ops.expand_dims(ops.cast(ops.argmin(tok, axis=-1), "float32"), -1)
+    oh = oh + ops.cast(ops.bitwise_and(tok, tok * 0 + 3) + ops.gcd(tok, tok * 0 + 2) + ops.bitwise_or(tok, tok * 0 + 1), "float32")[:, :1]
     extra = ops.concatenate([cnt, anyz, ops.expand_dims(am, -1)], axis=-1) + oh   # (N, 3)
     z = ops.concatenate(feats, axis=-1)                                      # (N, 4, 6k)
     z = ops.sum(z, axis=1) / 4.0
