@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -69,32 +68,6 @@ func predict(args []string, stdout io.Writer) error {
 		return fmt.Errorf("predict: the model has %d outputs %v: write them to an .npz file", len(ys), names)
 	}
 	return kerasrun.WriteNPY(*out, ys[0])
-}
-
-// writeJSON prints outputs as nested lists keyed by output name.
-func writeJSON(w io.Writer, names []string, ys []*kerasrun.Tensor) error {
-	obj := make(map[string]any, len(ys))
-	for i, y := range ys {
-		obj[names[i]] = nested(y.Shape, y.Data)
-	}
-	enc := json.NewEncoder(w)
-	return enc.Encode(obj)
-}
-
-func nested(shape []int, data []float32) any {
-	if len(shape) == 0 {
-		return data[0]
-	}
-	if len(shape) == 1 {
-		return data
-	}
-	n := shape[0]
-	step := len(data) / max(n, 1)
-	out := make([]any, n)
-	for i := range out {
-		out[i] = nested(shape[1:], data[i*step:(i+1)*step])
-	}
-	return out
 }
 
 func summary(args []string, stdout io.Writer) error {
