@@ -159,7 +159,6 @@ var binaryFuncs = map[string]binaryFunc{
 		m := math.Max(a, b)
 		return m + math.Log2(math.Exp2(a-m)+math.Exp2(b-m))
 	}, func(a, _, y float64) float64 { return math.Exp2(a - y) }, func(_, b, y float64) float64 { return math.Exp2(b - y) }},
-	"Nextafter": {math.Nextafter, nil, nil},
 	"Ldexp": {func(a, b float64) float64 { return a * math.Exp2(b) },
 		func(_, b, _ float64) float64 { return math.Exp2(b) }, nil},
 	"Fmod":              {math.Mod, func(_, _, _ float64) float64 { return 1 }, nil},

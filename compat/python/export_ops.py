@@ -95,7 +95,9 @@ def build_k3():
         t * ops.amax(t, axis=-1, keepdims=True), t * ops.amin(t, axis=-1, keepdims=True),
         ops.stop_gradient(t) * t, ops.erfinv(s), ops.copy(t), ops.real(t), ops.conj(t), ops.fabs(t),
         ops.cast(ops.isfinite(t), "float32"), ops.cast(ops.signbit(t), "float32"), ops.cast(ops.isnan(t), "float32"),
-        ops.logical_not(ops.greater(t, 0.0)), ops.arctan2(s, p),
+        ops.logical_not(ops.greater(t, 0.0)), ops.arctan2(s, p), ops.sparse_sigmoid(t),
+        ops.cast(ops.isinf(t / ops.round(t)), "float32"), ops.cast(ops.isneginf(t / ops.round(t)), "float32"),
+        ops.cast(ops.isposinf(t / ops.round(t)), "float32"), ops.cast(ops.isreal(t), "float32"),
     ]
     mask = ops.cast(ops.not_equal(tok, 0), "float32")                       # (N, 5)
     cnt = ops.sum(mask, axis=-1, keepdims=True)
@@ -105,6 +107,10 @@ def build_k3():
     oh = oh + ops.expand_dims(ops.cast(ops.count_nonzero(tok, axis=-1), "float32"), -1)
     oh = oh + ops.cast(ops.all(ops.greater_equal(tok, 1), axis=-1, keepdims=True), "float32")
     oh = oh + ops.expand_dims(ops.cast(ops.argmin(tok, axis=-1), "float32"), -1)
+    b = tok * 0
+    oh = oh + ops.cast(ops.bitwise_xor(tok, b + 2) + ops.left_shift(tok, b + 1) + ops.right_shift(tok, b + 1)
+                       + ops.bitwise_left_shift(tok, b + 2) + ops.bitwise_right_shift(tok, b + 1)
+                       + ops.bitwise_invert(tok) + ops.bitwise_not(tok) + ops.lcm(tok, b + 2), "float32")[:, 1:2]
     oh = oh + ops.cast(ops.bitwise_and(tok, tok * 0 + 3) + ops.gcd(tok, tok * 0 + 2) + ops.bitwise_or(tok, tok * 0 + 1), "float32")[:, :1]
     extra = ops.concatenate([cnt, anyz, ops.expand_dims(am, -1)], axis=-1) + oh   # (N, 3)
     z = ops.concatenate(feats, axis=-1)                                      # (N, 4, 6k)
