@@ -25,6 +25,13 @@ func (p *convProblem) coutG() int {
 }
 func (p *convProblem) kG() int { return p.win.taps() * p.cinG() }
 
+// depthwise reports whether every group has one input channel: the
+// Keras kernel (taps, 1, cout) is then a depthwise kernel (taps, cin,
+// cout/cin) for the kernels.DepthwiseConv2D family.
+func (p *convProblem) depthwise() bool {
+	return p.groups > 1 && p.groups == p.cin && p.win.planar()
+}
+
 // useConvKernel reports whether kernels.Conv2D computes this problem.
 func (p *convProblem) useConvKernel() bool { return p.groups == 1 && p.win.planar() }
 
@@ -95,6 +102,10 @@ func (p *convProblem) col2im(cols []float32, c0, cg int, tab []int32, dx []float
 
 // forward computes y (rows x cout) = conv(x, kernel) + bias.
 func (p *convProblem) forward(x []float32, w *packedKernel, bias []float32, y []float32) {
+	if p.depthwise() {
+		kernels.DepthwiseConv2D(p.kernelParams(), p.coutG(), x, w.kernel, y, bias)
+		return
+	}
 	if p.useConvKernel() {
 		kernels.Conv2D(p.kernelParams(), x, w.conv2D(p), y, bias)
 		return
@@ -120,6 +131,10 @@ func (p *convProblem) forward(x []float32, w *packedKernel, bias []float32, y []
 // backwardData returns dx (batch x in x cin) for the output gradient dy.
 func (p *convProblem) backwardData(dy []float32, w *packedKernel) []float32 {
 	dx := make([]float32, p.batch*p.win.inSize()*p.cin)
+	if p.depthwise() {
+		kernels.DepthwiseConv2DBackward(p.kernelParams(), p.coutG(), nil, w.kernel, dy, dx, nil)
+		return dx
+	}
 	if p.useConvKernel() {
 		kernels.Conv2DInputGrad(p.kernelParams(), dy, w.inputGrad(p), dx)
 		return dx
@@ -144,6 +159,10 @@ func (p *convProblem) backwardData(dy []float32, w *packedKernel) []float32 {
 func (p *convProblem) backwardFilter(x, dy []float32) []float32 {
 	m, kg, cg, fg := p.rows(), p.kG(), p.cinG(), p.coutG()
 	dw := make([]float32, kg*p.cout)
+	if p.depthwise() {
+		kernels.DepthwiseConv2DBackward(p.kernelParams(), p.coutG(), x, nil, dy, nil, dw)
+		return dw
+	}
 	if p.useConvKernel() {
 		kernels.Conv2DFilterGrad(p.kernelParams(), x, dy, dw)
 		return dw

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
@@ -99,71 +100,39 @@ func (a *depthwiseArgs) problem(b *Base, shape []int) (depthwiseProblem, error) 
 
 func (p *depthwiseProblem) cout() int { return p.cin * p.mul }
 
-// forward computes y (batch x out x cin*mul) from x and the kernel (taps,
-// cin, mul); 1-D and 2-D windows run on kernels.DepthwiseConv2D.
-func (p *depthwiseProblem) forward(x, w, bias, y []float32) {
-	if p.win.planar() {
-		cp := (&convProblem{win: p.win, batch: p.batch, cin: p.cin, cout: p.cout(), groups: 1}).kernelParams()
-		kernels.DepthwiseConv2D(cp, p.mul, x, w, y, bias)
-		return
-	}
-	in, out, taps, cout := p.win.inSize(), p.win.outSize(), p.win.taps(), p.cout()
-	tab := p.win.tapTable()
-	for n := 0; n < p.batch; n++ {
-		xb := x[n*in*p.cin:]
-		for o := 0; o < out; o++ {
-			dst := y[(n*out+o)*cout : (n*out+o+1)*cout]
-			if bias != nil {
-				copy(dst, bias)
-			} else {
-				clear(dst)
-			}
-			for t, i := range tab[o*taps : (o+1)*taps] {
-				if i < 0 {
-					continue
-				}
-				src := xb[int(i)*p.cin : (int(i)+1)*p.cin]
-				wt := w[t*cout : (t+1)*cout]
-				for c, v := range src {
-					for m := 0; m < p.mul; m++ {
-						dst[c*p.mul+m] += v * wt[c*p.mul+m]
-					}
-				}
-			}
-		}
-	}
+// params returns the problem for runtime/kernels (1-D and 2-D windows are
+// planar).
+func (p *depthwiseProblem) params() kernels.ConvParams {
+	return (&convProblem{win: p.win, batch: p.batch, cin: p.cin, cout: p.cout(), groups: 1}).kernelParams()
 }
 
-// backward returns the input gradient and the kernel gradient for the
-// output gradient dy.
-func (p *depthwiseProblem) backward(x, w, dy []float32) (dx, dw []float32) {
-	in, out, taps, cout := p.win.inSize(), p.win.outSize(), p.win.taps(), p.cout()
-	tab := p.win.tapTable()
-	dx = make([]float32, len(x))
-	dw = make([]float32, taps*cout)
-	for n := 0; n < p.batch; n++ {
-		xb, dxb := x[n*in*p.cin:], dx[n*in*p.cin:]
-		for o := 0; o < out; o++ {
-			g := dy[(n*out+o)*cout : (n*out+o+1)*cout]
-			for t, i := range tab[o*taps : (o+1)*taps] {
-				if i < 0 {
-					continue
-				}
-				src := xb[int(i)*p.cin : (int(i)+1)*p.cin]
-				dsrc := dxb[int(i)*p.cin : (int(i)+1)*p.cin]
-				wt, dwt := w[t*cout:(t+1)*cout], dw[t*cout:(t+1)*cout]
-				for c, v := range src {
-					var s float32
-					for m := c * p.mul; m < (c+1)*p.mul; m++ {
-						s += g[m] * wt[m]
-						dwt[m] += v * g[m]
-					}
-					dsrc[c] += s
-				}
-			}
-		}
+// forward computes y (batch x out x cin*mul) from x and the kernel (taps,
+// cin, mul), clamped to act.
+func (p *depthwiseProblem) forward(x, w, bias, y []float32, act kernels.Clamp) {
+	kernels.DepthwiseConv2DClamp(p.params(), p.mul, x, w, y, bias, act)
+}
+
+// backward returns the input gradient (nil unless needInput) and the
+// kernel gradient for the output gradient dy.
+func (p *depthwiseProblem) backward(x, w, dy []float32, needInput bool) (dx, dw []float32) {
+	dw = make([]float32, p.win.taps()*p.cout())
+	if needInput {
+		dx = make([]float32, len(x))
 	}
+	kernels.DepthwiseConv2DBackward(p.params(), p.mul, x, w, dy, dx, dw)
 	return dx, dw
+}
+
+// fusedClamp returns the kernel clamp that computes act, when there is one
+// that gives the same values (NaN included).
+func fusedClamp(act *activation) (kernels.Clamp, bool) {
+	switch act {
+	case activations["linear"]:
+		return kernels.NoClamp, true
+	case activations["relu"]:
+		return kernels.Clamp{Lo: 0, Hi: float32(math.Inf(1))}, true
+	}
+	return kernels.Clamp{}, false
 }
 
 // Build creates kernel and bias for the input's channel count.
@@ -215,7 +184,11 @@ func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 	}
 	xl, w := toChannelsLast(x, cf), l.Kernel.Value.Data
 	zl := make([]float32, p.batch*p.win.outSize()*p.cout())
-	p.forward(xl, w, bias, zl)
+	if c, ok := fusedClamp(l.Activation); ok && !ctx.Grad && !cf {
+		p.forward(xl, w, bias, zl, c)
+		return []*runtime.Tensor{{Shape: outShape, Data: zl}}, nil, nil
+	}
+	p.forward(xl, w, bias, zl, kernels.NoClamp)
 	out := newConvOutput(zl, outShape, cf, l.Activation)
 	if !ctx.Grad {
 		return []*runtime.Tensor{out.tensor()}, nil, nil
@@ -225,12 +198,15 @@ func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 			return nil, nil
 		}
 		gzl := out.gradLast(gout[0].Data)
-		gx, gw := p.backward(xl, w, gzl)
+		gx, gw := p.backward(xl, w, gzl, ctx.NeedInputGrad(0))
 		if l.Base.Trainable {
 			ctx.AccumulateGrad(l.Kernel, &runtime.Tensor{Shape: copyShape(l.Kernel.Value.Shape), Data: gw})
 			if l.Bias != nil {
 				ctx.AccumulateGrad(l.Bias, &runtime.Tensor{Shape: []int{p.cout()}, Data: sumRows(gzl, p.cout())})
 			}
+		}
+		if gx == nil {
+			return []*runtime.Tensor{nil}, nil
 		}
 		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: fromChannelsLast(gx, x.Shape, cf)}}, nil
 	}

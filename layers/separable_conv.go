@@ -5,6 +5,7 @@ import (
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/runtime/kernels"
 )
 
 // SeparableConv is keras.layers.SeparableConv1D and SeparableConv2D: a
@@ -132,7 +133,7 @@ func (l *SeparableConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 	}
 	xl, dk := toChannelsLast(x, cf), l.DepthwiseKernel.Value.Data
 	mid := make([]float32, p.batch*p.win.outSize()*p.cout())
-	p.forward(xl, dk, nil, mid)
+	p.forward(xl, dk, nil, mid, kernels.NoClamp)
 	pk := l.pack.get(l.PointwiseKernel)
 	zl := make([]float32, pw.rows()*l.Filters)
 	pw.forward(mid, pk, bias, zl)
@@ -146,7 +147,7 @@ func (l *SeparableConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 		}
 		gzl := out.gradLast(gout[0].Data)
 		gmid := pw.backwardData(gzl, pk)
-		gx, gdk := p.backward(xl, dk, gmid)
+		gx, gdk := p.backward(xl, dk, gmid, true)
 		if l.Base.Trainable {
 			ctx.AccumulateGrad(l.DepthwiseKernel, &runtime.Tensor{Shape: copyShape(l.DepthwiseKernel.Value.Shape), Data: gdk})
 			ctx.AccumulateGrad(l.PointwiseKernel, &runtime.Tensor{Shape: copyShape(l.PointwiseKernel.Value.Shape), Data: pw.backwardFilter(mid, gzl)})

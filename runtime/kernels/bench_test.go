@@ -149,3 +149,41 @@ func BenchmarkMaxPool2D(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDepthwiseConv2D reports GFLOP/s of MobileNetV2's depthwise
+// convolutions (3x3, padding same) per implementation, forward and backward
+// (input and kernel gradients).
+func BenchmarkDepthwiseConv2D(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, s := range []struct{ hw, c, stride int }{{112, 32, 1}, {112, 96, 2}, {56, 144, 1}, {14, 576, 1}, {7, 960, 1}} {
+		p := ConvParams{Batch: 1, InH: s.hw, InW: s.hw, InC: s.c, KH: 3, KW: 3, OutC: s.c, StrideH: s.stride, StrideW: s.stride}
+		p.PadTop, p.PadBottom = SamePadding(s.hw, 3, s.stride, 1)
+		p.PadLeft, p.PadRight = p.PadTop, p.PadBottom
+		in, w := randSlice(r, s.hw*s.hw*s.c), randSlice(r, 9*s.c)
+		n := p.OutH() * p.OutW() * s.c
+		out, dy, dw := make([]float32, n), randSlice(r, n), make([]float32, 9*s.c)
+		dx := make([]float32, len(in))
+		flops := 2 * float64(n) * 9
+		for _, l := range levels() {
+			name := fmt.Sprintf("%dx%dx%d/s%d/%s", s.hw, s.hw, s.c, s.stride, l)
+			b.Run("forward/"+name, func(b *testing.B) {
+				old := setLevel(l)
+				defer setLevel(old)
+				defer SetThreads(SetThreads(1))
+				for b.Loop() {
+					DepthwiseConv2D(p, 1, in, w, out, nil)
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+			b.Run("backward/"+name, func(b *testing.B) {
+				old := setLevel(l)
+				defer setLevel(old)
+				defer SetThreads(SetThreads(1))
+				for b.Loop() {
+					DepthwiseConv2DBackward(p, 1, in, w, dy, dx, dw)
+				}
+				b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -20,9 +20,15 @@ func init() {
 	asmKernels[levelAVX2] = &microKernel{mr: 6, nr: 16, run: run256}
 	if bestLevel >= levelAVX2 {
 		mulAddAsm[levelAVX2] = mulAdd256
+		dwSpanAsm[levelAVX2] = func(in *float32, ioffs, woffs *int32, ntaps int, w, out *float32, npix, instep, ldo, c int, bias, clamp *float32) {
+			dwConv256(in, ioffs, woffs, ntaps, w, out, npix, instep, ldo, c, bias, clamp, &laneMasks[0])
+		}
 	}
 	if bestLevel >= levelAVX512 {
 		mulAddAsm[levelAVX512] = mulAdd512
+		dwSpanAsm[levelAVX512] = func(in *float32, ioffs, woffs *int32, ntaps int, w, out *float32, npix, instep, ldo, c int, bias, clamp *float32) {
+			dwConv512(in, ioffs, woffs, ntaps, w, out, npix, instep, ldo, c, bias, clamp, nil)
+		}
 		expAsm, sigmoidAsm, tanhAsm, geluTanhAsm, reluAsm = exp512, sigmoid512, tanh512, geluTanh512, relu512
 		maxPoolAsm = maxPool512
 	}

@@ -149,6 +149,18 @@ func relu512(dst, x *float32, n int)
 //go:noescape
 func maxPool512(in *float32, offs *int32, npos int, out *float32, arg *int32, c int) int
 
+// dwConv512 (AVX-512F) computes a depthwise span, see depthwiseSpanGeneric; masks
+// is laneMasks (AVX2 only).
+//
+//go:noescape
+func dwConv512(in *float32, ioffs, woffs *int32, ntaps int, w, out *float32, npix, instep, ldo, c int, bias, clamp *float32, masks *int32)
+
+// dwConv256 (AVX2+FMA) computes a depthwise span, see depthwiseSpanGeneric; masks
+// is laneMasks (AVX2 only).
+//
+//go:noescape
+func dwConv256(in *float32, ioffs, woffs *int32, ntaps int, w, out *float32, npix, instep, ldo, c int, bias, clamp *float32, masks *int32)
+
 // mulAdd512 computes dst[i] += x[i]*y[i] for i < n (AVX-512F).
 //
 //go:noescape

@@ -49,7 +49,8 @@ func generate() (asm, decl []byte) {
 	s.p("//go:build amd64 && !noasm")
 	s.p("")
 	s.p("// sgemm512xN require AVX-512F; sgemm256xN and mulAdd256 require AVX2 and FMA;")
-	s.p("// mulAdd512, maxPool512 and the activation loops require AVX-512F.")
+	s.p("// mulAdd512, maxPool512, dwConv512 and the activation loops require AVX-512F;")
+	s.p("// dwConv256 requires AVX2 and FMA.")
 	s.p("// Micro-kernel contract: see microKernel.run in gemm.go.")
 	s.p("")
 	s.p(`#include "textflag.h"`)
@@ -85,6 +86,8 @@ func generate() (asm, decl []byte) {
 	s.mulAdd256()
 	s.activations()
 	s.maxPool512()
+	s.dwForward(true)
+	s.dwForward(false)
 	for _, f := range []string{"exp512", "sigmoid512", "tanh512", "geluTanh512", "relu512"} {
 		d.p("// %s writes f(x[i]) to dst[i] for i < n (AVX-512F).", f)
 		d.p("//\n//go:noescape")
@@ -94,6 +97,13 @@ func generate() (asm, decl []byte) {
 	d.p("// (see maxPoolPixel); non-zero when a NaN was read (AVX-512F).")
 	d.p("//\n//go:noescape")
 	d.p("func maxPool512(in *float32, offs *int32, npos int, out *float32, arg *int32, c int) int\n")
+	for _, f := range []string{"dwConv512 (AVX-512F)", "dwConv256 (AVX2+FMA)"} {
+		name := f[:9]
+		d.p("// %s computes a depthwise span, see depthwiseSpanGeneric; masks", f)
+		d.p("// is laneMasks (AVX2 only).")
+		d.p("//\n//go:noescape")
+		d.p("func %s(in *float32, ioffs, woffs *int32, ntaps int, w, out *float32, npix, instep, ldo, c int, bias, clamp *float32, masks *int32)\n", name)
+	}
 	d.p("// mulAdd512 computes dst[i] += x[i]*y[i] for i < n (AVX-512F).")
 	d.p("//\n//go:noescape")
 	d.p("func mulAdd512(dst, x, y *float32, n int)\n")
