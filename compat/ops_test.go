@@ -1,13 +1,11 @@
 package compat
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/kerasrun/kerasrun"
-	"github.com/kerasrun/kerasrun/internal/npy"
 )
 
 // The operation-node fixtures of testdata/ops, written by
@@ -27,41 +25,13 @@ func opsDir() string {
 // TestOpsModels loads every file, predicts, and for the compiled files
 // takes one TrainOnBatch step, comparing every weight with Keras's.
 func TestOpsModels(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(opsDir(), "ops.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var man transformerManifest
-	if err := json.Unmarshal(raw, &man); err != nil {
-		t.Fatal(err)
-	}
+	man := readManifest(t, filepath.Join(opsDir(), "ops.json"))
 	for _, c := range man.Cases {
 		dir := filepath.Join(opsDir(), c.Dir)
-		arrays, err := npy.ReadNPZ(filepath.Join(dir, "data.npz"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		expect, err := npy.ReadNPZ(filepath.Join(dir, "expect.npz"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var x, y []*kerasrun.Tensor
-		for _, k := range c.Inputs {
-			x = append(x, toTensor(arrays[k]))
-		}
-		for _, k := range c.Targets {
-			y = append(y, toTensor(arrays[k]))
-		}
+		x, y, expect := readCaseArrays(t, dir, c.Inputs, c.Targets)
 		for _, mf := range c.Models {
 			t.Run(c.Name+"/"+mf.ID, func(t *testing.T) {
-				var opts []kerasrun.LoadOption
-				if mf.Weights != "" {
-					opts = append(opts, kerasrun.WithWeights(filepath.Join(dir, mf.Weights)))
-				}
-				m, err := kerasrun.Load(filepath.Join(dir, mf.Model), opts...)
-				if err != nil {
-					t.Fatalf("load: %v", err)
-				}
+				m := loadManifestModel(t, dir, mf.Model, mf.Weights)
 				got, err := m.Predict(x...)
 				if err != nil {
 					t.Fatalf("predict: %v", err)

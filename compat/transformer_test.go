@@ -38,6 +38,55 @@ type transformerManifest struct {
 	} `json:"cases"`
 }
 
+// readManifest reads a manifest of transformer.json's layout.
+func readManifest(t *testing.T, path string) transformerManifest {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man transformerManifest
+	if err := json.Unmarshal(raw, &man); err != nil {
+		t.Fatal(err)
+	}
+	return man
+}
+
+// readCaseArrays reads a case's inputs and targets from data.npz and
+// Keras's results from expect.npz.
+func readCaseArrays(t *testing.T, dir string, inputs, targets []string) (x, y []*kerasrun.Tensor, expect map[string]*npy.Array) {
+	t.Helper()
+	arrays, err := npy.ReadNPZ(filepath.Join(dir, "data.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect, err = npy.ReadNPZ(filepath.Join(dir, "expect.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range inputs {
+		x = append(x, toTensor(arrays[k]))
+	}
+	for _, k := range targets {
+		y = append(y, toTensor(arrays[k]))
+	}
+	return x, y, expect
+}
+
+// loadManifestModel loads a case's model file, with its weights file if any.
+func loadManifestModel(t *testing.T, dir, model, weights string) *kerasrun.Model {
+	t.Helper()
+	var opts []kerasrun.LoadOption
+	if weights != "" {
+		opts = append(opts, kerasrun.WithWeights(filepath.Join(dir, weights)))
+	}
+	m, err := kerasrun.Load(filepath.Join(dir, model), opts...)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return m
+}
+
 // archiveConfig returns config.json of a .keras archive.
 func archiveConfig(t *testing.T, path string) string {
 	t.Helper()
@@ -69,41 +118,13 @@ func transformerDir() string {
 // the compiled files takes one TrainOnBatch step from the optimizer state
 // in the file, comparing every weight with Keras's after its step.
 func TestTransformerModels(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(transformerDir(), "transformer.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var man transformerManifest
-	if err := json.Unmarshal(raw, &man); err != nil {
-		t.Fatal(err)
-	}
+	man := readManifest(t, filepath.Join(transformerDir(), "transformer.json"))
 	for _, c := range man.Cases {
 		dir := filepath.Join(transformerDir(), c.Dir)
-		arrays, err := npy.ReadNPZ(filepath.Join(dir, "data.npz"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		expect, err := npy.ReadNPZ(filepath.Join(dir, "expect.npz"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var x, y []*kerasrun.Tensor
-		for _, k := range c.Inputs {
-			x = append(x, toTensor(arrays[k]))
-		}
-		for _, k := range c.Targets {
-			y = append(y, toTensor(arrays[k]))
-		}
+		x, y, expect := readCaseArrays(t, dir, c.Inputs, c.Targets)
 		for _, mf := range c.Models {
 			t.Run(c.Name+"/"+mf.ID, func(t *testing.T) {
-				var opts []kerasrun.LoadOption
-				if mf.Weights != "" {
-					opts = append(opts, kerasrun.WithWeights(filepath.Join(dir, mf.Weights)))
-				}
-				m, err := kerasrun.Load(filepath.Join(dir, mf.Model), opts...)
-				if err != nil {
-					t.Fatalf("load: %v", err)
-				}
+				m := loadManifestModel(t, dir, mf.Model, mf.Weights)
 				got, err := m.Predict(x...)
 				if err != nil {
 					t.Fatalf("predict: %v", err)
