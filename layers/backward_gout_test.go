@@ -1,11 +1,8 @@
 package layers
 
 import (
-	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -19,19 +16,11 @@ import (
 // add a second gradient), so a Backward that changed its gout would corrupt
 // the gradients of other values and the caller's output gradients.
 func TestBackwardLeavesGradOutAlone(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.json")
-	if len(files) == 0 {
+	fixtures := readFixtureFiles(t, "testdata/*.json")
+	if len(fixtures) == 0 {
 		t.Skip("no layer fixtures in testdata/")
 	}
-	for _, path := range files {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ff fixtureFile
-		if err := json.Unmarshal(raw, &ff); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
+	for _, ff := range fixtures {
 		for _, c := range ff.Cases {
 			if c.InputGrads == nil {
 				continue

@@ -92,13 +92,11 @@ func compareArrays(what string, got *runtime.Tensor, want fixtureArray, tol fixt
 	return nil
 }
 
-// TestLayerFixtures replays every recorded Keras layer case: forward
-// outputs and, where recorded, input and weight gradients.
-func TestLayerFixtures(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.json")
-	if len(files) == 0 {
-		t.Skip("no layer fixtures in testdata/")
-	}
+// readFixtureFiles reads every fixture file matching glob.
+func readFixtureFiles(t *testing.T, glob string) []fixtureFile {
+	t.Helper()
+	files, _ := filepath.Glob(glob)
+	var out []fixtureFile
 	for _, path := range files {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -108,6 +106,19 @@ func TestLayerFixtures(t *testing.T) {
 		if err := json.Unmarshal(raw, &ff); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
+		out = append(out, ff)
+	}
+	return out
+}
+
+// TestLayerFixtures replays every recorded Keras layer case: forward
+// outputs and, where recorded, input and weight gradients.
+func TestLayerFixtures(t *testing.T) {
+	fixtures := readFixtureFiles(t, "testdata/*.json")
+	if len(fixtures) == 0 {
+		t.Skip("no layer fixtures in testdata/")
+	}
+	for _, ff := range fixtures {
 		for _, c := range ff.Cases {
 			t.Run(ff.Family+"/"+c.Name, func(t *testing.T) {
 				tol := ff.Tolerance

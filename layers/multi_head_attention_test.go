@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
@@ -18,19 +16,11 @@ import (
 // outputs, attention scores, input and weight gradients. An
 // attention_mask recorded as "tensor" is the case's last input.
 func TestAttentionFixtures(t *testing.T) {
-	files, _ := filepath.Glob("testdata/attention/*.json")
-	if len(files) == 0 {
+	fixtures := readFixtureFiles(t, "testdata/attention/*.json")
+	if len(fixtures) == 0 {
 		t.Fatal("no attention fixtures in testdata/attention/")
 	}
-	for _, path := range files {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ff fixtureFile
-		if err := json.Unmarshal(raw, &ff); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
+	for _, ff := range fixtures {
 		for _, c := range ff.Cases {
 			t.Run(ff.Family+"/"+c.Name, func(t *testing.T) {
 				if c.CallKwargs["attention_mask"] == "tensor" {
