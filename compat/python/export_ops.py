@@ -254,6 +254,7 @@ def main():
     out = os.path.join(HERE, "..", "..", "testdata", "ops")
     if "--out" in args:
         out = args[args.index("--out") + 1]
+    os.makedirs(out, exist_ok=True)
     if "--child" in args:
         with open(os.path.join(out, "k2_case.json"), "w") as f:
             json.dump(part(out, False), f)
