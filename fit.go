@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"time"
 
 	"github.com/kerasrun/kerasrun/runtime"
 	"github.com/kerasrun/kerasrun/train"
@@ -208,7 +207,6 @@ type fitRun struct {
 	stop       bool
 	progress   io.Writer
 	history    *History
-	now        func() time.Time // the progress bar's clock; nil: time.Now
 }
 
 func (m *Model) newFitRun(x, y []*Tensor, opts FitOptions) (*fitRun, error) {
@@ -326,7 +324,7 @@ func (f *fitRun) run() (*History, error) {
 		if f.opts.Verbose > 0 && f.opts.Epochs > 1 {
 			fmt.Fprintf(f.progress, "Epoch %d/%d\n", epoch+1, f.opts.Epochs)
 		}
-		bar := newProgbar(f.progress, steps, f.opts.Verbose, f.now)
+		bar := train.NewProgbar(f.progress, steps, f.opts.Verbose)
 		for step := 0; step < steps; step++ {
 			lo, hi := step*f.opts.BatchSize, min((step+1)*f.opts.BatchSize, f.n)
 			xb, yb, swb := f.batch(order[lo:hi])
@@ -335,7 +333,7 @@ func (f *fitRun) run() (*History, error) {
 			}
 			logs := f.st.compiled.Results()
 			if f.opts.Verbose == 1 {
-				bar.update(step+1, logs, false)
+				bar.Update(step+1, logs, false)
 			}
 			for _, cb := range f.opts.Callbacks {
 				if err := cb.OnBatchEnd(step, logs); err != nil {
@@ -360,7 +358,7 @@ func (f *fitRun) run() (*History, error) {
 			}
 		}
 		if f.opts.Verbose > 0 {
-			bar.update(steps, logs, true)
+			bar.Update(steps, logs, true)
 		}
 		f.history.Epochs = append(f.history.Epochs, epoch)
 		for k, v := range logs {

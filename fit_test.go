@@ -2,7 +2,6 @@ package kerasrun
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -14,45 +13,6 @@ import (
 
 	"github.com/kerasrun/kerasrun/internal/npy"
 )
-
-// TestProgbarMatchesKeras replays the updates that Keras's ProgbarLogger
-// makes on a fake clock and compares the bytes printed with what Keras 3's
-// Progbar printed (testdata/fit/progbar.json, export_fit.py).
-func TestProgbarMatchesKeras(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "fit", "progbar.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var golden struct {
-		Runs []struct {
-			Verbose int `json:"verbose"`
-			Target  int `json:"target"`
-			Events  []struct {
-				Seconds  float64            `json:"seconds"`
-				Step     int                `json:"step"`
-				Logs     map[string]float64 `json:"logs"`
-				Finalize bool               `json:"finalize"`
-			} `json:"events"`
-			Output string `json:"output"`
-		} `json:"runs"`
-	}
-	if err := json.Unmarshal(b, &golden); err != nil {
-		t.Fatal(err)
-	}
-	for i, run := range golden.Runs {
-		base := time.Unix(1000, 0)
-		now := base
-		var out bytes.Buffer
-		bar := newProgbar(&out, run.Target, run.Verbose, func() time.Time { return now })
-		for _, e := range run.Events {
-			now = base.Add(time.Duration(e.Seconds * float64(time.Second)))
-			bar.update(e.Step, e.Logs, e.Finalize)
-		}
-		if got := out.String(); got != run.Output {
-			t.Errorf("run %d (verbose %d):\ngot  %q\nwant %q", i, run.Verbose, got, run.Output)
-		}
-	}
-}
 
 // fitFixture loads a model and its data from testdata/fit.
 func fitFixture(t testing.TB, name string) (*Model, []*Tensor, []*Tensor) {

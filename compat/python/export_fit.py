@@ -535,6 +535,19 @@ PROGBAR_RUNS = [
     ]),
     (2, 7, [(0.0042, 7, {"loss": 0.69314, "mae": 0.0005, "neg": -1.5}, True)]),
     (2, 12, [(3.6, 12, {"accuracy": 0.91666, "loss": 0.2}, True)]),
+    # Updates 30ms apart: a skipped update does not move the last draw's time.
+    (1, 6, [(0.01 + 0.03 * i, i + 1, {"loss": 1.0 / (i + 1)}, False) for i in range(6)]
+        + [(0.3, 6, {"loss": 0.1}, True)]),
+    # Predict: no logs; evaluate-style steps.
+    (1, 3, [(0.2, 1, {}, False), (0.3, 2, {}, False), (0.4, 3, {}, False), (0.4, 3, {}, True)]),
+    # An unknown number of steps (target=None), wider numbers, then finalize.
+    (1, None, [(0.5, 1, {"loss": 0.5}, False), (1.5, 1234, {"loss": 0.25}, False), (2.5, 1234, {"loss": 0.25}, True)]),
+    (2, None, [(0.5, 9, {"loss": 0.5}, True)]),
+    # Keras's own default use: stateless (averaged) logs and another unit.
+    (1, 4, [(0.1, 1, {"loss": 4.0, "acc": 0.5}, False), (0.2, 3, {"loss": 1.0, "acc": 0.7}, False),
+            (0.3, 4, {"loss": 2.0, "acc": 0.9}, False), (0.35, 4, {"loss": 2.0, "acc": 0.9}, True)],
+        {"stateless": ["loss"], "unit_name": "sample"}),
+    (2, 4, [(0.1, 1, {"loss": 4.0}, False), (0.2, 4, {"loss": 2.0}, True)], {"stateless": ["loss"], "unit_name": "sample"}),
 ]
 
 
@@ -554,18 +567,22 @@ def progbar_golden(out):
     runs = []
     real_time = pb.time
     try:
-        for verbose, target, events in PROGBAR_RUNS:
+        for verbose, target, events, *rest in PROGBAR_RUNS:
+            opts = rest[0] if rest else {}
             clock = Clock()
             pb.time = clock
             buf = io.StringIO()
             with contextlib.redirect_stdout(buf):
-                bar = pb.Progbar(target=target, verbose=verbose, unit_name="step", stateless_metrics=set())
+                # ProgbarLogger's arguments: every log shown as it is.
+                bar = pb.Progbar(target=target, verbose=verbose, unit_name=opts.get("unit_name", "step"),
+                                 stateless_metrics=set(opts.get("stateless", [])))
                 for t, step, logs, finalize in events:
                     clock.t = 1000.0 + t
                     bar.update(step, list(sorted(logs.items())), finalize=finalize)
             runs.append({
                 "verbose": verbose,
                 "target": target,
+                **opts,
                 "events": [{"seconds": t, "step": s, "logs": l, "finalize": f} for t, s, l, f in events],
                 "output": buf.getvalue(),
             })
