@@ -7,6 +7,8 @@
 #   make fixtures  regenerate testdata/ from real Keras (commit the result)
 #   make bench     kernel and HDF5 benchmarks against OpenBLAS and h5py
 #   make bench-serve  kerasrun serve vs KServe's Python model server (TensorFlow), same client
+#   make bench-e2e    whole models vs TensorFlow tf.function and onnxruntime, one pinned core
+#                  (slow: builds ResNet50 and friends; E2E_ARGS="--rounds 2 --models mlp,cnn")
 #   make serve-compat  tritonclient (HTTP, gRPC), TF Serving REST requests and perf_analyzer
 #                  against `kerasrun serve` on bundled fixtures, checked against Keras's numbers
 
@@ -17,7 +19,7 @@ DEMO     = testdata/mlp_relu
 # Keep TensorFlow's start-up chatter out of the logs.
 export TF_CPP_MIN_LOG_LEVEL = 3
 
-.PHONY: all build demo test test-noasm compat fixtures bench bench-serve serve-compat clean
+.PHONY: all build demo test test-noasm compat fixtures bench bench-serve bench-e2e serve-compat clean
 
 all: build
 
@@ -84,6 +86,9 @@ bench:
 
 bench-serve:
 	bash bench/serve.sh
+
+bench-e2e:
+	bash bench/e2e.sh $(E2E_ARGS)
 
 # Real inference clients, in their own virtualenv (compat/serve/venv.sh).
 serve-compat: build
