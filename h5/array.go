@@ -1,5 +1,10 @@
 // Package h5 reads and writes HDF5 files in pure Go, covering every file
-// that Keras and h5py write (see ../shared/FORMATS.md section D).
+// that Keras and h5py write: superblock versions 0 to 3, version-1 and
+// version-2 object headers, symbol-table, compact and dense (fractal heap,
+// v2 B-tree) groups, contiguous, compact and chunked layouts (v1 B-tree,
+// single-chunk, implicit, fixed-array, extensible-array and v2 B-tree
+// indexes) with the deflate, shuffle and
+// fletcher32 filters, and fixed and variable-length strings.
 //
 // The reader opens a file from an io.ReaderAt, so a member of a zip archive
 // is read in place. The writer produces the layout h5py writes by default

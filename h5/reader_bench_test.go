@@ -1,6 +1,7 @@
 package h5
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,7 +57,11 @@ func ensureBenchWeights(b *testing.B) string {
 			b.Fatal(err)
 		}
 	}
-	if err := WriteFile(p, w); err != nil {
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	return p

@@ -8,13 +8,14 @@ import (
 )
 
 // Writer builds an HDF5 file: a tree of groups, datasets and attributes
-// that WriteTo or WriteFile serializes in the layout h5py writes by default
+// that WriteTo serializes in the layout h5py writes by default
 // (superblock v0, version-1 object headers, symbol-table groups, contiguous
 // datasets, variable-length strings in the global heap).
 //
 // A Writer keeps references to the Arrays it is given; they must not be
 // modified until the file is written. A Writer is not safe for concurrent
-// use.
+// use. To replace a file atomically, pass WriteTo to internal/atomicfile's
+// Write (as the saving package does).
 type Writer struct {
 	root *writerNode
 }

@@ -452,7 +452,7 @@ func TestWriteCorpus(t *testing.T) {
 	}
 	for _, f := range append(wtCorpus(), wtRealworld(t)...) {
 		p := filepath.Join(dir, f.name)
-		if err := WriteFile(p, f.build(t)); err != nil {
+		if err := os.WriteFile(p, wtBytes(t, f.build(t)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		b, err := json.Marshal(f.json())
