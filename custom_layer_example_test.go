@@ -59,8 +59,8 @@ func Example_customLayer() {
 		fmt.Println("without a Go Lambda: refused")
 	}
 
-	layers.Register("Lambda:lambda", newSquarePlus)
-	layers.Register("Lambda:lambda_1", newSquarePlus)
+	layers.Register("Lambda:lambda", newSquarePlus, layers.Supports{Inference: true, Training: true})
+	layers.Register("Lambda:lambda_1", newSquarePlus, layers.Supports{Inference: true, Training: true})
 	m, err := kerasrun.Load(dir + "best_practice.h5")
 	if err != nil {
 		fmt.Println(err)

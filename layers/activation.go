@@ -12,7 +12,7 @@ type Activation struct {
 	Activation *activation
 }
 
-func init() { Register("Activation", newActivation) }
+func init() { Register("Activation", newActivation, Supports{Inference: true, Training: true}) }
 
 func newActivation(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -27,7 +27,7 @@ func init() {
 			if avg {
 				name = fmt.Sprintf("AdaptiveAveragePooling%dD", rank)
 			}
-			Register(name, func(spec *kerasjson.Layer) (Layer, error) { return newAdaptivePooling(spec, rank, avg) })
+			Register(name, func(spec *kerasjson.Layer) (Layer, error) { return newAdaptivePooling(spec, rank, avg) }, Supports{Inference: true, Training: true})
 		}
 	}
 }

@@ -31,9 +31,8 @@ type Attention struct {
 }
 
 func init() {
-	Register("Attention", func(spec *kerasjson.Layer) (Layer, error) { return newAttention(spec, false) })
-	Register("AdditiveAttention", func(spec *kerasjson.Layer) (Layer, error) { return newAttention(spec, true) })
-	supportTable = append(supportTable, SupportRow{"Attention", true, true}, SupportRow{"AdditiveAttention", true, true})
+	Register("Attention", func(spec *kerasjson.Layer) (Layer, error) { return newAttention(spec, false) }, Supports{Inference: true, Training: true})
+	Register("AdditiveAttention", func(spec *kerasjson.Layer) (Layer, error) { return newAttention(spec, true) }, Supports{Inference: true, Training: true})
 }
 
 func newAttention(spec *kerasjson.Layer, additive bool) (Layer, error) {

@@ -24,7 +24,9 @@ type BatchNormalization struct {
 	Gamma, Beta, MovingMean, MovingVariance *runtime.Variable
 }
 
-func init() { Register("BatchNormalization", newBatchNormalization) }
+func init() {
+	Register("BatchNormalization", newBatchNormalization, Supports{Inference: true, Training: true})
+}
 
 func newBatchNormalization(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -21,8 +21,7 @@ type Bidirectional struct {
 }
 
 func init() {
-	Register("Bidirectional", newBidirectional)
-	supportTable = append(supportTable, SupportRow{"Bidirectional", true, true})
+	Register("Bidirectional", newBidirectional, Supports{Inference: true, Training: true})
 }
 
 // wrappedLayer builds the layer a wrapper's configuration holds under

@@ -15,7 +15,9 @@ type CategoryEncoding struct {
 	OutputMode string
 }
 
-func init() { Register("CategoryEncoding", newCategoryEncoding) }
+func init() {
+	Register("CategoryEncoding", newCategoryEncoding, Supports{Inference: true, Training: true})
+}
 
 func newCategoryEncoding(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

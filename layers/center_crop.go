@@ -15,7 +15,7 @@ type CenterCrop struct {
 	ChannelsFirst bool
 }
 
-func init() { Register("CenterCrop", newCenterCrop) }
+func init() { Register("CenterCrop", newCenterCrop, Supports{Inference: true, Training: true}) }
 
 func newCenterCrop(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

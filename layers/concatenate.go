@@ -12,7 +12,7 @@ type Concatenate struct {
 	Axis int
 }
 
-func init() { Register("Concatenate", newConcatenate) }
+func init() { Register("Concatenate", newConcatenate, Supports{Inference: true, Training: true}) }
 
 func newConcatenate(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -29,7 +29,7 @@ type Conv struct {
 func init() {
 	for rank, names := range map[int][]string{1: {"Conv1D", "Convolution1D"}, 2: {"Conv2D", "Convolution2D"}, 3: {"Conv3D", "Convolution3D"}} {
 		for _, n := range names {
-			Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newConv(spec, rank) })
+			Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newConv(spec, rank) }, Supports{Inference: true, Training: true})
 		}
 	}
 }

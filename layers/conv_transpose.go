@@ -28,7 +28,7 @@ type ConvTranspose struct {
 func init() {
 	for rank := 1; rank <= 3; rank++ {
 		for _, n := range []string{fmt.Sprintf("Conv%dDTranspose", rank), fmt.Sprintf("Convolution%dDTranspose", rank)} {
-			Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newConvTranspose(spec, rank) })
+			Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newConvTranspose(spec, rank) }, Supports{Inference: true, Training: true})
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 // axis (Cropping1D has no data_format: its axis is 1).
 func init() {
 	for dims, class := range map[int]string{1: "Cropping1D", 2: "Cropping2D", 3: "Cropping3D"} {
-		Register(class, func(spec *kerasjson.Layer) (Layer, error) { return newCropping(spec, dims) })
+		Register(class, func(spec *kerasjson.Layer) (Layer, error) { return newCropping(spec, dims) }, Supports{Inference: true, Training: true})
 	}
 }
 

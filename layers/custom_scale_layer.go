@@ -14,9 +14,8 @@ type CustomScaleLayer struct {
 }
 
 func init() {
-	Register("CustomScaleLayer", newCustomScaleLayer)
-	Register("Custom>CustomScaleLayer", newCustomScaleLayer)
-	supportTable = append(supportTable, SupportRow{"CustomScaleLayer", true, true}, SupportRow{"Custom>CustomScaleLayer", true, true})
+	Register("CustomScaleLayer", newCustomScaleLayer, Supports{Inference: true, Training: true})
+	Register("Custom>CustomScaleLayer", newCustomScaleLayer, Supports{Inference: true, Training: true})
 }
 
 func newCustomScaleLayer(spec *kerasjson.Layer) (Layer, error) {

@@ -22,7 +22,7 @@ type Dense struct {
 	packedT runtime.Packed[*kernels.PackedB]
 }
 
-func init() { Register("Dense", newDense) }
+func init() { Register("Dense", newDense, Supports{Inference: true, Training: true}) }
 
 func newDense(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

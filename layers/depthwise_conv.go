@@ -33,7 +33,7 @@ type depthwiseArgs struct {
 
 func init() {
 	for rank := 1; rank <= 2; rank++ {
-		Register(fmt.Sprintf("DepthwiseConv%dD", rank), func(spec *kerasjson.Layer) (Layer, error) { return newDepthwiseConv(spec, rank) })
+		Register(fmt.Sprintf("DepthwiseConv%dD", rank), func(spec *kerasjson.Layer) (Layer, error) { return newDepthwiseConv(spec, rank) }, Supports{Inference: true, Training: true})
 	}
 }
 

@@ -18,7 +18,7 @@ type Discretization struct {
 	OutputMode    string
 }
 
-func init() { Register("Discretization", newDiscretization) }
+func init() { Register("Discretization", newDiscretization, Supports{Inference: true, Training: true}) }
 
 func newDiscretization(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

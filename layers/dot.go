@@ -22,7 +22,7 @@ type Dot struct {
 // dotEpsilon is Keras's backend.epsilon(), the floor of the norm.
 const dotEpsilon = 1e-7
 
-func init() { Register("Dot", newDot) }
+func init() { Register("Dot", newDot, Supports{Inference: true, Training: true}) }
 
 func newDot(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -13,7 +13,7 @@ type Dropout struct {
 	NoiseShape []int
 }
 
-func init() { Register("Dropout", newDropout) }
+func init() { Register("Dropout", newDropout, Supports{Inference: true, Training: true}) }
 
 func newDropout(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -24,7 +24,7 @@ type EinsumDense struct {
 	Bias        *runtime.Variable
 }
 
-func init() { Register("EinsumDense", newEinsumDense) }
+func init() { Register("EinsumDense", newEinsumDense, Supports{Inference: true, Training: true}) }
 
 func newEinsumDense(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -12,7 +12,7 @@ type ELU struct {
 	act   *activation
 }
 
-func init() { Register("ELU", newELU) }
+func init() { Register("ELU", newELU, Supports{Inference: true, Training: true}) }
 
 func newELU(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -19,7 +19,7 @@ type Embedding struct {
 	Embeddings          *runtime.Variable
 }
 
-func init() { Register("Embedding", newEmbedding) }
+func init() { Register("Embedding", newEmbedding, Supports{Inference: true, Training: true}) }
 
 func newEmbedding(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -13,7 +13,7 @@ type Flatten struct {
 	ChannelsFirst bool
 }
 
-func init() { Register("Flatten", newFlatten) }
+func init() { Register("Flatten", newFlatten, Supports{Inference: true, Training: true}) }
 
 func newFlatten(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -30,7 +30,7 @@ func init() {
 				names = []string{fmt.Sprintf("GlobalAveragePooling%dD", rank), fmt.Sprintf("GlobalAvgPool%dD", rank)}
 			}
 			for _, n := range names {
-				Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newGlobalPooling(spec, rank, avg) })
+				Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newGlobalPooling(spec, rank, avg) }, Supports{Inference: true, Training: true})
 			}
 		}
 	}

@@ -18,7 +18,9 @@ type GroupNormalization struct {
 	Gamma, Beta   *runtime.Variable
 }
 
-func init() { Register("GroupNormalization", newGroupNormalization) }
+func init() {
+	Register("GroupNormalization", newGroupNormalization, Supports{Inference: true, Training: true})
+}
 
 func newGroupNormalization(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

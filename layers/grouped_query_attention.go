@@ -79,7 +79,6 @@ func (b *boundGroupedQueryAttention) Build(in [][]int) ([][]int, error) {
 }
 
 func init() {
-	Register("GroupedQueryAttention", newGroupedQueryAttention)
-	Register("GroupQueryAttention", newGroupedQueryAttention)
-	supportTable = append(supportTable, SupportRow{"GroupedQueryAttention", true, true}, SupportRow{"GroupQueryAttention", true, true})
+	Register("GroupedQueryAttention", newGroupedQueryAttention, Supports{Inference: true, Training: true})
+	Register("GroupQueryAttention", newGroupedQueryAttention, Supports{Inference: true, Training: true})
 }

@@ -28,9 +28,8 @@ func init() {
 			return nil, err
 		}
 		return newRNNLayer(spec, cell)
-	})
+	}, Supports{Inference: true, Training: true})
 	rnnCellFactories["GRUCell"] = func(spec *kerasjson.Layer) (rnnCell, error) { return newGRUCell(spec, "") }
-	supportTable = append(supportTable, SupportRow{"GRU", true, true})
 }
 
 func newGRUCell(spec *kerasjson.Layer, name string) (*GRUCell, error) {

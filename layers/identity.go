@@ -8,7 +8,7 @@ import (
 // Identity is keras.layers.Identity: returns its input unchanged.
 type Identity struct{ Base }
 
-func init() { Register("Identity", newIdentity) }
+func init() { Register("Identity", newIdentity, Supports{Inference: true, Training: true}) }
 
 func newIdentity(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

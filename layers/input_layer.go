@@ -12,7 +12,7 @@ type InputLayer struct {
 	BatchShape []int
 }
 
-func init() { Register("InputLayer", newInputLayer) }
+func init() { Register("InputLayer", newInputLayer, Supports{Inference: true, Training: true}) }
 
 func newInputLayer(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

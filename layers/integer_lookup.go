@@ -23,7 +23,7 @@ type IntegerLookup struct {
 	vocabularyLen int
 }
 
-func init() { Register("IntegerLookup", newIntegerLookup) }
+func init() { Register("IntegerLookup", newIntegerLookup, Supports{Inference: true, Training: true}) }
 
 func newIntegerLookup(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -68,18 +68,36 @@ func NewBase(spec *kerasjson.Layer) (Base, error) {
 // Factory builds a layer from its configuration.
 type Factory func(spec *kerasjson.Layer) (Layer, error)
 
+// Supports says what kerasrun can do with a registered layer class. The
+// README's layer table is generated from it (SupportTable).
+type Supports struct {
+	// Inference is set when the layer runs forward (predict, evaluate).
+	Inference bool
+	// Training is set when the layer also trains: it has a backward pass
+	// for every configuration it accepts (and training-only behaviour such
+	// as dropout or batch statistics). A layer that refuses training
+	// implements InferenceOnly; a test checks the two agree.
+	Training bool
+}
+
+type registration struct {
+	factory  Factory
+	supports Supports
+}
+
 var (
 	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
+	registry   = map[string]registration{}
 )
 
 // Register makes a layer class available under its Keras class name (or a
-// custom class's registered_name, e.g. "my_package>MyLayer"). Registering a
-// name twice replaces the earlier factory, so a user can override a layer.
-func Register(className string, f Factory) {
+// custom class's registered_name, e.g. "my_package>MyLayer"), saying what
+// it supports. Registering a name twice replaces the earlier factory, so a
+// user can override a layer.
+func Register(className string, f Factory, s Supports) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	registry[className] = f
+	registry[className] = registration{f, s}
 }
 
 // Lookup returns the factory for a layer configuration: by registered_name
@@ -94,20 +112,20 @@ func Lookup(spec *kerasjson.Layer) (Factory, bool) {
 	registryMu.RLock()
 	defer registryMu.RUnlock()
 	if spec.ClassName == "Lambda" {
-		if f, ok := registry["Lambda:"+spec.Name]; ok {
-			return f, true
+		if r, ok := registry["Lambda:"+spec.Name]; ok {
+			return r.factory, true
 		}
-		if f, ok := registry[spec.Name]; ok {
-			return f, true
+		if r, ok := registry[spec.Name]; ok {
+			return r.factory, true
 		}
 	}
 	if spec.RegisteredName != "" {
-		if f, ok := registry[spec.RegisteredName]; ok {
-			return f, true
+		if r, ok := registry[spec.RegisteredName]; ok {
+			return r.factory, true
 		}
 	}
-	f, ok := registry[spec.ClassName]
-	return f, ok
+	r, ok := registry[spec.ClassName]
+	return r.factory, ok
 }
 
 // Registered lists the registered class names, sorted.

@@ -18,7 +18,9 @@ type LayerNormalization struct {
 	Gamma, Beta               *runtime.Variable
 }
 
-func init() { Register("LayerNormalization", newLayerNormalization) }
+func init() {
+	Register("LayerNormalization", newLayerNormalization, Supports{Inference: true, Training: true})
+}
 
 func newLayerNormalization(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -18,8 +18,7 @@ type LayerScale struct {
 }
 
 func init() {
-	Register("LayerScale", newLayerScale)
-	supportTable = append(supportTable, SupportRow{"LayerScale", true, true})
+	Register("LayerScale", newLayerScale, Supports{Inference: true, Training: true})
 }
 
 func newLayerScale(spec *kerasjson.Layer) (Layer, error) {

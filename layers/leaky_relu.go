@@ -13,7 +13,7 @@ type LeakyReLU struct {
 	act           *activation
 }
 
-func init() { Register("LeakyReLU", newLeakyReLU) }
+func init() { Register("LeakyReLU", newLeakyReLU, Supports{Inference: true, Training: true}) }
 
 func newLeakyReLU(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

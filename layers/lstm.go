@@ -21,9 +21,8 @@ func init() {
 			return nil, err
 		}
 		return newRNNLayer(spec, cell)
-	})
+	}, Supports{Inference: true, Training: true})
 	rnnCellFactories["LSTMCell"] = func(spec *kerasjson.Layer) (rnnCell, error) { return newLSTMCell(spec, "") }
-	supportTable = append(supportTable, SupportRow{"LSTM", true, true})
 }
 
 func newLSTMCell(spec *kerasjson.Layer, name string) (*LSTMCell, error) {

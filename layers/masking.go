@@ -16,8 +16,7 @@ type Masking struct {
 }
 
 func init() {
-	Register("Masking", newMasking)
-	supportTable = append(supportTable, SupportRow{"Masking", true, true})
+	Register("Masking", newMasking, Supports{Inference: true, Training: true})
 }
 
 func newMasking(spec *kerasjson.Layer) (Layer, error) {

@@ -33,7 +33,7 @@ func registerMerge(class string, op *mergeOp) {
 			return nil, err
 		}
 		return &Merge{Base: b, op: op}, nil
-	})
+	}, Supports{Inference: true, Training: true})
 }
 
 // mergeShapes expands shapes to one rank (size-1 axes after the batch

@@ -53,8 +53,7 @@ type attentionCall struct {
 }
 
 func init() {
-	Register("MultiHeadAttention", newMultiHeadAttention)
-	supportTable = append(supportTable, SupportRow{"MultiHeadAttention", true, true})
+	Register("MultiHeadAttention", newMultiHeadAttention, Supports{Inference: true, Training: true})
 }
 
 func newMultiHeadAttention(spec *kerasjson.Layer) (Layer, error) {

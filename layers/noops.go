@@ -59,14 +59,14 @@ func (l *noopLayer) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runt
 
 func init() {
 	for dims, class := range map[int]string{1: "SpatialDropout1D", 2: "SpatialDropout2D", 3: "SpatialDropout3D"} {
-		Register(class, func(spec *kerasjson.Layer) (Layer, error) { return newSpatialDropout(spec, dims) })
+		Register(class, func(spec *kerasjson.Layer) (Layer, error) { return newSpatialDropout(spec, dims) }, Supports{Inference: true, Training: true})
 	}
-	Register("GaussianNoise", newGaussianNoise)
-	Register("GaussianDropout", newGaussianDropout)
-	Register("AlphaDropout", newAlphaDropout)
-	Register("ActivityRegularization", newActivityRegularization)
+	Register("GaussianNoise", newGaussianNoise, Supports{Inference: true, Training: true})
+	Register("GaussianDropout", newGaussianDropout, Supports{Inference: true, Training: true})
+	Register("AlphaDropout", newAlphaDropout, Supports{Inference: true, Training: true})
+	Register("ActivityRegularization", newActivityRegularization, Supports{Inference: true, Training: true})
 	for _, class := range augmentationLayers {
-		Register(class, newAugmentation)
+		Register(class, newAugmentation, Supports{Inference: true})
 	}
 }
 

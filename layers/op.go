@@ -128,7 +128,7 @@ func lookupOperation(spec *kerasjson.Layer) (Factory, bool) {
 
 func init() {
 	for _, class := range []string{"TFOpLambda", "SlicingOpLambda"} {
-		Register(class, newTFOpLambda)
+		Register(class, newTFOpLambda, Supports{Inference: true, Training: true})
 	}
 }
 

@@ -12,7 +12,7 @@ type Permute struct {
 	Dims []int
 }
 
-func init() { Register("Permute", newPermute) }
+func init() { Register("Permute", newPermute, Supports{Inference: true, Training: true}) }
 
 func newPermute(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

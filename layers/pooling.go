@@ -28,7 +28,7 @@ func init() {
 				names = []string{fmt.Sprintf("AveragePooling%dD", rank), fmt.Sprintf("AvgPool%dD", rank)}
 			}
 			for _, n := range names {
-				Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newPooling(spec, rank, avg) })
+				Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newPooling(spec, rank, avg) }, Supports{Inference: true, Training: true})
 			}
 		}
 	}

@@ -14,7 +14,7 @@ type PReLU struct {
 	Alpha      *runtime.Variable
 }
 
-func init() { Register("PReLU", newPReLU) }
+func init() { Register("PReLU", newPReLU, Supports{Inference: true, Training: true}) }
 
 func newPReLU(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -26,7 +26,7 @@ type Normalization struct {
 	Mean, Variance, Count *runtime.Variable
 }
 
-func init() { Register("Normalization", newNormalization) }
+func init() { Register("Normalization", newNormalization, Supports{Inference: true, Training: true}) }
 
 // nestedFloats flattens a (nested) JSON list of numbers, returning its
 // shape.

@@ -15,7 +15,7 @@ type ReLU struct {
 	act           *activation
 }
 
-func init() { Register("ReLU", newReLU) }
+func init() { Register("ReLU", newReLU, Supports{Inference: true, Training: true}) }
 
 func newReLU(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -12,7 +12,7 @@ type RepeatVector struct {
 	N int
 }
 
-func init() { Register("RepeatVector", newRepeatVector) }
+func init() { Register("RepeatVector", newRepeatVector, Supports{Inference: true, Training: true}) }
 
 func newRepeatVector(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

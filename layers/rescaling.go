@@ -13,7 +13,7 @@ type Rescaling struct {
 	Scale, Offset []float32
 }
 
-func init() { Register("Rescaling", newRescaling) }
+func init() { Register("Rescaling", newRescaling, Supports{Inference: true, Training: true}) }
 
 // configFloats reads a number or a list of numbers.
 func configFloats(c kerasjson.Config, key string, def float64) ([]float32, error) {

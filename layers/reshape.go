@@ -12,7 +12,7 @@ type Reshape struct {
 	TargetShape []int
 }
 
-func init() { Register("Reshape", newReshape) }
+func init() { Register("Reshape", newReshape, Supports{Inference: true, Training: true}) }
 
 func newReshape(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

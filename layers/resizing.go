@@ -19,7 +19,7 @@ type Resizing struct {
 	ChannelsFirst bool
 }
 
-func init() { Register("Resizing", newResizing) }
+func init() { Register("Resizing", newResizing, Supports{Inference: true, Training: true}) }
 
 // readImageSize reads height, width and data_format.
 func readImageSize(b *Base, c kerasjson.Config) (h, w int, channelsFirst bool, err error) {

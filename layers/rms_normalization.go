@@ -15,7 +15,9 @@ type RMSNormalization struct {
 	Scale   *runtime.Variable
 }
 
-func init() { Register("RMSNormalization", newRMSNormalization) }
+func init() {
+	Register("RMSNormalization", newRMSNormalization, Supports{Inference: true, Training: true})
+}
 
 func newRMSNormalization(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

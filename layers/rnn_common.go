@@ -161,8 +161,7 @@ func newRNNLayer(spec *kerasjson.Layer, cell rnnCell) (*RNN, error) {
 }
 
 func init() {
-	Register("RNN", newRNN)
-	supportTable = append(supportTable, SupportRow{"RNN", true, true})
+	Register("RNN", newRNN, Supports{Inference: true, Training: true})
 }
 
 // rnnCellFactories builds the cells keras.layers.RNN can hold.

@@ -30,7 +30,7 @@ type SeparableConv struct {
 func init() {
 	for rank := 1; rank <= 2; rank++ {
 		for _, n := range []string{fmt.Sprintf("SeparableConv%dD", rank), fmt.Sprintf("SeparableConvolution%dD", rank)} {
-			Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newSeparableConv(spec, rank) })
+			Register(n, func(spec *kerasjson.Layer) (Layer, error) { return newSeparableConv(spec, rank) }, Supports{Inference: true, Training: true})
 		}
 	}
 }

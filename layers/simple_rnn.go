@@ -19,9 +19,8 @@ func init() {
 			return nil, err
 		}
 		return newRNNLayer(spec, cell)
-	})
+	}, Supports{Inference: true, Training: true})
 	rnnCellFactories["SimpleRNNCell"] = func(spec *kerasjson.Layer) (rnnCell, error) { return newSimpleRNNCell(spec, "") }
-	supportTable = append(supportTable, SupportRow{"SimpleRNN", true, true})
 }
 
 func newSimpleRNNCell(spec *kerasjson.Layer, name string) (*SimpleRNNCell, error) {

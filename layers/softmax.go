@@ -12,7 +12,7 @@ type Softmax struct {
 	Axes []int
 }
 
-func init() { Register("Softmax", newSoftmax) }
+func init() { Register("Softmax", newSoftmax, Supports{Inference: true, Training: true}) }
 
 func newSoftmax(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

@@ -42,8 +42,7 @@ func OwnKeras3Vars(l Layer) []*runtime.Variable {
 }
 
 func init() {
-	Register("SpectralNormalization", newSpectralNormalization)
-	supportTable = append(supportTable, SupportRow{"SpectralNormalization", true, true})
+	Register("SpectralNormalization", newSpectralNormalization, Supports{Inference: true, Training: true})
 }
 
 func newSpectralNormalization(spec *kerasjson.Layer) (Layer, error) {

@@ -16,8 +16,7 @@ type StochasticDepth struct {
 }
 
 func init() {
-	Register("StochasticDepth", newStochasticDepth)
-	supportTable = append(supportTable, SupportRow{"StochasticDepth", true, true})
+	Register("StochasticDepth", newStochasticDepth, Supports{Inference: true, Training: true})
 }
 
 func newStochasticDepth(spec *kerasjson.Layer) (Layer, error) {

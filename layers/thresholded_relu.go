@@ -13,7 +13,9 @@ type ThresholdedReLU struct {
 	act   *activation
 }
 
-func init() { Register("ThresholdedReLU", newThresholdedReLU) }
+func init() {
+	Register("ThresholdedReLU", newThresholdedReLU, Supports{Inference: true, Training: true})
+}
 
 func newThresholdedReLU(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

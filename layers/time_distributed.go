@@ -15,8 +15,7 @@ type TimeDistributed struct {
 }
 
 func init() {
-	Register("TimeDistributed", newTimeDistributed)
-	supportTable = append(supportTable, SupportRow{"TimeDistributed", true, true})
+	Register("TimeDistributed", newTimeDistributed, Supports{Inference: true, Training: true})
 }
 
 func newTimeDistributed(spec *kerasjson.Layer) (Layer, error) {

@@ -17,7 +17,9 @@ type UnitNormalization struct {
 // keras.ops.normalize.
 const unitNormEpsilon = 1e-12
 
-func init() { Register("UnitNormalization", newUnitNormalization) }
+func init() {
+	Register("UnitNormalization", newUnitNormalization, Supports{Inference: true, Training: true})
+}
 
 func newUnitNormalization(spec *kerasjson.Layer) (Layer, error) {
 	b, err := NewBase(spec)

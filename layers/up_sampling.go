@@ -11,7 +11,7 @@ import (
 // Keras computes with tf.image.resize (half-pixel centers).
 func init() {
 	for dims, class := range map[int]string{1: "UpSampling1D", 2: "UpSampling2D", 3: "UpSampling3D"} {
-		Register(class, func(spec *kerasjson.Layer) (Layer, error) { return newUpSampling(spec, dims) })
+		Register(class, func(spec *kerasjson.Layer) (Layer, error) { return newUpSampling(spec, dims) }, Supports{Inference: true, Training: true})
 	}
 }
 

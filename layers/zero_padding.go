@@ -7,7 +7,7 @@ import "github.com/kerasrun/kerasrun/kerasjson"
 // along each spatial axis.
 func init() {
 	for dims, class := range map[int]string{1: "ZeroPadding1D", 2: "ZeroPadding2D", 3: "ZeroPadding3D"} {
-		Register(class, func(spec *kerasjson.Layer) (Layer, error) { return newZeroPadding(spec, dims) })
+		Register(class, func(spec *kerasjson.Layer) (Layer, error) { return newZeroPadding(spec, dims) }, Supports{Inference: true, Training: true})
 	}
 }
 
