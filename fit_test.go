@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kerasrun/kerasrun/internal/npy"
+	"github.com/kerasrun/kerasrun/train"
 )
 
 // fitFixture loads a model and its data from testdata/fit.
@@ -65,7 +66,7 @@ func sameVariables(t *testing.T, a, b *Model) {
 func TestTrainOnBatchIsOneFitStep(t *testing.T) {
 	a, x, y := fitFixture(t, "opt_adam")
 	b, _, _ := fitFixture(t, "opt_adam")
-	first := func(ts []*Tensor) []*Tensor { return sliceBatch(ts, 0, 4) }
+	first := func(ts []*Tensor) []*Tensor { return train.SliceBatch(ts, 0, 4) }
 	logs, err := a.TrainOnBatch(first(x), first(y), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ func TestFitResumeAfterSave(t *testing.T) {
 // rejects.
 func TestFitRejectsBadArguments(t *testing.T) {
 	m, x, y := fitFixture(t, "loss_mse")
-	short := sliceBatch(y, 0, 3)
+	short := train.SliceBatch(y, 0, 3)
 	cases := []struct {
 		name string
 		x, y []*Tensor
@@ -255,4 +256,24 @@ func BenchmarkFitTutorialCNN(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "samples/s")
+}
+
+// TestEarlyStoppingRestoresBestWeights: with restore_best_weights the
+// weights after training are those of the best epoch: here the first (a
+// "max" monitor on a falling val_loss), so they equal one epoch's.
+func TestEarlyStoppingRestoresBestWeights(t *testing.T) {
+	a, x, y := fitFixture(t, "loss_cce")
+	b, _, _ := fitFixture(t, "loss_cce")
+	stop := &EarlyStopping{Monitor: "val_loss", Mode: "max", Patience: 1, RestoreBestWeights: true}
+	h, err := a.Fit(x, y, FitOptions{Epochs: 10, BatchSize: 4, ValidationSplit: 0.2, Callbacks: []Callback{stop}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Epochs) != 2 {
+		t.Fatalf("ran epochs %v, want 2 (val_loss %v)", h.Epochs, h.Logs["val_loss"])
+	}
+	if _, err := b.Fit(x, y, FitOptions{Epochs: 1, BatchSize: 4, ValidationSplit: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	sameVariables(t, a, b)
 }

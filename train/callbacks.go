@@ -1,8 +1,9 @@
-package kerasrun
+package train
 
 import (
 	"errors"
 	"fmt"
+	"github.com/kerasrun/kerasrun/runtime"
 	"math"
 	"os"
 	"sort"
@@ -12,12 +13,12 @@ import (
 // ErrStopTraining, returned by a callback's OnEpochEnd or OnBatchEnd, ends
 // Fit after the current epoch without an error (Keras's
 // model.stop_training = True).
-var ErrStopTraining = errors.New("kerasrun: stop training")
+var ErrStopTraining = errors.New("train: stop training")
 
 // Callback is called by Fit at the points Keras calls its callbacks. Embed
 // NopCallback to implement only some methods.
 type Callback interface {
-	OnTrainBegin(m *Model) error
+	OnTrainBegin(r *Run) error
 	OnEpochBegin(epoch int) error
 	OnBatchEnd(batch int, logs map[string]float64) error
 	OnEpochEnd(epoch int, logs map[string]float64) error
@@ -27,11 +28,55 @@ type Callback interface {
 // NopCallback implements Callback with methods that do nothing.
 type NopCallback struct{}
 
-func (NopCallback) OnTrainBegin(*Model) error                { return nil }
+func (NopCallback) OnTrainBegin(*Run) error                  { return nil }
 func (NopCallback) OnEpochBegin(int) error                   { return nil }
 func (NopCallback) OnBatchEnd(int, map[string]float64) error { return nil }
 func (NopCallback) OnEpochEnd(int, map[string]float64) error { return nil }
 func (NopCallback) OnTrainEnd() error                        { return nil }
+
+// Run is what a Callback sees of the training run, given to OnTrainBegin:
+// what Keras's callbacks reach through self.model and self.params.
+type Run struct {
+	// Optimizer is the model's optimizer (callbacks read and set its
+	// learning rate).
+	Optimizer Optimizer
+	// Epochs, Steps (per epoch) and Verbose are Keras's callback.params.
+	Epochs, Steps, Verbose int
+	// Save writes the model to path in the format its extension names, as
+	// the caller's Model.Save; nil when the caller gave none.
+	Save func(path string) error
+
+	trainer *Trainer
+}
+
+// Weights returns a copy of every variable's value in Keras's order
+// (model.get_weights()).
+func (r *Run) Weights() []*runtime.Tensor {
+	defer r.trainer.rlock()()
+	var out []*runtime.Tensor
+	for _, v := range modelVariables(r.trainer.Net) {
+		out = append(out, v.Value.Clone())
+	}
+	return out
+}
+
+// SetWeights sets every variable from values in Keras's order
+// (model.set_weights), as Weights returned them.
+func (r *Run) SetWeights(values []*runtime.Tensor) error {
+	defer r.trainer.lock()()
+	vars := modelVariables(r.trainer.Net)
+	if len(values) != len(vars) {
+		return fmt.Errorf("train: %d weights for %d variables", len(values), len(vars))
+	}
+	for i, v := range vars {
+		if len(values[i].Data) != len(v.Value.Data) {
+			return fmt.Errorf("train: weight %d (%s) has %d values, want %d", i, v.Name, len(values[i].Data), len(v.Value.Data))
+		}
+		copy(v.Value.Data, values[i].Data)
+		v.Touch()
+	}
+	return nil
+}
 
 // monitorImproved compares a monitored value with the best so far, in the
 // direction Keras infers from the name ("acc"/"auc" maximize).
@@ -62,23 +107,24 @@ type EarlyStopping struct {
 	Mode     string // "auto", "min" or "max"
 	MinDelta float64
 	Patience int
-	// RestoreBestWeights is not supported yet; setting it is an error.
+	// RestoreBestWeights sets the weights of the best epoch back when
+	// training ends (the weights of the first monitored epoch when none
+	// improved on it), as Keras does.
 	RestoreBestWeights bool
 	// StoppedEpoch is the epoch training stopped after, or -1.
 	StoppedEpoch int
 	best         float64
 	wait         int
+	run          *Run
+	bestWeights  []*runtime.Tensor
 }
 
 // OnTrainBegin resets the state.
-func (e *EarlyStopping) OnTrainBegin(*Model) error {
-	if e.RestoreBestWeights {
-		return fmt.Errorf("kerasrun: EarlyStopping: restore_best_weights is not supported yet")
-	}
+func (e *EarlyStopping) OnTrainBegin(r *Run) error {
 	if e.Monitor == "" {
 		e.Monitor = "val_loss"
 	}
-	e.best, e.wait, e.StoppedEpoch = initialBest(e.Monitor, e.Mode), 0, -1
+	e.best, e.wait, e.StoppedEpoch, e.run, e.bestWeights = initialBest(e.Monitor, e.Mode), 0, -1, r, nil
 	return nil
 }
 
@@ -88,7 +134,11 @@ func (e *EarlyStopping) OnEpochEnd(epoch int, logs map[string]float64) error {
 	if !ok {
 		return nil // Keras warns and goes on
 	}
-	if monitorImproved(e.Monitor, e.Mode, v, e.best, math.Abs(e.MinDelta)) {
+	improved := monitorImproved(e.Monitor, e.Mode, v, e.best, math.Abs(e.MinDelta))
+	if e.RestoreBestWeights && (improved || e.bestWeights == nil) {
+		e.bestWeights = e.run.Weights()
+	}
+	if improved {
 		e.best, e.wait = v, 0
 		return nil
 	}
@@ -96,6 +146,14 @@ func (e *EarlyStopping) OnEpochEnd(epoch int, logs map[string]float64) error {
 	if e.wait >= e.Patience {
 		e.StoppedEpoch = epoch
 		return ErrStopTraining
+	}
+	return nil
+}
+
+// OnTrainEnd restores the best weights when asked.
+func (e *EarlyStopping) OnTrainEnd() error {
+	if e.RestoreBestWeights && e.bestWeights != nil {
+		return e.run.SetWeights(e.bestWeights)
 	}
 	return nil
 }
@@ -111,14 +169,14 @@ type ReduceLROnPlateau struct {
 	MinDelta float64 // default 1e-4
 	Cooldown int
 	MinLR    float64
-	m        *Model
+	opt      Optimizer
 	best     float64
 	wait     int
 	cooldown int
 }
 
 // OnTrainBegin resets the state.
-func (r *ReduceLROnPlateau) OnTrainBegin(m *Model) error {
+func (r *ReduceLROnPlateau) OnTrainBegin(run *Run) error {
 	if r.Monitor == "" {
 		r.Monitor = "val_loss"
 	}
@@ -126,7 +184,7 @@ func (r *ReduceLROnPlateau) OnTrainBegin(m *Model) error {
 		r.Factor = 0.1
 	}
 	if r.Factor >= 1 {
-		return fmt.Errorf("kerasrun: ReduceLROnPlateau: factor must be below 1, got %v", r.Factor)
+		return fmt.Errorf("train: ReduceLROnPlateau: factor must be below 1, got %v", r.Factor)
 	}
 	if r.Patience == 0 {
 		r.Patience = 10
@@ -134,13 +192,13 @@ func (r *ReduceLROnPlateau) OnTrainBegin(m *Model) error {
 	if r.MinDelta == 0 {
 		r.MinDelta = 1e-4
 	}
-	r.m, r.best, r.wait, r.cooldown = m, initialBest(r.Monitor, r.Mode), 0, 0
+	r.opt, r.best, r.wait, r.cooldown = run.Optimizer, initialBest(r.Monitor, r.Mode), 0, 0
 	return nil
 }
 
 // OnEpochEnd lowers the rate after Patience epochs without improvement.
 func (r *ReduceLROnPlateau) OnEpochEnd(epoch int, logs map[string]float64) error {
-	opt := r.m.optimizer
+	opt := r.opt
 	logs["learning_rate"] = opt.LearningRate()
 	v, ok := logs[r.Monitor]
 	if !ok {
@@ -175,15 +233,15 @@ func (r *ReduceLROnPlateau) OnEpochEnd(epoch int, logs map[string]float64) error
 type LearningRateScheduler struct {
 	NopCallback
 	Schedule func(epoch int, lr float64) float64
-	m        *Model
+	opt      Optimizer
 }
 
-// OnTrainBegin remembers the model.
-func (s *LearningRateScheduler) OnTrainBegin(m *Model) error { s.m = m; return nil }
+// OnTrainBegin remembers the optimizer.
+func (s *LearningRateScheduler) OnTrainBegin(r *Run) error { s.opt = r.Optimizer; return nil }
 
 // OnEpochBegin sets the rate.
 func (s *LearningRateScheduler) OnEpochBegin(epoch int) error {
-	return s.m.optimizer.SetLearningRate(s.Schedule(epoch, s.m.optimizer.LearningRate()))
+	return s.opt.SetLearningRate(s.Schedule(epoch, s.opt.LearningRate()))
 }
 
 // TerminateOnNaN stops training when a batch's loss is NaN or infinite.
@@ -208,7 +266,7 @@ type CSVLogger struct {
 }
 
 // OnTrainBegin opens the file.
-func (c *CSVLogger) OnTrainBegin(*Model) error {
+func (c *CSVLogger) OnTrainBegin(*Run) error {
 	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if c.Append {
 		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
@@ -253,8 +311,8 @@ func sortedKeys(logs map[string]float64) []string {
 // the monitored log improves), as Keras's ModelCheckpoint with
 // save_freq="epoch". Path may hold Keras's placeholders: "{epoch}",
 // "{epoch:02d}" (1-based, as Keras numbers epochs in file names) and any
-// log, "{val_loss:.2f}". The extension picks the format as Model.Save
-// does (.keras, .h5, .weights.h5).
+// log, "{val_loss:.2f}". The extension picks the format as kerasrun's
+// Model.Save does (.keras, .h5, .weights.h5).
 type ModelCheckpoint struct {
 	NopCallback
 	Path    string
@@ -266,19 +324,22 @@ type ModelCheckpoint struct {
 	InitialValueThreshold *float64
 	// Saved lists the files written, in order.
 	Saved []string
-	m     *Model
+	save  func(string) error
 	best  float64
 }
 
-// OnTrainBegin remembers the model.
-func (c *ModelCheckpoint) OnTrainBegin(m *Model) error {
+// OnTrainBegin remembers how to save.
+func (c *ModelCheckpoint) OnTrainBegin(r *Run) error {
 	if c.Path == "" {
-		return fmt.Errorf("kerasrun: ModelCheckpoint: no path")
+		return fmt.Errorf("train: ModelCheckpoint: no path")
+	}
+	if r.Save == nil {
+		return fmt.Errorf("train: ModelCheckpoint: the run has no way to save the model")
 	}
 	if c.Monitor == "" {
 		c.Monitor = "val_loss"
 	}
-	c.m = m
+	c.save = r.Save
 	c.best = initialBest(c.Monitor, c.Mode)
 	if c.InitialValueThreshold != nil {
 		c.best = *c.InitialValueThreshold
@@ -299,8 +360,8 @@ func (c *ModelCheckpoint) OnEpochEnd(epoch int, logs map[string]float64) error {
 	if err != nil {
 		return err
 	}
-	if err := c.m.Save(path); err != nil {
-		return fmt.Errorf("kerasrun: ModelCheckpoint: %w", err)
+	if err := c.save(path); err != nil {
+		return fmt.Errorf("train: ModelCheckpoint: %w", err)
 	}
 	c.Saved = append(c.Saved, path)
 	return nil
@@ -319,7 +380,7 @@ func checkpointPath(pattern string, epoch int, logs map[string]float64) (string,
 		}
 		j := strings.IndexByte(pattern[i:], '}')
 		if j < 0 {
-			return "", fmt.Errorf("kerasrun: ModelCheckpoint: unclosed '{' in %q", pattern)
+			return "", fmt.Errorf("train: ModelCheckpoint: unclosed '{' in %q", pattern)
 		}
 		b.WriteString(pattern[:i])
 		field := pattern[i+1 : i+j]
@@ -331,7 +392,7 @@ func checkpointPath(pattern string, epoch int, logs map[string]float64) (string,
 		} else if lv, ok := logs[name]; ok {
 			v = lv
 		} else {
-			return "", fmt.Errorf("kerasrun: ModelCheckpoint: %q names no log (have %v)", name, sortedKeys(logs))
+			return "", fmt.Errorf("train: ModelCheckpoint: %q names no log (have %v)", name, sortedKeys(logs))
 		}
 		verb := "v"
 		if spec != "" {
@@ -350,7 +411,7 @@ func checkpointPath(pattern string, epoch int, logs map[string]float64) (string,
 				fmt.Fprint(&b, v)
 			}
 		default:
-			return "", fmt.Errorf("kerasrun: ModelCheckpoint: format %q of %q is not supported", field, name)
+			return "", fmt.Errorf("train: ModelCheckpoint: format %q of %q is not supported", field, name)
 		}
 	}
 }
@@ -358,7 +419,7 @@ func checkpointPath(pattern string, epoch int, logs map[string]float64) (string,
 // CallbackFunc adapts a function called at every epoch end to Callback.
 type CallbackFunc func(epoch int, logs map[string]float64) error
 
-func (f CallbackFunc) OnTrainBegin(*Model) error                { return nil }
+func (f CallbackFunc) OnTrainBegin(*Run) error                  { return nil }
 func (f CallbackFunc) OnEpochBegin(int) error                   { return nil }
 func (f CallbackFunc) OnBatchEnd(int, map[string]float64) error { return nil }
 func (f CallbackFunc) OnTrainEnd() error                        { return nil }
