@@ -34,3 +34,23 @@ func TestIsUnsupported(t *testing.T) {
 		t.Error("IsUnsupported(nil)")
 	}
 }
+
+// TestErrorsSayLayerOnce: a layer whose config kerasrun cannot run is named
+// once in Load's error, not once by UnsupportedError and again by the
+// layer's own factory.
+func TestErrorsSayLayerOnce(t *testing.T) {
+	modelJSON := string(readFile(t, "testdata/mlp_relu/model_k3.json"))
+	bad := strings.Replace(modelJSON, `"units": 128`, `"units": -128`, 1)
+	if bad == modelJSON {
+		t.Fatal("the fixture has no 128-unit Dense to break")
+	}
+	p := writeFile(t, t.TempDir(), "bad.json", []byte(bad))
+	_, err := Load(p, WithWeights("testdata/mlp_relu/model_k3.weights.h5"))
+	if err == nil || !strings.Contains(err.Error(), "-128") {
+		t.Fatalf("Load: %v, want the negative units named", err)
+	}
+	msg := err.Error()
+	if strings.Count(msg, "kerasrun: ") != 1 || strings.Count(msg, "(Dense)") > 0 || strings.Count(msg, "(class Dense)") != 1 {
+		t.Errorf("Load's error names a thing twice: %s", msg)
+	}
+}

@@ -85,10 +85,17 @@ func (m *Model) build(spec *kerasjson.Model, unsupported *[]UnsupportedLayer) {
 		l, err := f(ls)
 		if err != nil {
 			*unsupported = append(*unsupported, UnsupportedLayer{Name: ls.Name, ClassName: ls.ClassName,
-				RegisteredName: ls.RegisteredName, Reason: err.Error()})
+				RegisteredName: ls.RegisteredName, Reason: reasonOf(ls, err)})
 		}
 		m.Layers = append(m.Layers, l)
 	}
+}
+
+// reasonOf is a factory's error without the "layer name (Class): " its
+// message starts with when the factory runs alone: UnsupportedError names
+// the layer already, so the reason says it once.
+func reasonOf(ls *kerasjson.Layer, err error) string {
+	return strings.TrimPrefix(err.Error(), fmt.Sprintf("layer %s (%s): ", ls.Name, ls.ClassName))
 }
 
 func unsupportedReason(ls *kerasjson.Layer) string {
