@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // gemmRef is the float64 reference of Gemm; it returns values and the
@@ -143,14 +145,7 @@ func TestGemmMisusePanics(t *testing.T) {
 		"bad ldb":  func() { PackB(2, 2, make([]float32, 4), 1) },
 		"bias len": func() { Gemm(2, 2, 2, make([]float32, 4), 2, pb, make([]float32, 4), 2, false, []float32{1}) },
 	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			f()
-		}()
+		assert.Panics(t, f, name)
 	}
 }
 
@@ -183,16 +178,8 @@ func TestAsmMatchesPortable(t *testing.T) {
 func TestSetThreads(t *testing.T) {
 	old := SetThreads(3)
 	defer SetThreads(old)
-	if Threads() != 3 {
-		t.Errorf("Threads() = %d after SetThreads(3)", Threads())
-	}
-	if prev := SetThreads(0); prev != 3 {
-		t.Errorf("SetThreads returned %d, want 3", prev)
-	}
-	if Threads() < 1 {
-		t.Errorf("default Threads() = %d", Threads())
-	}
-	if Implementation() != active.String() {
-		t.Errorf("Implementation() = %q", Implementation())
-	}
+	assert.Equal(t, 3, Threads(), "Threads() after SetThreads(3)")
+	assert.Equal(t, 3, SetThreads(0), "SetThreads(0) returns the previous setting")
+	assert.GreaterOrEqual(t, Threads(), 1, "default Threads()")
+	assert.Equal(t, active.String(), Implementation())
 }
