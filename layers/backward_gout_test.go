@@ -17,9 +17,6 @@ import (
 // the gradients of other values and the caller's output gradients.
 func TestBackwardLeavesGradOutAlone(t *testing.T) {
 	fixtures := readFixtureFiles(t, "testdata/*.json")
-	if len(fixtures) == 0 {
-		t.Skip("no layer fixtures in testdata/")
-	}
 	for _, ff := range fixtures {
 		for _, c := range ff.Cases {
 			if c.InputGrads == nil {

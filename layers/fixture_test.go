@@ -92,21 +92,43 @@ func compareArrays(what string, got *runtime.Tensor, want fixtureArray, tol fixt
 	return nil
 }
 
-// readFixtureFiles reads every fixture file matching glob.
+// updatesFile is a fixture file whose cases also record the values Keras
+// assigned to the layer's variables in a training call.
+type updatesFile struct {
+	Tolerance fixtureTolerance `json:"tolerance"`
+	Cases     []struct {
+		fixtureCase
+		Updates []fixtureArray `json:"updates"`
+	} `json:"cases"`
+}
+
+// readFixture decodes the committed fixture at path into a T. A missing or
+// malformed fixture fails the test: fixtures are committed, so a missing
+// one is a broken checkout, not a reason to skip.
+func readFixture[T any](t *testing.T, path string) T {
+	t.Helper()
+	var v T
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("fixture %s: %v", path, err)
+	}
+	return v
+}
+
+// readFixtureFiles reads every fixture file matching glob; it fails the
+// test when nothing matches.
 func readFixtureFiles(t *testing.T, glob string) []fixtureFile {
 	t.Helper()
-	files, _ := filepath.Glob(glob)
+	files, err := filepath.Glob(glob)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixture files match %s (err %v)", glob, err)
+	}
 	var out []fixtureFile
 	for _, path := range files {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ff fixtureFile
-		if err := json.Unmarshal(raw, &ff); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, ff)
+		out = append(out, readFixture[fixtureFile](t, path))
 	}
 	return out
 }
@@ -115,9 +137,6 @@ func readFixtureFiles(t *testing.T, glob string) []fixtureFile {
 // outputs and, where recorded, input and weight gradients.
 func TestLayerFixtures(t *testing.T) {
 	fixtures := readFixtureFiles(t, "testdata/*.json")
-	if len(fixtures) == 0 {
-		t.Skip("no layer fixtures in testdata/")
-	}
 	for _, ff := range fixtures {
 		for _, c := range ff.Cases {
 			t.Run(ff.Family+"/"+c.Name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package layers
 
 import (
 	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
@@ -14,9 +13,6 @@ import (
 // files written by Keras < 3 (RenameKeras2Activations).
 func TestKeras2LayerFixtures(t *testing.T) {
 	fixtures := readFixtureFiles(t, "testdata/keras2/*.json")
-	if len(fixtures) == 0 {
-		t.Skip("no Keras 2 layer fixtures in testdata/keras2/")
-	}
 	for _, ff := range fixtures {
 		for _, c := range ff.Cases {
 			t.Run(ff.Family+"/"+c.Name, func(t *testing.T) {
@@ -44,20 +40,7 @@ func TestKeras2LayerFixtures(t *testing.T) {
 // training call assigns against those tf_keras assigned (its fused kernel
 // for 4-D inputs and its unfused path alike).
 func TestKeras2BatchNormalizationUpdates(t *testing.T) {
-	raw, err := os.ReadFile("testdata/keras2/normalization.json")
-	if err != nil {
-		t.Skip("no Keras 2 normalization fixtures")
-	}
-	var ff struct {
-		Tolerance fixtureTolerance `json:"tolerance"`
-		Cases     []struct {
-			fixtureCase
-			Updates []fixtureArray `json:"updates"`
-		} `json:"cases"`
-	}
-	if err := json.Unmarshal(raw, &ff); err != nil {
-		t.Fatal(err)
-	}
+	ff := readFixture[updatesFile](t, "testdata/keras2/normalization.json")
 	n := 0
 	for _, c := range ff.Cases {
 		if c.Updates == nil {

@@ -1,10 +1,8 @@
 package layers
 
 import (
-	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
@@ -15,19 +13,13 @@ import (
 // Keras recorded, and the training gradient against finite differences of
 // sum(out*probe) + added loss.
 func TestActivityRegularizationLosses(t *testing.T) {
-	raw, err := os.ReadFile("testdata/regularization.json")
-	if err != nil {
-		t.Skip("no regularization fixtures")
-	}
-	var ff struct {
+	type lossesFile struct {
 		Cases []struct {
 			fixtureCase
 			Losses []float64 `json:"losses"`
 		} `json:"cases"`
 	}
-	if err := json.Unmarshal(raw, &ff); err != nil {
-		t.Fatal(err)
-	}
+	ff := readFixture[lossesFile](t, "testdata/regularization.json")
 	n := 0
 	for _, c := range ff.Cases {
 		if c.Losses == nil {

@@ -1,9 +1,7 @@
 package layers
 
 import (
-	"encoding/json"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/kerasrun/kerasrun/runtime"
@@ -27,20 +25,7 @@ func TestNormalizationLayersContract(t *testing.T) {
 // ctx.Updates against the values Keras assigned in the recorded training
 // calls.
 func TestBatchNormalizationUpdates(t *testing.T) {
-	raw, err := os.ReadFile("testdata/normalization.json")
-	if err != nil {
-		t.Skip("no normalization fixtures")
-	}
-	var ff struct {
-		Tolerance fixtureTolerance `json:"tolerance"`
-		Cases     []struct {
-			fixtureCase
-			Updates []fixtureArray `json:"updates"`
-		} `json:"cases"`
-	}
-	if err := json.Unmarshal(raw, &ff); err != nil {
-		t.Fatal(err)
-	}
+	ff := readFixture[updatesFile](t, "testdata/normalization.json")
 	n := 0
 	for _, c := range ff.Cases {
 		if c.Updates == nil {

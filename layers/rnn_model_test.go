@@ -3,7 +3,6 @@ package layers
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
@@ -16,11 +15,7 @@ import (
 // initial_state, against Keras's predictions
 // (testdata/recurrent_models.json, compat/python/export_layers_recurrent.py).
 func TestRecurrentModelFixtures(t *testing.T) {
-	raw, err := os.ReadFile("testdata/recurrent_models.json")
-	if err != nil {
-		t.Skip("no recurrent model fixtures")
-	}
-	var doc struct {
+	type modelsFile struct {
 		Models []struct {
 			Name    string          `json:"name"`
 			Model   json.RawMessage `json:"model"`
@@ -29,9 +24,7 @@ func TestRecurrentModelFixtures(t *testing.T) {
 			Outputs []fixtureArray  `json:"outputs"`
 		} `json:"models"`
 	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := readFixture[modelsFile](t, "testdata/recurrent_models.json")
 	tol := fixtureTolerance{Atol: 1e-5, Rtol: 1e-4}
 	for _, c := range doc.Models {
 		t.Run(c.Name, func(t *testing.T) {

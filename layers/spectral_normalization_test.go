@@ -1,9 +1,7 @@
 package layers
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/kerasrun/kerasrun/runtime"
@@ -14,19 +12,7 @@ import (
 // (testdata/spectral.json, testdata/keras2/spectral.json).
 func TestSpectralNormalizationUpdates(t *testing.T) {
 	for _, path := range []string{"testdata/spectral.json", "testdata/keras2/spectral.json"} {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ff struct {
-			Cases []struct {
-				fixtureCase
-				Updates []fixtureArray `json:"updates"`
-			} `json:"cases"`
-		}
-		if err := json.Unmarshal(raw, &ff); err != nil {
-			t.Fatal(err)
-		}
+		ff := readFixture[updatesFile](t, path)
 		n := 0
 		for _, c := range ff.Cases {
 			if !c.Training {
