@@ -1,10 +1,13 @@
-// Command openblas compares kerasrun's kernels with OpenBLAS (cgo) on the
-// reference shapes of the kernels issue, one and two threads, interleaving
-// the two libraries in each round so that machine noise hits both alike.
+// Command openblas compares kerasrun's kernels with OpenBLAS (cgo) and with
+// gonum's pure-Go BLAS (the pure-Go baseline) on the reference shapes of the
+// kernels issue, one and two threads, interleaving the libraries in each
+// round so that machine noise hits all alike.
 //
 // It prints, per shape and thread count, the median over rounds (and the
-// best) of GFLOP/s for each, the ratio ours/OpenBLAS and the fraction of the
-// FMA peak (the issue's 116 GFLOP/s per core and the peak measured here).
+// best) of GFLOP/s for ours and OpenBLAS, the ratio ours/OpenBLAS, the median
+// of gonum and the ratio ours/gonum, and the fraction of the FMA peak (the
+// issue's 116 GFLOP/s per core and the peak measured here). gonum runs as
+// many goroutines as GOMAXPROCS, which is set to the thread count.
 // Run it through bench/run.sh, which unsets OPENBLAS_CORETYPE/L2_SIZE.
 package main
 
@@ -19,6 +22,8 @@ import (
 	"time"
 
 	"github.com/kerasrun/kerasrun/runtime/kernels"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 const issuePeak = 116.0 // GFLOP/s per core, FMA peak of the issue's reference machine
@@ -26,7 +31,7 @@ const issuePeak = 116.0 // GFLOP/s per core, FMA peak of the issue's reference m
 type shape struct {
 	name    string
 	m, k, n int
-	conv    bool // ours: Conv2D 56x56x64 3x3 pad 1; OpenBLAS: sgemm on a precomputed im2col
+	conv    bool // ours: Conv2D 56x56x64 3x3 pad 1; OpenBLAS, gonum: sgemm on a precomputed im2col
 }
 
 var shapes = []shape{
@@ -54,38 +59,46 @@ func main() {
 	fmt.Printf("OPENBLAS_CORETYPE=%q OPENBLAS_L2_SIZE=%q\n", os.Getenv("OPENBLAS_CORETYPE"), os.Getenv("OPENBLAS_L2_SIZE"))
 	fmt.Printf("FMA peak measured here: %.1f GFLOP/s per core (issue's machine: %.0f)\n", peak, issuePeak)
 	fmt.Printf("GFLOP/s over %d interleaved rounds: wall-clock median and best of ours and OpenBLAS, ratios\n", *rounds)
-	fmt.Printf("ours/OpenBLAS, best of ours as %% of the FMA peak (issue's 116/core, measured here);\n")
+	fmt.Printf("ours/OpenBLAS, median of gonum (pure Go) and ours/gonum, best of ours as %% of the FMA peak\n")
+	fmt.Printf("(issue's 116/core, measured here);\n")
 	fmt.Printf("for one thread also GFLOP/s per CPU-second (median), which leaves out time the core ran others\n\n")
-	fmt.Printf("%-18s %3s %6s %6s %6s %6s %5s %5s %6s %6s   %6s %6s %5s\n", "shape MxKxN", "thr", "ours", "best", "blas", "best",
-		"r.med", "r.bst", "pk116", "pkHere", "oursC", "blasC", "r.cpu")
+	fmt.Printf("%-18s %3s %6s %6s %6s %6s %5s %5s %6s %6s %6s %6s   %6s %6s %5s\n", "shape MxKxN", "thr", "ours", "best", "blas", "best",
+		"r.med", "r.bst", "gonum", "r.gn", "pk116", "pkHere", "oursC", "blasC", "r.cpu")
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, s := range shapes {
 		if *only != "" && s.name != *only {
 			continue
 		}
-		ours, blas := setup(r, s)
+		ours, openblas, pure := setup(r, s)
 		for _, th := range []int{1, 2} {
 			kernels.SetThreads(th)
 			blasSetThreads(th)
+			runtime.GOMAXPROCS(th) // gonum's worker count
 			flops := 2 * float64(s.m) * float64(s.k) * float64(s.n)
-			var o, b, oc, bc []float64
+			var o, b, g, oc, bc []float64
 			runOurs := func() {
 				w, c := measure(ours, *minTime)
 				o, oc = append(o, flops/w/1e9), append(oc, flops/c/1e9)
 			}
 			runBlas := func() {
-				w, c := measure(blas, *minTime)
+				w, c := measure(openblas, *minTime)
 				b, bc = append(b, flops/w/1e9), append(bc, flops/c/1e9)
+			}
+			runPure := func() {
+				w, _ := measure(pure, *minTime)
+				g = append(g, flops/w/1e9)
 			}
 			for i := 0; i < *rounds; i++ {
 				// Alternate the order; after OpenBLAS, let its worker threads
 				// stop spinning (they busy-wait ~0.1 s) before timing ours.
 				if i%2 == 0 {
 					runOurs()
+					runPure()
 					runBlas()
 				} else {
 					runBlas()
 					time.Sleep(*settle)
+					runPure()
 					runOurs()
 				}
 				time.Sleep(*settle)
@@ -95,14 +108,15 @@ func main() {
 			if th == 1 {
 				cpuCol = fmt.Sprintf("%6.1f %6.1f %5.2f", median(oc), median(bc), median(oc)/median(bc))
 			}
-			fmt.Printf("%-18s %3d %6.1f %6.1f %6.1f %6.1f %5.2f %5.2f %5.0f%% %5.0f%%   %s\n", s.name, th,
-				om, ob, bm, bb, om/bm, ob/bb, 100*ob/(issuePeak*float64(th)), 100*ob/(peak*float64(th)), cpuCol)
+			gm := median(g)
+			fmt.Printf("%-18s %3d %6.1f %6.1f %6.1f %6.1f %5.2f %5.2f %6.1f %6.2f %5.0f%% %5.0f%%   %s\n", s.name, th,
+				om, ob, bm, bb, om/bm, ob/bb, gm, om/gm, 100*ob/(issuePeak*float64(th)), 100*ob/(peak*float64(th)), cpuCol)
 		}
 	}
 }
 
-// setup returns the two closures to time for shape s.
-func setup(r *rand.Rand, s shape) (ours, blas func()) {
+// setup returns the closures to time for shape s: ours, OpenBLAS and gonum.
+func setup(r *rand.Rand, s shape) (ours, openblas, pure func()) {
 	rnd := func(n int) []float32 {
 		x := make([]float32, n)
 		for i := range x {
@@ -111,22 +125,26 @@ func setup(r *rand.Rand, s shape) (ours, blas func()) {
 		return x
 	}
 	b := rnd(s.k * s.n)
-	c1, c2 := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+	c1, c2, c3 := make([]float32, s.m*s.n), make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+	impl := gonum.Implementation{}
 	if s.conv {
 		p := kernels.ConvParams{Batch: 1, InH: 56, InW: 56, InC: 64, KH: 3, KW: 3, OutC: 64, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
 		in := rnd(56 * 56 * 64)
 		pw := kernels.PackConv(3, 3, 64, 64, b)
 		cols := im2col(p, in)
 		return func() { kernels.Conv2D(p, in, pw, c1, nil) },
-			func() { blasSgemm(s.m, s.n, s.k, cols, b, c2) }
+			func() { blasSgemm(s.m, s.n, s.k, cols, b, c2) },
+			func() { impl.Sgemm(blas.NoTrans, blas.NoTrans, s.m, s.n, s.k, 1, cols, s.k, b, s.n, 0, c3, s.n) }
 	}
 	a := rnd(s.m * s.k)
 	pb := kernels.PackB(s.k, s.n, b, s.n)
 	ours = func() { kernels.Gemm(s.m, s.n, s.k, a, s.k, pb, c1, s.n, false, nil) }
 	if s.m == 1 {
-		return ours, func() { blasSgemv(s.n, s.k, a, b, c2) }
+		return ours, func() { blasSgemv(s.n, s.k, a, b, c2) },
+			func() { impl.Sgemv(blas.Trans, s.k, s.n, 1, b, s.n, a, 1, 0, c3, 1) }
 	}
-	return ours, func() { blasSgemm(s.m, s.n, s.k, a, b, c2) }
+	return ours, func() { blasSgemm(s.m, s.n, s.k, a, b, c2) },
+		func() { impl.Sgemm(blas.NoTrans, blas.NoTrans, s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, c3, s.n) }
 }
 
 // im2col builds the full patch matrix that OpenBLAS multiplies (not timed).
