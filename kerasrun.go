@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
@@ -106,11 +107,47 @@ func (m *Model) Predict(inputs ...*Tensor) ([]*Tensor, error) {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if fb := m.net.FixedBatch(); fb > 0 && batch > fb {
+		return m.predictChunks(inputs, batch, fb)
+	}
 	out, _, err := m.net.Forward(&runtime.Context{}, inputs)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
 	}
 	return out, nil
+}
+
+// predictChunks runs a model whose inputs declare a fixed batch size fb
+// on batch samples in chunks of fb, the last one shorter when batch is
+// not a multiple of fb (as tf-keras's predict(x, batch_size=fb) does),
+// and concatenates the outputs along the batch.
+func (m *Model) predictChunks(inputs []*Tensor, batch, fb int) ([]*Tensor, error) {
+	var outs []*Tensor
+	for start := 0; start < batch; start += fb {
+		n := min(fb, batch-start)
+		chunk := make([]*Tensor, len(inputs))
+		for i, x := range inputs {
+			row := len(x.Data) / batch
+			chunk[i] = &Tensor{Shape: append([]int{n}, x.Shape[1:]...), Data: x.Data[start*row : (start+n)*row]}
+		}
+		out, _, err := m.net.Forward(&runtime.Context{}, chunk)
+		if err != nil {
+			return nil, fmt.Errorf("kerasrun: %s: samples %d to %d of %d (the model's fixed batch size is %d): %w", m.info.Path, start, start+n, batch, fb, err)
+		}
+		if outs == nil {
+			outs = make([]*Tensor, len(out))
+		}
+		for j, o := range out {
+			if len(o.Shape) == 0 || o.Shape[0] != n || (outs[j] != nil && !slices.Equal(o.Shape[1:], outs[j].Shape[1:])) {
+				return nil, fmt.Errorf("kerasrun: %s: output %q has shape %s for a batch of %d: cannot split %d samples into batches of the model's fixed size %d", m.info.Path, m.net.OutputNames[j], runtime.FormatShape(o.Shape), n, batch, fb)
+			}
+			if outs[j] == nil {
+				outs[j] = &Tensor{Shape: append([]int{batch}, o.Shape[1:]...), Data: make([]float32, 0, batch*(len(o.Data)/n))}
+			}
+			outs[j].Data = append(outs[j].Data, o.Data...)
+		}
+	}
+	return outs, nil
 }
 
 func hasNegative(shape []int) bool {

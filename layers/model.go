@@ -450,7 +450,7 @@ func (m *Model) ForwardMasked(ctx *runtime.Context, in, masks []*runtime.Tensor)
 		return nil, nil, nil, fmt.Errorf("model %s takes %d inputs, got %d", m.Name, len(m.InputShapes), len(in))
 	}
 	for i, x := range in {
-		if !shapeCompatible(m.InputShapes[i], x.Shape) {
+		if !batchCompatible(m.InputShapes[i], x.Shape) {
 			return nil, nil, nil, fmt.Errorf("input %q expects shape %s, got %s", m.InputNames[i],
 				runtime.FormatShape(m.InputShapes[i]), runtime.FormatShape(x.Shape))
 		}
@@ -463,6 +463,32 @@ func (m *Model) ForwardMasked(ctx *runtime.Context, in, masks []*runtime.Tensor)
 		return out, outMasks, nil, err
 	}
 	return out, outMasks, trace.Backward, nil
+}
+
+// FixedBatch returns the batch size the model's inputs declare
+// (batch_input_shape [25, ...], Input(batch_size=25)), or 0 when an input
+// leaves it open. A caller splits larger batches into chunks of this size,
+// as Keras's predict(x, batch_size=25) does.
+func (m *Model) FixedBatch() int {
+	b := 0
+	for _, s := range m.InputShapes {
+		if len(s) == 0 || s[0] <= 0 {
+			return 0
+		}
+		b = s[0]
+	}
+	return b
+}
+
+// batchCompatible is shapeCompatible, except that a batch smaller than a
+// fixed declared one fits: the last, short chunk of a predict over a
+// sample count that is not a multiple of the fixed batch size, which
+// tf-keras runs as it is.
+func batchCompatible(declared, got []int) bool {
+	if len(declared) == 0 || len(got) == 0 || declared[0] < 0 || got[0] < 0 || got[0] > declared[0] {
+		return shapeCompatible(declared, got)
+	}
+	return shapeCompatible(declared[1:], got[1:])
 }
 
 // shapeCompatible reports whether a concrete shape fits a declared one.
