@@ -173,6 +173,9 @@ func (l *Attention) ForwardMasked(ctx *runtime.Context, in, masks []*runtime.Ten
 	return l.forward(ctx, in, masks, l.causal, l.returnScores)
 }
 
+// forward is Keras's Attention.call: _calculate_scores from the query and
+// key, then _apply_scores (the value's and the causal mask, softmax,
+// dropout, the weighted sum of the values, the query's mask).
 func (l *Attention) forward(ctx *runtime.Context, in, masks []*runtime.Tensor, causal, returnScores bool) ([]*runtime.Tensor, []*runtime.Tensor, runtime.Backward, error) {
 	if len(in) < 2 || len(in) > 3 {
 		return nil, nil, nil, ShapeError(&l.Base, "takes [query, value] or [query, value, key], got %d inputs", len(in))
@@ -186,10 +189,8 @@ func (l *Attention) forward(ctx *runtime.Context, in, masks []*runtime.Tensor, c
 	if r < 2 || v.Rank() != r || k.Rank() != r {
 		return nil, nil, nil, ShapeError(&l.Base, "query, value and key must have the same rank >= 2, got %s", shapesOf(in))
 	}
-	tq, dim := q.Shape[r-2], q.Shape[r-1]
-	tv, dv := v.Shape[r-2], v.Shape[r-1]
-	nb := runtime.ShapeSize(q.Shape[:r-2])
-	if k.Shape[r-1] != dim || k.Shape[r-2] != tv || runtime.ShapeSize(v.Shape[:r-2]) != nb || runtime.ShapeSize(k.Shape[:r-2]) != nb {
+	d := attentionDims{nb: runtime.ShapeSize(q.Shape[:r-2]), tq: q.Shape[r-2], dim: q.Shape[r-1], tv: v.Shape[r-2], dv: v.Shape[r-1]}
+	if k.Shape[r-1] != d.dim || k.Shape[r-2] != d.tv || runtime.ShapeSize(v.Shape[:r-2]) != d.nb || runtime.ShapeSize(k.Shape[:r-2]) != d.nb {
 		return nil, nil, nil, ShapeError(&l.Base, "query, value and key shapes do not fit: %s", shapesOf(in))
 	}
 	var qMask, vMask *runtime.Tensor
@@ -199,104 +200,18 @@ func (l *Attention) forward(ctx *runtime.Context, in, masks []*runtime.Tensor, c
 	if len(masks) > 1 {
 		vMask = masks[1]
 	}
-	if qMask != nil && qMask.Size() != nb*tq || vMask != nil && vMask.Size() != nb*tv {
+	if qMask != nil && qMask.Size() != d.nb*d.tq || vMask != nil && vMask.Size() != d.nb*d.tv {
 		return nil, nil, nil, ShapeError(&l.Base, "masks do not fit the query and value shapes %s", shapesOf(in))
 	}
-	var dropKeep []float32
-	if ctx.Training && l.Dropout > 0 {
-		if ctx.Rand == nil {
-			return nil, nil, nil, fmt.Errorf("layer %s: dropout in training needs a random source", &l.Base)
-		}
-		dropKeep = make([]float32, nb*tq*tv)
-		for i := range dropKeep {
-			if ctx.Rand.Float64() >= l.Dropout {
-				dropKeep[i] = float32(1 / (1 - l.Dropout))
-			}
-		}
-	}
-	scale := float32(1)
-	if l.Scale != nil && !l.Additive {
-		scale = l.Scale.Value.Data[0]
-	}
-	cw := float32(1)
-	if l.ConcatScoreWeight != nil {
-		cw = l.ConcatScoreWeight.Value.Data[0]
-	}
-	var addScale []float32
-	if l.Additive {
-		addScale = make([]float32, dim)
-		for i := range addScale {
-			addScale[i] = 1
-		}
-		if l.Scale != nil {
-			addScale = l.Scale.Value.Data
-		}
-	}
-	weights := make([]float32, nb*tq*tv) // softmax, after dropout
-	soft := weights
-	if dropKeep != nil {
-		soft = make([]float32, len(weights))
-	}
-	var tanhs []float32 // tanh terms of concat and additive scores
-	if l.ScoreMode != "dot" {
-		tanhs = make([]float32, nb*tq*tv*dim)
-	}
-	y := runtime.NewTensor(append(copyShape(q.Shape[:r-1]), dv)...)
-	scores := make([]float32, tv)
-	for n := 0; n < nb; n++ {
-		for i := 0; i < tq; i++ {
-			qi := q.Data[(n*tq+i)*dim : (n*tq+i+1)*dim]
-			for j := 0; j < tv; j++ {
-				kj := k.Data[(n*tv+j)*dim : (n*tv+j+1)*dim]
-				var s float32
-				switch l.ScoreMode {
-				case "dot":
-					for d, a := range qi {
-						s += a * kj[d]
-					}
-					s *= scale
-				case "concat":
-					th := tanhs[((n*tq+i)*tv+j)*dim:][:dim]
-					for d, a := range qi {
-						th[d] = float32(math.Tanh(float64(scale * (a + kj[d]))))
-						s += th[d]
-					}
-					s *= cw
-				default:
-					th := tanhs[((n*tq+i)*tv+j)*dim:][:dim]
-					for d, a := range qi {
-						th[d] = float32(math.Tanh(float64(a + kj[d])))
-						s += addScale[d] * th[d]
-					}
-				}
-				if vMask != nil && vMask.Data[n*tv+j] == 0 || causal && j > i {
-					s -= 1e9
-				}
-				scores[j] = s
-			}
-			row := soft[(n*tq+i)*tv : (n*tq+i+1)*tv]
-			softmaxRow(scores, row)
-			if dropKeep != nil {
-				w := weights[(n*tq+i)*tv : (n*tq+i+1)*tv]
-				for j := range w {
-					w[j] = row[j] * dropKeep[(n*tq+i)*tv+j]
-				}
-			}
-			if qMask != nil && qMask.Data[n*tq+i] == 0 {
-				continue
-			}
-			yi := y.Data[(n*tq+i)*dv : (n*tq+i+1)*dv]
-			for j, w := range weights[(n*tq+i)*tv : (n*tq+i+1)*tv] {
-				vj := v.Data[(n*tv+j)*dv : (n*tv+j+1)*dv]
-				for d := range yi {
-					yi[d] += w * vj[d]
-				}
-			}
-		}
+	sc := l.calculateScores(q.Data, k.Data, d)
+	y := runtime.NewTensor(append(copyShape(q.Shape[:r-1]), d.dv)...)
+	ap, err := l.applyScores(ctx, sc.scores, v.Data, y.Data, d, attentionMasks{qMask, vMask, causal})
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	out := []*runtime.Tensor{y}
 	if returnScores {
-		out = append(out, &runtime.Tensor{Shape: append(copyShape(q.Shape[:r-1]), tv), Data: weights})
+		out = append(out, &runtime.Tensor{Shape: append(copyShape(q.Shape[:r-1]), d.tv), Data: ap.weights})
 	}
 	var outMasks []*runtime.Tensor
 	if qMask != nil {
@@ -307,102 +222,15 @@ func (l *Attention) forward(ctx *runtime.Context, in, masks []*runtime.Tensor, c
 	}
 	back := func(gout []*runtime.Tensor) ([]*runtime.Tensor, error) {
 		gq, gv, gk := runtime.NewTensor(q.Shape...), runtime.NewTensor(v.Shape...), runtime.NewTensor(k.Shape...)
-		var gScale, gCW float64
-		gAddScale := make([]float64, dim)
-		gw := make([]float32, tv)
-		gs := make([]float32, tv)
-		for n := 0; n < nb; n++ {
-			for i := 0; i < tq; i++ {
-				o := (n*tq + i) * tv
-				clear(gw)
-				if g := gout[0]; g != nil && (qMask == nil || qMask.Data[n*tq+i] != 0) {
-					gyi := g.Data[(n*tq+i)*dv : (n*tq+i+1)*dv]
-					for j := 0; j < tv; j++ {
-						vj := v.Data[(n*tv+j)*dv : (n*tv+j+1)*dv]
-						gvj := gv.Data[(n*tv+j)*dv : (n*tv+j+1)*dv]
-						w := weights[o+j]
-						var s float32
-						for d, gd := range gyi {
-							s += gd * vj[d]
-							gvj[d] += w * gd
-						}
-						gw[j] = s
-					}
-				}
-				if returnScores && len(gout) > 1 && gout[1] != nil {
-					for j := range gw {
-						gw[j] += gout[1].Data[o+j]
-					}
-				}
-				if dropKeep != nil {
-					for j := range gw {
-						gw[j] *= dropKeep[o+j]
-					}
-				}
-				// Softmax backward.
-				var dot float32
-				for j := range gw {
-					dot += gw[j] * soft[o+j]
-				}
-				for j := range gs {
-					gs[j] = soft[o+j] * (gw[j] - dot)
-				}
-				qi := q.Data[(n*tq+i)*dim : (n*tq+i+1)*dim]
-				gqi := gq.Data[(n*tq+i)*dim : (n*tq+i+1)*dim]
-				for j, g := range gs {
-					if g == 0 {
-						continue
-					}
-					kj := k.Data[(n*tv+j)*dim : (n*tv+j+1)*dim]
-					gkj := gk.Data[(n*tv+j)*dim : (n*tv+j+1)*dim]
-					switch l.ScoreMode {
-					case "dot":
-						var qk float32
-						for d, a := range qi {
-							qk += a * kj[d]
-							gqi[d] += g * scale * kj[d]
-							gkj[d] += g * scale * a
-						}
-						gScale += float64(g * qk)
-					case "concat":
-						th := tanhs[(o+j)*dim:][:dim]
-						var sum float32
-						for d, t := range th {
-							sum += t
-							dt := g * cw * (1 - t*t)
-							gqi[d] += dt * scale
-							gkj[d] += dt * scale
-							gScale += float64(dt * (qi[d] + kj[d]))
-						}
-						gCW += float64(g * sum)
-					default:
-						th := tanhs[(o+j)*dim:][:dim]
-						for d, t := range th {
-							dt := g * addScale[d] * (1 - t*t)
-							gqi[d] += dt
-							gkj[d] += dt
-							gAddScale[d] += float64(g * t)
-						}
-					}
-				}
-			}
+		var gy, gWeights *runtime.Tensor
+		if len(gout) > 0 {
+			gy = gout[0]
 		}
-		if l.Trainable {
-			if l.Scale != nil {
-				gsT := runtime.NewTensor(l.Scale.Value.Shape...)
-				if l.Additive {
-					for d := range gsT.Data {
-						gsT.Data[d] = float32(gAddScale[d])
-					}
-				} else {
-					gsT.Data[0] = float32(gScale)
-				}
-				ctx.AccumulateGrad(l.Scale, gsT)
-			}
-			if l.ConcatScoreWeight != nil {
-				ctx.AccumulateGrad(l.ConcatScoreWeight, &runtime.Tensor{Shape: []int{}, Data: []float32{float32(gCW)}})
-			}
+		if returnScores && len(gout) > 1 {
+			gWeights = gout[1]
 		}
+		gs := ap.backward(gy, gWeights, v.Data, gv.Data, d, qMask)
+		l.scoresBackward(ctx, sc, gs, q.Data, k.Data, gq.Data, gk.Data, d)
 		if len(in) == 2 {
 			for i, g := range gk.Data {
 				gv.Data[i] += g
@@ -412,6 +240,269 @@ func (l *Attention) forward(ctx *runtime.Context, in, masks []*runtime.Tensor, c
 		return []*runtime.Tensor{gq, gv, gk}, nil
 	}
 	return out, outMasks, back, nil
+}
+
+// attentionDims are the sizes of one call: nb batches (every leading
+// axis), tq queries of width dim, tv keys of width dim and values of
+// width dv.
+type attentionDims struct{ nb, tq, tv, dim, dv int }
+
+// attentionScores is one call's _calculate_scores: the scores (nb, tq,
+// tv) before any mask, and what their gradient needs.
+type attentionScores struct {
+	scores    []float32
+	tanhs     []float32 // (nb, tq, tv, dim) tanh terms of concat and additive scores
+	scale, cw float32
+	addScale  []float32 // AdditiveAttention's per-feature scale
+}
+
+// calculateScores scores every query against every key: scale*q·k
+// ("dot"), cw*sum(tanh(scale*(q+k))) ("concat"), or sum(scale*tanh(q+k))
+// (AdditiveAttention).
+func (l *Attention) calculateScores(q, k []float32, d attentionDims) *attentionScores {
+	sc := &attentionScores{scores: make([]float32, d.nb*d.tq*d.tv), scale: 1, cw: 1}
+	if l.Scale != nil && !l.Additive {
+		sc.scale = l.Scale.Value.Data[0]
+	}
+	if l.ConcatScoreWeight != nil {
+		sc.cw = l.ConcatScoreWeight.Value.Data[0]
+	}
+	if l.Additive {
+		sc.addScale = make([]float32, d.dim)
+		for i := range sc.addScale {
+			sc.addScale[i] = 1
+		}
+		if l.Scale != nil {
+			sc.addScale = l.Scale.Value.Data
+		}
+	}
+	if l.ScoreMode != "dot" {
+		sc.tanhs = make([]float32, d.nb*d.tq*d.tv*d.dim)
+	}
+	dim := d.dim
+	for n := 0; n < d.nb; n++ {
+		for i := 0; i < d.tq; i++ {
+			qi := q[(n*d.tq+i)*dim : (n*d.tq+i+1)*dim]
+			for j := 0; j < d.tv; j++ {
+				kj := k[(n*d.tv+j)*dim : (n*d.tv+j+1)*dim]
+				o := (n*d.tq+i)*d.tv + j
+				var s float32
+				switch l.ScoreMode {
+				case "dot":
+					for e, a := range qi {
+						s += a * kj[e]
+					}
+					s *= sc.scale
+				case "concat":
+					th := sc.tanhs[o*dim:][:dim]
+					for e, a := range qi {
+						th[e] = float32(math.Tanh(float64(sc.scale * (a + kj[e]))))
+						s += th[e]
+					}
+					s *= sc.cw
+				default:
+					th := sc.tanhs[o*dim:][:dim]
+					for e, a := range qi {
+						th[e] = float32(math.Tanh(float64(a + kj[e])))
+						s += sc.addScale[e] * th[e]
+					}
+				}
+				sc.scores[o] = s
+			}
+		}
+	}
+	return sc
+}
+
+// scoresBackward adds the gradient of the scores gs (nb, tq, tv) to the
+// query's (gq) and key's (gk) gradients and, for a trainable layer,
+// accumulates scale's and concat_score_weight's.
+func (l *Attention) scoresBackward(ctx *runtime.Context, sc *attentionScores, gs, q, k, gq, gk []float32, d attentionDims) {
+	var gScale, gCW float64
+	gAddScale := make([]float64, d.dim)
+	dim := d.dim
+	for n := 0; n < d.nb; n++ {
+		for i := 0; i < d.tq; i++ {
+			o := (n*d.tq + i) * d.tv
+			qi := q[(n*d.tq+i)*dim : (n*d.tq+i+1)*dim]
+			gqi := gq[(n*d.tq+i)*dim : (n*d.tq+i+1)*dim]
+			for j, g := range gs[o : o+d.tv] {
+				if g == 0 {
+					continue
+				}
+				kj := k[(n*d.tv+j)*dim : (n*d.tv+j+1)*dim]
+				gkj := gk[(n*d.tv+j)*dim : (n*d.tv+j+1)*dim]
+				switch l.ScoreMode {
+				case "dot":
+					var qk float32
+					for e, a := range qi {
+						qk += a * kj[e]
+						gqi[e] += g * sc.scale * kj[e]
+						gkj[e] += g * sc.scale * a
+					}
+					gScale += float64(g * qk)
+				case "concat":
+					th := sc.tanhs[(o+j)*dim:][:dim]
+					var sum float32
+					for e, t := range th {
+						sum += t
+						dt := g * sc.cw * (1 - t*t)
+						gqi[e] += dt * sc.scale
+						gkj[e] += dt * sc.scale
+						gScale += float64(dt * (qi[e] + kj[e]))
+					}
+					gCW += float64(g * sum)
+				default:
+					th := sc.tanhs[(o+j)*dim:][:dim]
+					for e, t := range th {
+						dt := g * sc.addScale[e] * (1 - t*t)
+						gqi[e] += dt
+						gkj[e] += dt
+						gAddScale[e] += float64(g * t)
+					}
+				}
+			}
+		}
+	}
+	if !l.Trainable {
+		return
+	}
+	if l.Scale != nil {
+		gsT := runtime.NewTensor(l.Scale.Value.Shape...)
+		if l.Additive {
+			for e := range gsT.Data {
+				gsT.Data[e] = float32(gAddScale[e])
+			}
+		} else {
+			gsT.Data[0] = float32(gScale)
+		}
+		ctx.AccumulateGrad(l.Scale, gsT)
+	}
+	if l.ConcatScoreWeight != nil {
+		ctx.AccumulateGrad(l.ConcatScoreWeight, &runtime.Tensor{Shape: []int{}, Data: []float32{float32(gCW)}})
+	}
+}
+
+// attentionMasks are one call's masks: the query's (zeroes outputs), the
+// value's (hides keys) and use_causal_mask (hides later keys).
+type attentionMasks struct {
+	query, value *runtime.Tensor
+	causal       bool
+}
+
+// hidden reports whether query i of batch n may not see key j.
+func (m attentionMasks) hidden(d attentionDims, n, i, j int) bool {
+	return m.value != nil && m.value.Data[n*d.tv+j] == 0 || m.causal && j > i
+}
+
+// appliedScores is one call's _apply_scores: the softmax of the masked
+// scores, the attention weights (the softmax after dropout) and the
+// dropout's keep factors (nil without dropout).
+type appliedScores struct {
+	soft, weights, dropKeep []float32
+}
+
+// applyScores is Keras's _apply_scores: it hides masked keys (scores -
+// 1e9), takes the softmax over the keys, applies dropout in training and
+// writes the weighted sum of the values into y (nb, tq, dv), leaving the
+// rows of masked queries zero.
+func (l *Attention) applyScores(ctx *runtime.Context, scores, v, y []float32, d attentionDims, m attentionMasks) (*appliedScores, error) {
+	ap := &appliedScores{weights: make([]float32, d.nb*d.tq*d.tv)}
+	if ctx.Training && l.Dropout > 0 {
+		if ctx.Rand == nil {
+			return nil, fmt.Errorf("layer %s: dropout in training needs a random source", &l.Base)
+		}
+		ap.dropKeep = make([]float32, len(ap.weights))
+		for i := range ap.dropKeep {
+			if ctx.Rand.Float64() >= l.Dropout {
+				ap.dropKeep[i] = float32(1 / (1 - l.Dropout))
+			}
+		}
+	}
+	ap.soft = ap.weights
+	if ap.dropKeep != nil {
+		ap.soft = make([]float32, len(ap.weights))
+	}
+	row := make([]float32, d.tv)
+	for n := 0; n < d.nb; n++ {
+		for i := 0; i < d.tq; i++ {
+			o := (n*d.tq + i) * d.tv
+			for j := range row {
+				s := scores[o+j]
+				if m.hidden(d, n, i, j) {
+					s -= 1e9
+				}
+				row[j] = s
+			}
+			soft := ap.soft[o : o+d.tv]
+			softmaxRow(row, soft)
+			w := ap.weights[o : o+d.tv]
+			if ap.dropKeep != nil {
+				for j := range w {
+					w[j] = soft[j] * ap.dropKeep[o+j]
+				}
+			}
+			if m.query != nil && m.query.Data[n*d.tq+i] == 0 {
+				continue
+			}
+			yi := y[(n*d.tq+i)*d.dv : (n*d.tq+i+1)*d.dv]
+			for j, wj := range w {
+				vj := v[(n*d.tv+j)*d.dv : (n*d.tv+j+1)*d.dv]
+				for e := range yi {
+					yi[e] += wj * vj[e]
+				}
+			}
+		}
+	}
+	return ap, nil
+}
+
+// backward turns the gradients of the output (gy) and of the returned
+// weights (gWeights; either may be nil) into the gradient of the scores,
+// adding the value's into gv.
+func (ap *appliedScores) backward(gy, gWeights *runtime.Tensor, v, gv []float32, d attentionDims, qMask *runtime.Tensor) []float32 {
+	gs := make([]float32, d.nb*d.tq*d.tv)
+	gw := make([]float32, d.tv)
+	for n := 0; n < d.nb; n++ {
+		for i := 0; i < d.tq; i++ {
+			o := (n*d.tq + i) * d.tv
+			clear(gw)
+			if gy != nil && (qMask == nil || qMask.Data[n*d.tq+i] != 0) {
+				gyi := gy.Data[(n*d.tq+i)*d.dv : (n*d.tq+i+1)*d.dv]
+				for j := range gw {
+					vj := v[(n*d.tv+j)*d.dv : (n*d.tv+j+1)*d.dv]
+					gvj := gv[(n*d.tv+j)*d.dv : (n*d.tv+j+1)*d.dv]
+					w := ap.weights[o+j]
+					var s float32
+					for e, g := range gyi {
+						s += g * vj[e]
+						gvj[e] += w * g
+					}
+					gw[j] = s
+				}
+			}
+			if gWeights != nil {
+				for j := range gw {
+					gw[j] += gWeights.Data[o+j]
+				}
+			}
+			if ap.dropKeep != nil {
+				for j := range gw {
+					gw[j] *= ap.dropKeep[o+j]
+				}
+			}
+			// Softmax backward.
+			soft := ap.soft[o : o+d.tv]
+			var dot float32
+			for j := range gw {
+				dot += gw[j] * soft[j]
+			}
+			for j := range gw {
+				gs[o+j] = soft[j] * (gw[j] - dot)
+			}
+		}
+	}
+	return gs
 }
 
 // softmaxRow writes softmax(x) into y.
