@@ -19,7 +19,7 @@ DEMO     = testdata/mlp_relu
 # Keep TensorFlow's start-up chatter out of the logs.
 export TF_CPP_MIN_LOG_LEVEL = 3
 
-.PHONY: all build demo test test-noasm compat fixtures bench bench-serve bench-e2e serve-compat clean
+.PHONY: all build demo test test-noasm fuzz race compat fixtures bench bench-serve bench-e2e serve-compat clean
 
 all: build
 
@@ -37,6 +37,13 @@ test:
 # The portable kernels alone, as on a CPU without AVX2.
 test-noasm:
 	$(GO) test -tags noasm ./runtime/... ./layers/...
+
+# Each top-level fuzz target for FUZZTIME (30s by default; the seeds also
+# run in make test).
+FUZZTIME ?= 30s
+fuzz:
+	for t in FuzzLoadKeras FuzzLoadH5 FuzzLoadJSONWeights FuzzReadNPY FuzzLoadPredict; do \
+		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) . || exit 1; done
 
 # Every golden file in the repository, from the pinned Keras and h5py. Each
 # script writes to its package's testdata/ by default.
