@@ -32,9 +32,12 @@ func readInputs(paths []string) ([]*kerasrun.Tensor, error) {
 	return xs, nil
 }
 
+// predictExts are the output formats predict -o writes.
+var predictExts = []string{".npy", ".npz", ".json", ".csv"}
+
 func predict(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
-	out := fs.String("o", "", "write outputs to this .npy (one output) or .npz file")
+	out := fs.String("o", "", "write outputs here, by extension: .npy (one output), .npz or .json (keyed by output name), .csv (outputs of rank 1 or 2, side by side)")
 	weights := fs.String("weights", "", "weights file for a model JSON")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -43,9 +46,29 @@ func predict(args []string, stdout io.Writer) error {
 	if len(pos) < 2 {
 		return fmt.Errorf("predict: need MODEL and at least one INPUT.npy")
 	}
+	if *out != "" {
+		if err := checkOutputPath("predict", "-o", *out, predictExts...); err != nil {
+			return err
+		}
+	}
 	m, err := loadModel(pos[0], *weights)
 	if err != nil {
 		return err
+	}
+	outs := m.Outputs()
+	names := make([]string, len(outs))
+	for i, o := range outs {
+		names[i] = o.Name
+	}
+	switch {
+	case hasSuffixFold(*out, ".npy") && len(outs) > 1:
+		return fmt.Errorf("predict: the model has %d outputs %v: write them to an .npz file", len(outs), names)
+	case hasSuffixFold(*out, ".csv"):
+		for _, o := range outs {
+			if len(o.Shape) > 2 {
+				return fmt.Errorf("predict: -o %s: output %q has shape %v: CSV holds outputs of rank 1 or 2 only (use .npy, .npz or .json)", *out, o.Name, o.Shape)
+			}
+		}
 	}
 	xs, err := readInputs(pos[1:])
 	if err != nil {
@@ -55,17 +78,15 @@ func predict(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	names := make([]string, len(ys))
-	for i, o := range m.Outputs() {
-		names[i] = o.Name
-	}
 	switch {
 	case *out == "":
 		return writeJSON(stdout, names, ys)
 	case hasSuffixFold(*out, ".npz"):
 		return kerasrun.WriteNPZ(*out, names, ys)
-	case len(ys) > 1:
-		return fmt.Errorf("predict: the model has %d outputs %v: write them to an .npz file", len(ys), names)
+	case hasSuffixFold(*out, ".json"):
+		return writeFile(*out, func(w io.Writer) error { return writeJSON(w, names, ys) })
+	case hasSuffixFold(*out, ".csv"):
+		return writeFile(*out, func(w io.Writer) error { return writeCSV(w, names, ys) })
 	}
 	return kerasrun.WriteNPY(*out, ys[0])
 }
@@ -94,6 +115,9 @@ func evaluate(args []string, stdout io.Writer) error {
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if *batch < 1 {
+		return fmt.Errorf("evaluate: --batch-size %d: must be at least 1", *batch)
 	}
 	if len(pos) < 3 {
 		return fmt.Errorf("evaluate: need MODEL, X.npy and Y.npy")
@@ -151,7 +175,7 @@ func inspect(args []string, stdout io.Writer) error {
 	return err
 }
 
-func convert(args []string) error {
+func convert(args []string, _ io.Writer) error {
 	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
 	weights := fs.String("weights", "", "weights file for a model JSON")
 	pos, err := parseArgs(fs, args)

@@ -53,6 +53,16 @@ func fit(args []string, stdout io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("fit: need -o OUT for the trained model")
 	}
+	if *batch < 1 {
+		return fmt.Errorf("fit: --batch-size %d: must be at least 1", *batch)
+	}
+	if *verbose < 0 || *verbose > 2 {
+		return fmt.Errorf("fit: --verbose %d: must be 0 (silent), 1 (progress bar) or 2 (one line per epoch)", *verbose)
+	}
+	// Refused before training, so that no training is lost to a bad -o.
+	if err := checkOutputPath("fit", "-o", *out, ".keras", ".h5", ".hdf5", ".weights.h5"); err != nil {
+		return err
+	}
 	m, err := loadModel(pos[0], *weights)
 	if err != nil {
 		return err

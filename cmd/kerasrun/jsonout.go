@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -99,4 +100,58 @@ func writeFloat(w *bufio.Writer, v float32, nonFinite *int) {
 		var buf [32]byte
 		w.Write(strconv.AppendFloat(buf[:0], f, 'g', -1, 32))
 	}
+}
+
+// writeCSV writes outputs of rank 1 or 2 side by side, one row per
+// sample: a header of output names (name for a rank-1 output, name_0,
+// name_1, ... for the columns of a rank-2 one), then the values as
+// writeJSON writes them (NaN, Infinity, -Infinity included).
+func writeCSV(w io.Writer, names []string, ys []*kerasrun.Tensor) error {
+	rows := -1
+	var header []string
+	for i, y := range ys {
+		if len(y.Shape) < 1 || len(y.Shape) > 2 {
+			return fmt.Errorf("predict: output %q has shape %v: CSV holds outputs of rank 1 or 2 only (use .npy, .npz or .json)", names[i], y.Shape)
+		}
+		if rows >= 0 && y.Shape[0] != rows {
+			return fmt.Errorf("predict: output %q has %d rows, output %q %d: CSV needs the same number", names[i], y.Shape[0], names[0], rows)
+		}
+		rows = y.Shape[0]
+		if len(y.Shape) == 1 {
+			header = append(header, names[i])
+			continue
+		}
+		for j := 0; j < y.Shape[1]; j++ {
+			header = append(header, fmt.Sprintf("%s_%d", names[i], j))
+		}
+	}
+	bw := bufio.NewWriter(w)
+	bw.WriteString(strings.Join(header, ","))
+	bw.WriteByte('\n')
+	var n int
+	for r := 0; r < rows; r++ {
+		for i, y := range ys {
+			cols := len(y.Data) / max(rows, 1)
+			for j, v := range y.Data[r*cols : (r+1)*cols] {
+				if i > 0 || j > 0 {
+					bw.WriteByte(',')
+				}
+				writeFloat(bw, v, &n)
+			}
+		}
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+// writeFile writes what write produces to path, or nothing if it fails.
+func writeFile(path string, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	return nil
 }
