@@ -45,6 +45,10 @@ fuzz:
 	for t in FuzzLoadKeras FuzzLoadH5 FuzzLoadJSONWeights FuzzReadNPY FuzzLoadPredict; do \
 		$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) . || exit 1; done
 
+# The concurrency and soak tests under the race detector.
+race:
+	$(GO) test -race -count=1 -run 'TestConcurrent|TestSoak|TestFixedBatch' .
+
 # Every golden file in the repository, from the pinned Keras and h5py. Each
 # script writes to its package's testdata/ by default.
 fixtures:

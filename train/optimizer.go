@@ -258,8 +258,10 @@ func (b *baseOptimizer) Build(vars []*runtime.Variable, paths []string) error {
 	return nil
 }
 
+// Variables returns the optimizer's variables; it only reads (Save calls
+// it while Predict runs), so the iteration variable is kept up to date
+// wherever the count changes.
 func (b *baseOptimizer) Variables() []*runtime.Variable {
-	b.iterVar.Value.Data[0] = float32(b.iterations)
 	out := []*runtime.Variable{b.iterVar}
 	if b.lrVar != nil {
 		out = append(out, b.lrVar)
@@ -284,6 +286,7 @@ func (b *baseOptimizer) SetVariables(values []*runtime.Tensor, iterations int64)
 		return fmt.Errorf("train: optimizer %s: negative iteration count %d", b.name, iterations)
 	}
 	b.iterations = iterations
+	b.iterVar.Value.Data[0] = float32(iterations)
 	if b.lrVar != nil {
 		b.lr = float64(b.lrVar.Value.Data[0])
 	}
@@ -366,6 +369,7 @@ func (b *baseOptimizer) applyStep(vars []*runtime.Variable, grads []*runtime.Ten
 		b.updateEMA()
 	}
 	b.iterations++
+	b.iterVar.Value.Data[0] = float32(b.iterations)
 	return nil
 }
 
