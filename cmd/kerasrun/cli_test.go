@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/csv"
+	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,7 +48,7 @@ func runMain(t *testing.T, args ...string) (string, string, int) {
 // and flags to stdout and exit 0, for every command.
 func TestHelpExitsZero(t *testing.T) {
 	flags := map[string][]string{
-		"predict": {"-o", "-weights"}, "summary": {"-weights"}, "evaluate": {"-batch-size", "-weights"},
+		"predict": {"-o", "-weights"}, "summary": {"-weights"}, "evaluate": {"-batch-size", "-json", "-weights"},
 		"inspect": {"-model", "-weights"}, "convert": {"-weights"},
 		"fit": {"-x", "-y", "-epochs", "-batch-size", "-verbose", "-o"}, "serve": {"-http", "-grpc", "-batching"},
 	}
@@ -206,5 +208,33 @@ func TestPredictJSONAndCSVFiles(t *testing.T) {
 	img := &kerasrun.Tensor{Shape: []int{1, 2, 2}, Data: make([]float32, 4)}
 	if err := writeCSV(&strings.Builder{}, []string{"conv"}, []*kerasrun.Tensor{img}); err == nil || !strings.Contains(err.Error(), "rank 1 or 2") {
 		t.Errorf("a rank-3 output into CSV: want a refusal, got %v", err)
+	}
+}
+
+// TestEvaluateJSONMatchesKeras: evaluate --json is one JSON object with
+// the names and values Keras's evaluate(return_dict=True) recorded.
+func TestEvaluateJSONMatchesKeras(t *testing.T) {
+	dir := filepath.Join(testdata, "cifar_cnn")
+	out, err := runCLI(t, "evaluate", filepath.Join(dir, "model_k3.keras"), filepath.Join(dir, "x.npy"), filepath.Join(dir, "y.npy"), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]float64
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	var want map[string]float64
+	for _, m := range readCase(t, "cifar_cnn").Models {
+		if m.ID == "k3_keras" {
+			want = m.Evaluate
+		}
+	}
+	if len(want) == 0 || len(got) != len(want) {
+		t.Fatalf("got %v, Keras %v", got, want)
+	}
+	for k, w := range want {
+		if g, ok := got[k]; !ok || math.Abs(g-w) > 1e-5+1e-4*math.Abs(w) {
+			t.Errorf("%s = %v, Keras %v", k, g, w)
+		}
 	}
 }

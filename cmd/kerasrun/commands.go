@@ -112,6 +112,7 @@ func evaluate(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	weights := fs.String("weights", "", "weights file for a model JSON")
 	batch := fs.Int("batch-size", 32, "batch size, as Keras's evaluate(batch_size=...)")
+	asJSON := fs.Bool("json", false, "print one JSON object {name: value}, as Keras's evaluate(return_dict=True)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -143,6 +144,9 @@ func evaluate(args []string, stdout io.Writer) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	if *asJSON {
+		return writeResultsJSON(stdout, keys, res)
+	}
 	for _, k := range keys {
 		fmt.Fprintf(stdout, "%s: %.6g\n", k, res[k])
 	}

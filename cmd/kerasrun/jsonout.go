@@ -155,3 +155,33 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	return nil
 }
+
+// writeResultsJSON prints evaluate's results as one JSON object in the
+// order of keys, with a NaN or infinite loss written as writeJSON does.
+func writeResultsJSON(w io.Writer, keys []string, res map[string]float64) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		key, err := json.Marshal(k)
+		if err != nil {
+			return err
+		}
+		bw.Write(key)
+		bw.WriteByte(':')
+		switch v := res[k]; {
+		case math.IsNaN(v):
+			bw.WriteString("NaN")
+		case math.IsInf(v, 1):
+			bw.WriteString("Infinity")
+		case math.IsInf(v, -1):
+			bw.WriteString("-Infinity")
+		default:
+			bw.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		}
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}

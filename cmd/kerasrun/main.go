@@ -2,7 +2,7 @@
 //
 //	kerasrun predict MODEL INPUT.npy [INPUT2.npy ...] [-o OUT.npy|.npz|.json|.csv] [--weights W]
 //	kerasrun summary MODEL [--weights W]
-//	kerasrun evaluate MODEL X.npy Y.npy [--weights W] [--batch-size N]
+//	kerasrun evaluate MODEL X.npy Y.npy [--weights W] [--batch-size N] [--json]
 //	kerasrun inspect FILE
 //	kerasrun inspect --model MODEL [--weights W]
 //	kerasrun convert IN OUT [--weights W]
@@ -43,7 +43,7 @@ func init() {
 			"kerasrun predict testdata/mlp_relu/model_k3.keras testdata/mlp_relu/x.npy -o pred.npy", predict},
 		{"summary", "summary MODEL [--weights W]", "the layers, output shapes and parameter counts",
 			"kerasrun summary testdata/cifar_cnn/model_k3.keras", summary},
-		{"evaluate", "evaluate MODEL X.npy [X2.npy ...] Y.npy [Y2.npy ...] [--weights W] [--batch-size N]",
+		{"evaluate", "evaluate MODEL X.npy [X2.npy ...] Y.npy [Y2.npy ...] [--weights W] [--batch-size N] [--json]",
 			"the compiled loss and metrics on X and Y",
 			"kerasrun evaluate testdata/cifar_cnn/model_k3.keras testdata/cifar_cnn/x.npy testdata/cifar_cnn/y.npy", evaluate},
 		{"inspect", "inspect FILE\ninspect --model MODEL [--weights W]",

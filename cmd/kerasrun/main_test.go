@@ -132,7 +132,9 @@ func TestErrors(t *testing.T) {
 
 type caseManifest struct {
 	Models []struct {
-		Params struct{ Total int } `json:"params"`
+		ID       string              `json:"id"`
+		Params   struct{ Total int } `json:"params"`
+		Evaluate map[string]float64  `json:"evaluate"`
 	} `json:"models"`
 }
 
