@@ -268,8 +268,12 @@ type rnnStep struct {
 	mask  []bool // nil: every row computed
 }
 
-// run drives the cell over time; trainable says whether weight gradients
-// are wanted (false inside a frozen wrapper).
+// run is keras.layers.RNN.call around the time loop: it checks the
+// inputs, sets up the initial states and the input projection, runs
+// loop, and assembles the outputs (the last output or the sequence, then
+// with return_state the final states); its backward pass does the same
+// around loopBack. trainable says whether weight gradients are wanted
+// (false inside a frozen wrapper).
 func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tensor, trainable bool) ([]*runtime.Tensor, runtime.Backward, error) {
 	cell := l.Cell
 	if len(in) == 0 || in[0].Rank() != 3 || in[0].Shape[2] != cell.inputDim() {
@@ -302,71 +306,12 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 	}
 	proj := cell.project(x.Data, batch*steps)
 	pw := len(proj) / max(batch*steps, 1)
-	var seq []float32
-	if l.ReturnSequences {
-		seq = make([]float32, batch*steps*u)
-	}
-	prevOut := make([]float32, batch*u)
-	var trace []rnnStep
-	if ctx.Grad {
-		trace = make([]rnnStep, steps)
-	}
-	p := make([]float32, batch*pw)
-	for s := 0; s < steps; s++ {
-		t := s
-		if l.GoBackwards {
-			t = steps - 1 - s
-		}
-		for b := 0; b < batch; b++ {
-			copy(p[b*pw:(b+1)*pw], proj[(b*steps+t)*pw:(b*steps+t+1)*pw])
-		}
-		next, cache := cell.step(p, states, batch)
-		var rows []bool
-		if mask != nil {
-			rows = make([]bool, batch)
-			all := true
-			for b := range rows {
-				rows[b] = mask.Data[b*steps+t] != 0
-				all = all && rows[b]
-			}
-			if all {
-				rows = nil
-			}
-		}
-		if rows == nil {
-			states = next
-			copy(prevOut, next[0])
-		} else {
-			// The cell's cache may hold the previous states: build the
-			// carried states in next, which the cell no longer reads.
-			for b, keep := range rows {
-				if keep {
-					copy(prevOut[b*u:(b+1)*u], next[0][b*u:(b+1)*u])
-					continue
-				}
-				for k := range states {
-					copy(next[k][b*u:(b+1)*u], states[k][b*u:(b+1)*u])
-				}
-				if l.ZeroOutputForMask {
-					clear(prevOut[b*u : (b+1)*u])
-				}
-			}
-			states = next
-		}
-		if seq != nil {
-			for b := 0; b < batch; b++ {
-				copy(seq[(b*steps+s)*u:(b*steps+s+1)*u], prevOut[b*u:(b+1)*u])
-			}
-		}
-		if trace != nil {
-			trace[s] = rnnStep{cache: cache, mask: rows}
-		}
-	}
+	seq, last, states, trace := l.loop(proj, pw, states, mask, batch, steps, ctx.Grad)
 	var out []*runtime.Tensor
 	if seq != nil {
 		out = append(out, &runtime.Tensor{Shape: []int{batch, steps, u}, Data: seq})
 	} else {
-		out = append(out, &runtime.Tensor{Shape: []int{batch, u}, Data: prevOut})
+		out = append(out, &runtime.Tensor{Shape: []int{batch, u}, Data: last})
 	}
 	if l.ReturnState {
 		for k := range states {
@@ -385,74 +330,15 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 				copy(gState[k], gout[1+k].Data)
 			}
 		}
-		gPrevOut := make([]float32, batch*u)
+		gLast := make([]float32, batch*u)
 		if !l.ReturnSequences && len(gout) > 0 && gout[0] != nil {
-			copy(gPrevOut, gout[0].Data)
+			copy(gLast, gout[0].Data)
 		}
 		var gSeq []float32
 		if l.ReturnSequences && len(gout) > 0 && gout[0] != nil {
 			gSeq = gout[0].Data
 		}
-		gproj := make([]float32, len(proj))
-		gNext := make([][]float32, ns)
-		for k := range gNext {
-			gNext[k] = make([]float32, batch*u)
-		}
-		for s := steps - 1; s >= 0; s-- {
-			t := s
-			if l.GoBackwards {
-				t = steps - 1 - s
-			}
-			gO := gPrevOut
-			if gSeq != nil {
-				for b := 0; b < batch; b++ {
-					row := gO[b*u : (b+1)*u]
-					for j, v := range gSeq[(b*steps+s)*u : (b*steps+s+1)*u] {
-						row[j] += v
-					}
-				}
-			}
-			rows := trace[s].mask
-			for k := range gNext {
-				copy(gNext[k], gState[k])
-			}
-			for j, v := range gO {
-				gNext[0][j] += v
-			}
-			if rows == nil {
-				clear(gPrevOut)
-			} else {
-				for b, keep := range rows {
-					if keep {
-						clear(gPrevOut[b*u : (b+1)*u])
-						continue
-					}
-					for k := range gNext {
-						clear(gNext[k][b*u : (b+1)*u])
-					}
-					if l.ZeroOutputForMask {
-						clear(gPrevOut[b*u : (b+1)*u])
-					}
-					// gPrevOut keeps gO's row: the output repeated the
-					// previous one.
-				}
-			}
-			gp, gPrev := cell.stepBack(trace[s].cache, gNext, batch, &g)
-			for k := range gState {
-				if rows == nil {
-					copy(gState[k], gPrev[k])
-					continue
-				}
-				for b, keep := range rows {
-					if keep {
-						copy(gState[k][b*u:(b+1)*u], gPrev[k][b*u:(b+1)*u])
-					}
-				}
-			}
-			for b := 0; b < batch; b++ {
-				copy(gproj[(b*steps+t)*pw:(b*steps+t+1)*pw], gp[b*pw:(b+1)*pw])
-			}
-		}
+		gproj := l.loopBack(trace, pw, gSeq, gLast, gState, batch, steps, &g)
 		gx := cell.projectBack(x.Data, gproj, batch*steps, &g)
 		if trainable && cell.Common().Trainable {
 			g.flush(ctx, cell.Weights())
@@ -466,6 +352,148 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 		return gin, nil
 	}
 	return out, back, nil
+}
+
+// stepTime is the time index of loop step s (reversed with go_backwards).
+func (l *RNN) stepTime(s, steps int) int {
+	if l.GoBackwards {
+		return steps - 1 - s
+	}
+	return s
+}
+
+// loop is the time loop (the backend's rnn): it steps the cell over proj,
+// the input projections (batch, steps, pw), from states, carrying a
+// masked row's states and previous output over the step (or zeroing that
+// output with zero_output_for_mask). It returns the outputs in step order
+// (only with return_sequences), the last output, the final states and,
+// when trace is asked for, what each step keeps for loopBack.
+func (l *RNN) loop(proj []float32, pw int, states [][]float32, mask *runtime.Tensor, batch, steps int, trace bool) (seq, last []float32, final [][]float32, rec []rnnStep) {
+	u := l.Cell.cellUnits()
+	if l.ReturnSequences {
+		seq = make([]float32, batch*steps*u)
+	}
+	last = make([]float32, batch*u)
+	if trace {
+		rec = make([]rnnStep, steps)
+	}
+	p := make([]float32, batch*pw)
+	for s := 0; s < steps; s++ {
+		t := l.stepTime(s, steps)
+		for b := 0; b < batch; b++ {
+			copy(p[b*pw:(b+1)*pw], proj[(b*steps+t)*pw:(b*steps+t+1)*pw])
+		}
+		next, cache := l.Cell.step(p, states, batch)
+		var rows []bool
+		if mask != nil {
+			rows = make([]bool, batch)
+			all := true
+			for b := range rows {
+				rows[b] = mask.Data[b*steps+t] != 0
+				all = all && rows[b]
+			}
+			if all {
+				rows = nil
+			}
+		}
+		if rows == nil {
+			states = next
+			copy(last, next[0])
+		} else {
+			// The cell's cache may hold the previous states: build the
+			// carried states in next, which the cell no longer reads.
+			for b, keep := range rows {
+				if keep {
+					copy(last[b*u:(b+1)*u], next[0][b*u:(b+1)*u])
+					continue
+				}
+				for k := range states {
+					copy(next[k][b*u:(b+1)*u], states[k][b*u:(b+1)*u])
+				}
+				if l.ZeroOutputForMask {
+					clear(last[b*u : (b+1)*u])
+				}
+			}
+			states = next
+		}
+		if seq != nil {
+			for b := 0; b < batch; b++ {
+				copy(seq[(b*steps+s)*u:(b*steps+s+1)*u], last[b*u:(b+1)*u])
+			}
+		}
+		if rec != nil {
+			rec[s] = rnnStep{cache: cache, mask: rows}
+		}
+	}
+	return seq, last, states, rec
+}
+
+// loopBack is loop's backward pass, backpropagation through time over
+// trace: from the gradients of the output sequence (gSeq, in step order;
+// nil when not returned), of the last output (gLast) and of the final
+// states (gState), it returns the gradient of the input projections and
+// leaves in gState that of the initial states, adding recurrent weight
+// gradients to g. It overwrites gLast.
+func (l *RNN) loopBack(trace []rnnStep, pw int, gSeq, gLast []float32, gState [][]float32, batch, steps int, g *gradBuffers) []float32 {
+	u := l.Cell.cellUnits()
+	gproj := make([]float32, batch*steps*pw)
+	gNext := make([][]float32, len(gState))
+	for k := range gNext {
+		gNext[k] = make([]float32, batch*u)
+	}
+	for s := steps - 1; s >= 0; s-- {
+		t := l.stepTime(s, steps)
+		gO := gLast
+		if gSeq != nil {
+			for b := 0; b < batch; b++ {
+				row := gO[b*u : (b+1)*u]
+				for j, v := range gSeq[(b*steps+s)*u : (b*steps+s+1)*u] {
+					row[j] += v
+				}
+			}
+		}
+		rows := trace[s].mask
+		for k := range gNext {
+			copy(gNext[k], gState[k])
+		}
+		for j, v := range gO {
+			gNext[0][j] += v
+		}
+		if rows == nil {
+			clear(gLast)
+		} else {
+			for b, keep := range rows {
+				if keep {
+					clear(gLast[b*u : (b+1)*u])
+					continue
+				}
+				for k := range gNext {
+					clear(gNext[k][b*u : (b+1)*u])
+				}
+				if l.ZeroOutputForMask {
+					clear(gLast[b*u : (b+1)*u])
+				}
+				// gLast keeps gO's row: the output repeated the
+				// previous one.
+			}
+		}
+		gp, gPrev := l.Cell.stepBack(trace[s].cache, gNext, batch, g)
+		for k := range gState {
+			if rows == nil {
+				copy(gState[k], gPrev[k])
+				continue
+			}
+			for b, keep := range rows {
+				if keep {
+					copy(gState[k][b*u:(b+1)*u], gPrev[k][b*u:(b+1)*u])
+				}
+			}
+		}
+		for b := 0; b < batch; b++ {
+			copy(gproj[(b*steps+t)*pw:(b*steps+t+1)*pw], gp[b*pw:(b+1)*pw])
+		}
+	}
+	return gproj
 }
 
 func shapesOf(in []*runtime.Tensor) string {
