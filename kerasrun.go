@@ -162,10 +162,8 @@ func hasNegative(shape []int) bool {
 // checkFinite rejects NaN and infinite inputs, which Keras would silently
 // propagate into every output.
 func checkFinite(x *Tensor) error {
-	for i, v := range x.Data {
-		if v != v || v > 3.4028235e38 || v < -3.4028235e38 {
-			return fmt.Errorf("element %d is %v", i, v)
-		}
+	if i := runtime.FirstNonFinite(x.Data); i >= 0 {
+		return fmt.Errorf("element %d is %v", i, x.Data[i])
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 )
@@ -118,3 +119,16 @@ func (v *Variable) Touch() { v.version.Add(1) }
 
 // Version counts the changes recorded by Touch.
 func (v *Variable) Version() uint64 { return v.version.Load() }
+
+// FirstNonFinite returns the index of the first NaN or infinite value of
+// data, or -1 when every value is finite: the one check of the inputs that
+// Predict, Evaluate and Fit refuse (Keras would carry a NaN through
+// silently).
+func FirstNonFinite(data []float32) int {
+	for i, v := range data {
+		if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
+			return i
+		}
+	}
+	return -1
+}

@@ -171,10 +171,8 @@ func (t *Trainer) CheckBatch(x, y []*runtime.Tensor) error {
 		if a == nil || len(a.Data) != runtime.ShapeSize(a.Shape) || len(a.Shape) == 0 {
 			return fmt.Errorf("array %d is empty or its data does not fit its shape", i)
 		}
-		for j, v := range a.Data {
-			if v != v || v > 3.4028235e38 || v < -3.4028235e38 {
-				return fmt.Errorf("array %d: element %d is %v", i, j, v)
-			}
+		if j := runtime.FirstNonFinite(a.Data); j >= 0 {
+			return fmt.Errorf("array %d: element %d is %v", i, j, a.Data[j])
 		}
 	}
 	return nil
