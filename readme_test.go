@@ -41,26 +41,7 @@ func layerTable() string {
 // TestReadmeLayerTable fails when the README's layer table and the layer
 // registry disagree; KERASRUN_WRITE_README=1 rewrites the table.
 func TestReadmeLayerTable(t *testing.T) {
-	data, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(data)
-	i, j := strings.Index(s, layersBegin), strings.Index(s, layersEnd)
-	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the layer table markers")
-	}
-	want := s[:i+len(layersBegin)] + "\n" + layerTable() + s[j:]
-	if want == s {
-		return
-	}
-	if os.Getenv("KERASRUN_WRITE_README") != "" {
-		if err := os.WriteFile("README.md", []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatalf("README.md's layer table is out of date with the registry: run KERASRUN_WRITE_README=1 go test -run TestReadmeLayerTable .")
+	readmeSection(t, layersBegin, layersEnd, "layer", "TestReadmeLayerTable", layerTable())
 }
 
 const (
@@ -123,16 +104,24 @@ func opTable(t *testing.T) string {
 // TestReadmeOpTable fails when the README's op table and the operation
 // registry disagree; KERASRUN_WRITE_README=1 rewrites the table.
 func TestReadmeOpTable(t *testing.T) {
+	readmeSection(t, opsBegin, opsEnd, "op", "TestReadmeOpTable", opTable(t))
+}
+
+// readmeSection fails when the README between the markers begin and end is
+// not body; KERASRUN_WRITE_README=1 rewrites it. what and test name the
+// table and the test that regenerates it in the message.
+func readmeSection(t *testing.T, begin, end, what, test, body string) {
+	t.Helper()
 	data, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(data)
-	i, j := strings.Index(s, opsBegin), strings.Index(s, opsEnd)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the op table markers")
+		t.Fatalf("README.md lacks the %s table markers", what)
 	}
-	want := s[:i+len(opsBegin)] + "\n" + opTable(t) + s[j:]
+	want := s[:i+len(begin)] + "\n" + body + s[j:]
 	if want == s {
 		return
 	}
@@ -142,5 +131,5 @@ func TestReadmeOpTable(t *testing.T) {
 		}
 		return
 	}
-	t.Fatalf("README.md's op table is out of date with the registry: run KERASRUN_WRITE_README=1 go test -run TestReadmeOpTable .")
+	t.Fatalf("README.md's %s table is out of date with the registry: run KERASRUN_WRITE_README=1 go test -run %s .", what, test)
 }
