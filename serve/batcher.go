@@ -111,8 +111,8 @@ func (b *batcher) run() {
 				return
 			}
 		}
-		if first.ctx.Err() != nil {
-			b.finish(first, nil, first.ctx.Err())
+		if err := expired(first.ctx); err != nil {
+			b.finish(first, nil, err)
 			continue
 		}
 		select {
@@ -144,8 +144,8 @@ func (b *batcher) run() {
 						break gather
 					}
 				}
-				if j.ctx.Err() != nil {
-					b.finish(j, nil, j.ctx.Err())
+				if err := expired(j.ctx); err != nil {
+					b.finish(j, nil, err)
 					continue
 				}
 				if rows+j.rows > opts.MaxBatchSize || !sameRowShapes(first, j) {
@@ -248,4 +248,17 @@ func predictError(err error) error {
 		return nil
 	}
 	return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
+}
+
+// expired is ctx.Err(), also when the deadline has passed but the timer that
+// cancels ctx has not fired yet (under load it runs late): a request whose
+// time is up never starts a prediction.
+func expired(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
