@@ -3,7 +3,9 @@
 // weights) and runs them: predict, evaluate and, later, continue training
 // and save back.
 //
-// A loaded Model is safe for concurrent use by multiple goroutines.
+// A loaded Model is safe for concurrent use by multiple goroutines. The
+// states of stateful=True recurrent layers live in a State the caller owns
+// (Model.NewState, Model.PredictState), never in the Model.
 //
 //	m, err := kerasrun.Load("model.keras")
 //	out, err := m.Predict(x) // x: *kerasrun.Tensor of shape (batch, ...)
@@ -87,8 +89,16 @@ func tensorInfos(names []string, shapes [][]int) []TensorInfo {
 func (m *Model) TrainingConfig() *kerasjson.TrainingConfig { return m.training }
 
 // Predict runs the model on one batch per input and returns one tensor per
-// output. Inputs are checked against the model's input shapes.
+// output. Inputs are checked against the model's input shapes. A model
+// with stateful=True recurrent layers starts from zero states, as Keras
+// does right after loading or reset_states(); PredictState carries them
+// from call to call.
 func (m *Model) Predict(inputs ...*Tensor) ([]*Tensor, error) {
+	return m.predict(&runtime.State{}, inputs)
+}
+
+// predict is Predict from the stateful layers' states st.
+func (m *Model) predict(st *runtime.State, inputs []*Tensor) ([]*Tensor, error) {
 	if len(inputs) != len(m.net.InputNames) {
 		return nil, fmt.Errorf("kerasrun: %s: model takes %d input(s) %v, got %d", m.info.Path, len(m.net.InputNames), m.net.InputNames, len(inputs))
 	}
@@ -108,9 +118,9 @@ func (m *Model) Predict(inputs ...*Tensor) ([]*Tensor, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if fb := m.net.FixedBatch(); fb > 0 && batch > fb {
-		return m.predictChunks(inputs, batch, fb)
+		return m.predictChunks(st, inputs, batch, fb)
 	}
-	out, _, err := m.net.Forward(&runtime.Context{}, inputs)
+	out, _, err := m.net.Forward(&runtime.Context{State: st}, inputs)
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
 	}
@@ -120,8 +130,9 @@ func (m *Model) Predict(inputs ...*Tensor) ([]*Tensor, error) {
 // predictChunks runs a model whose inputs declare a fixed batch size fb
 // on batch samples in chunks of fb, the last one shorter when batch is
 // not a multiple of fb (as tf-keras's predict(x, batch_size=fb) does),
-// and concatenates the outputs along the batch.
-func (m *Model) predictChunks(inputs []*Tensor, batch, fb int) ([]*Tensor, error) {
+// and concatenates the outputs along the batch. Stateful layers carry
+// their states from chunk to chunk.
+func (m *Model) predictChunks(st *runtime.State, inputs []*Tensor, batch, fb int) ([]*Tensor, error) {
 	var outs []*Tensor
 	for start := 0; start < batch; start += fb {
 		n := min(fb, batch-start)
@@ -130,7 +141,7 @@ func (m *Model) predictChunks(inputs []*Tensor, batch, fb int) ([]*Tensor, error
 			row := len(x.Data) / batch
 			chunk[i] = &Tensor{Shape: append([]int{n}, x.Shape[1:]...), Data: x.Data[start*row : (start+n)*row]}
 		}
-		out, _, err := m.net.Forward(&runtime.Context{}, chunk)
+		out, _, err := m.net.Forward(&runtime.Context{State: st}, chunk)
 		if err != nil {
 			return nil, fmt.Errorf("kerasrun: %s: samples %d to %d of %d (the model's fixed batch size is %d): %w", m.info.Path, start, start+n, batch, fb, err)
 		}

@@ -113,6 +113,9 @@ func (g *gradBuffers) flush(ctx *runtime.Context, vars []*runtime.Variable) {
 // rnnOptions are keras.layers.RNN's arguments.
 type rnnOptions struct {
 	ReturnSequences, ReturnState, GoBackwards, ZeroOutputForMask bool
+	// Stateful keeps the final states of a call as the next call's
+	// initial states (see rnn_state.go).
+	Stateful bool
 }
 
 // RNN is keras.layers.RNN and the layers built on it (LSTM, GRU,
@@ -127,6 +130,8 @@ type RNN struct {
 	Base
 	rnnOptions
 	Cell rnnCell
+	// statefulBatch is the batch size a stateful layer was built for.
+	statefulBatch int
 }
 
 // newRNNLayer reads RNN's arguments around a cell.
@@ -143,17 +148,11 @@ func newRNNLayer(spec *kerasjson.Layer, cell rnnCell) (*RNN, error) {
 	}{
 		{"return_sequences", &l.ReturnSequences}, {"return_state", &l.ReturnState},
 		{"go_backwards", &l.GoBackwards}, {"zero_output_for_mask", &l.ZeroOutputForMask},
+		{"stateful", &l.Stateful},
 	} {
 		if *f.dst, err = c.Bool(f.key, false); err != nil {
 			return nil, err
 		}
-	}
-	stateful, err := c.Bool("stateful", false)
-	if err != nil {
-		return nil, err
-	}
-	if stateful {
-		return nil, ShapeError(&l.Base, "stateful=True is not supported (states kept between calls)")
 	}
 	// unroll only changes how TensorFlow builds the loop.
 	cell.Common().Trainable = l.Trainable
@@ -225,6 +224,9 @@ func (l *RNN) Build(in [][]int) ([][]int, error) {
 		return nil, ShapeError(&l.Base, "built for %d features, called on %s", l.Cell.inputDim(), runtime.FormatShape(in[0]))
 	}
 	batch, steps := in[0][0], in[0][1]
+	if err := l.buildState(batch); err != nil {
+		return nil, err
+	}
 	out := [][]int{{batch, u}}
 	if l.ReturnSequences {
 		out[0] = []int{batch, steps, u}
@@ -293,6 +295,10 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 	if mask != nil && mask.Size() != batch*steps {
 		return nil, nil, ShapeError(&l.Base, "mask %s does not fit sequences %s", runtime.FormatShape(mask.Shape), runtime.FormatShape(x.Shape))
 	}
+	kept, err := l.keptStates(ctx, batch)
+	if err != nil {
+		return nil, nil, err
+	}
 	states := make([][]float32, ns)
 	for k := range states {
 		states[k] = make([]float32, batch*u)
@@ -302,11 +308,14 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 				return nil, nil, ShapeError(&l.Base, "initial state %d has shape %s, want (%d, %d)", k, runtime.FormatShape(s.Shape), batch, u)
 			}
 			copy(states[k], s.Data)
+		} else if kept != nil {
+			copy(states[k], kept[k].Data)
 		}
 	}
 	proj := cell.project(x.Data, batch*steps)
 	pw := len(proj) / max(batch*steps, 1)
 	seq, last, states, trace := l.loop(proj, pw, states, mask, batch, steps, ctx.Grad)
+	l.keepStates(ctx, states, batch)
 	var out []*runtime.Tensor
 	if seq != nil {
 		out = append(out, &runtime.Tensor{Shape: []int{batch, steps, u}, Data: seq})

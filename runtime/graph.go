@@ -35,6 +35,9 @@ type Context struct {
 	// op's inputs need a gradient; nil means all. An op may return nil for
 	// the others instead of computing them.
 	InputGradNeeded []bool
+	// State carries stateful layers' values (stateful RNN states) between
+	// calls; nil when the caller keeps none.
+	State *State
 
 	runDepth int // how many graph runs are under way (nested models)
 }

@@ -1,0 +1,44 @@
+package kerasrun
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// State holds the states that a model's stateful=True recurrent layers
+// (SimpleRNN, LSTM, GRU, RNN and Bidirectional of them) carry from one
+// PredictState call to the next, as Keras keeps them in the layers between
+// calls. The caller owns it: the Model itself keeps no state, so one loaded
+// Model serves any number of independent sequences, each with its own
+// State. Calls that share a State run one at a time.
+type State struct {
+	mu    sync.Mutex
+	model *Model
+	s     runtime.State
+}
+
+// NewState returns a State for m whose layers start from zero states.
+func (m *Model) NewState() *State { return &State{model: m} }
+
+// Reset sets every state back to zeros, as Keras's reset_states() does.
+func (st *State) Reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.s.Reset()
+}
+
+// PredictState is Predict starting from the states st holds; it leaves in
+// st the final states of the stateful layers for the next call. A stateful
+// layer needs the batch size its model declares (Input batch_shape or
+// batch_input_shape); a larger multiple of it runs as consecutive batches,
+// the states carried from one to the next, as Keras's predict does.
+func (m *Model) PredictState(st *State, inputs ...*Tensor) ([]*Tensor, error) {
+	if st == nil || st.model != m {
+		return nil, fmt.Errorf("kerasrun: %s: PredictState needs a State from this model's NewState", m.info.Path)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return m.predict(&st.s, inputs)
+}
