@@ -9,6 +9,8 @@
 #   make bench-serve  kerasrun serve vs KServe's Python model server (TensorFlow), same client
 #   make bench-e2e    whole models vs TensorFlow tf.function and onnxruntime, one pinned core
 #                  (slow: builds ResNet50 and friends; E2E_ARGS="--rounds 2 --models mlp,cnn")
+#   make beam-test  the Apache Beam module (beam/, its own go.mod): RunInference on Beam's
+#                  Prism runner, in process (downloads the Beam Go SDK on first use)
 #   make serve-compat  tritonclient (HTTP, gRPC), TF Serving REST requests and perf_analyzer
 #                  against `kerasrun serve` on bundled fixtures, checked against Keras's numbers
 
@@ -19,7 +21,7 @@ DEMO     = testdata/mlp_relu
 # Keep TensorFlow's start-up chatter out of the logs.
 export TF_CPP_MIN_LOG_LEVEL = 3
 
-.PHONY: all build demo test test-noasm fuzz race compat fixtures bench bench-serve bench-e2e serve-compat clean
+.PHONY: all build demo test test-noasm fuzz race compat fixtures bench bench-serve bench-e2e serve-compat beam-test clean
 
 all: build
 
@@ -106,6 +108,11 @@ bench-e2e:
 # Real inference clients, in their own virtualenv (compat/serve/venv.sh).
 serve-compat: build
 	$$(bash compat/serve/venv.sh)/bin/python compat/serve/check_clients.py bin/kerasrun
+
+# The Beam module (kerasbeam) has its own go.mod so that the core never
+# depends on the Beam SDK; its tests run pipelines on Prism in process.
+beam-test:
+	cd beam && $(GO) vet ./... && $(GO) test ./...
 
 clean:
 	rm -rf bin
