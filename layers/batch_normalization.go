@@ -14,6 +14,13 @@ import (
 // and records the moving-statistics updates Keras makes,
 // moving = moving*momentum + batch*(1-momentum), in ctx.Updates; otherwise
 // it uses the moving statistics.
+//
+// tf-keras runs a 4-D or 5-D input with its feature axis first or last
+// through TensorFlow's fused kernel, whose batch variance, the one the
+// moving variance moves towards, carries Bessel's correction (n/(n-1) for n
+// values a feature); tf-keras passes it on unchanged
+// (_bessels_correction_test_only), so a file tf-keras wrote trains so too.
+// Keras 3 uses the population variance everywhere.
 type BatchNormalization struct {
 	Base
 	Axis          int
@@ -22,6 +29,10 @@ type BatchNormalization struct {
 	Center, Scale bool
 
 	Gamma, Beta, MovingMean, MovingVariance *runtime.Variable
+
+	// fusedKeras2 is set for a tf-keras layer: its moving variance takes
+	// the Bessel-corrected batch variance where tf-keras fuses.
+	fusedKeras2 bool
 }
 
 func init() {
@@ -33,7 +44,7 @@ func newBatchNormalization(spec *kerasjson.Layer) (Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &BatchNormalization{Base: b}
+	l := &BatchNormalization{Base: b, fusedKeras2: spec.Keras2}
 	c := spec.Config
 	axes, err := c.Ints("axis", 0, []int{-1})
 	if err != nil {
@@ -142,6 +153,11 @@ func (l *BatchNormalization) Forward(ctx *runtime.Context, in []*runtime.Tensor)
 		var variance []float64
 		mean, variance = rowMoments(xp, rowLen)
 		inv = invStd(variance, l.Epsilon)
+		if l.fusedKeras2 && fusedAxis(x.Rank(), axis) && rowLen > 1 {
+			for i := range variance {
+				variance[i] *= float64(rowLen) / float64(rowLen-1)
+			}
+		}
 		m := float32(l.Momentum)
 		newMean, newVar := runtime.NewTensor(c), runtime.NewTensor(c)
 		for i := range c {
@@ -185,6 +201,13 @@ func (l *BatchNormalization) Forward(ctx *runtime.Context, in []*runtime.Tensor)
 		gd, _ := permuteAxes(gx, ps, inverse)
 		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: gd}}, nil
 	}, nil
+}
+
+// fusedAxis reports whether tf-keras runs BatchNormalization over feature
+// axis a of a rank-r input through the fused kernel (NCHW, NHWC, NCDHW,
+// NDHWC).
+func fusedAxis(r, a int) bool {
+	return (r == 4 || r == 5) && (a == 1 || a == r-1)
 }
 
 // axisToFrontOf is the permutation moving axis a first.
