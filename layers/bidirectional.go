@@ -133,7 +133,7 @@ func (l *Bidirectional) splitStates(n int) (int, error) {
 	if n == 1 {
 		return 0, nil
 	}
-	ns := l.ForwardLayer.Cell.numStates()
+	ns := numStates(l.ForwardLayer.Cell)
 	if n-1 != 2*ns {
 		return 0, ShapeError(&l.Base, "takes the sequences and %d initial states, got %d inputs", 2*ns, n)
 	}
@@ -294,9 +294,10 @@ func (l *Bidirectional) ForwardMasked(ctx *runtime.Context, in, masks []*runtime
 	return out, outMasks, back, nil
 }
 
-// reverseTime flips axis 1 of a (batch, time, features) tensor.
+// reverseTime flips axis 1 of a (batch, time, ...) tensor.
 func reverseTime(x *runtime.Tensor) *runtime.Tensor {
-	b, t, d := x.Shape[0], x.Shape[1], x.Shape[2]
+	b, t := x.Shape[0], x.Shape[1]
+	d := x.Size() / max(b*t, 1)
 	y := runtime.NewTensor(x.Shape...)
 	for i := 0; i < b; i++ {
 		for s := 0; s < t; s++ {

@@ -34,7 +34,7 @@ func init() {
 
 func newGRUCell(spec *kerasjson.Layer, name string) (*GRUCell, error) {
 	c := &GRUCell{}
-	if err := c.init(spec, "GRUCell", name, 3, true); err != nil {
+	if err := c.init(spec, "GRUCell", name, 3, 1, true); err != nil {
 		return nil, err
 	}
 	if !spec.Config.Has("reset_after") {
@@ -50,10 +50,10 @@ func newGRUCell(spec *kerasjson.Layer, name string) (*GRUCell, error) {
 	return c, nil
 }
 
-func (c *GRUCell) numStates() int { return 1 }
-
-func (c *GRUCell) buildCell(d int) error {
-	c.buildKernels(d)
+func (c *GRUCell) buildCell(frame []int) error {
+	if err := c.buildKernels(frame); err != nil {
+		return err
+	}
 	if c.UseBias {
 		shape := []int{3 * c.Units}
 		if c.ResetAfter {

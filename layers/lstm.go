@@ -27,7 +27,7 @@ func init() {
 
 func newLSTMCell(spec *kerasjson.Layer, name string) (*LSTMCell, error) {
 	c := &LSTMCell{}
-	if err := c.init(spec, "LSTMCell", name, 4, true); err != nil {
+	if err := c.init(spec, "LSTMCell", name, 4, 2, true); err != nil {
 		return nil, err
 	}
 	var err error
@@ -37,10 +37,10 @@ func newLSTMCell(spec *kerasjson.Layer, name string) (*LSTMCell, error) {
 	return c, nil
 }
 
-func (c *LSTMCell) numStates() int { return 2 }
-
-func (c *LSTMCell) buildCell(d int) error {
-	c.buildKernels(d)
+func (c *LSTMCell) buildCell(frame []int) error {
+	if err := c.buildKernels(frame); err != nil {
+		return err
+	}
 	if c.UseBias {
 		c.Bias = &runtime.Variable{Name: "bias", Value: runtime.NewTensor(4 * c.Units), Trainable: true}
 		if c.UnitForgetBias {

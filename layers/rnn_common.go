@@ -2,6 +2,8 @@ package layers
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
@@ -53,20 +55,24 @@ func AllWeights(l Layer) []*runtime.Variable {
 	return out
 }
 
-// rnnCell is one recurrent step. Every cell here outputs its first state
-// (h), and all its states have units elements.
+// rnnCell is one recurrent step over one frame per sample: a (features,)
+// vector for LSTMCell, GRUCell and SimpleRNNCell, a (spatial...,
+// channels) image for ConvLSTM's cell. Its output is one of its states
+// (h).
 type rnnCell interface {
 	Layer
-	// cellUnits is the size of each state and of the output.
-	cellUnits() int
-	// numStates is 2 for LSTM (h, c), 1 for GRU and SimpleRNN.
-	numStates() int
-	// buildCell creates the weights for an input dimension.
-	buildCell(inputDim int) error
-	// inputDim is the input dimension the cell was built for.
-	inputDim() int
-	// project returns x·kernel + input bias for rows input rows: the
-	// part of every step that does not depend on the states.
+	// stateShapes are the per-sample shapes of the states in Keras's
+	// order ((units,) twice for LSTM: h, c); known once built.
+	stateShapes() [][]int
+	// outputState is the index of the state the cell outputs.
+	outputState() int
+	// buildCell creates the weights for a per-sample frame shape.
+	buildCell(frame []int) error
+	// frameShape is the frame shape the cell was built for (nil before).
+	frameShape() []int
+	// project returns the input's contribution to every step for rows
+	// frames (x·kernel + input bias): the part of every step that does
+	// not depend on the states, computed for all steps at once.
 	project(x []float32, rows int) []float32
 	// projectBack returns dL/dx for dL/dproject and adds the kernel and
 	// input bias gradients to g.
@@ -159,6 +165,22 @@ func newRNNLayer(spec *kerasjson.Layer, cell rnnCell) (*RNN, error) {
 	return l, nil
 }
 
+// numStates is how many states a cell has.
+func numStates(c rnnCell) int { return len(c.stateShapes()) }
+
+// stateSizes are the per-sample element counts of a cell's states.
+func stateSizes(c rnnCell) []int {
+	sh := c.stateShapes()
+	out := make([]int, len(sh))
+	for k, s := range sh {
+		out[k] = runtime.ShapeSize(s)
+	}
+	return out
+}
+
+// outputShape is the per-sample shape of a cell's output.
+func outputShape(c rnnCell) []int { return c.stateShapes()[c.outputState()] }
+
 func init() {
 	Register("RNN", newRNN, Supports{Inference: true, Training: true})
 }
@@ -174,16 +196,22 @@ func newRNN(spec *kerasjson.Layer) (Layer, error) {
 	if o == nil {
 		return nil, fmt.Errorf("layer %s (RNN): no cell in the configuration", spec.Name)
 	}
-	f, ok := rnnCellFactories[o.ClassName]
-	if !ok {
-		return nil, fmt.Errorf("layer %s (RNN): cell class %s is not supported (LSTMCell, GRUCell and SimpleRNNCell are)", spec.Name, o.ClassName)
-	}
-	name, _ := o.Config.String("name", "")
-	cell, err := f(&kerasjson.Layer{ClassName: o.ClassName, Name: name, Config: o.Config})
+	cell, err := newCell(spec, o)
 	if err != nil {
 		return nil, err
 	}
 	return newRNNLayer(spec, cell)
+}
+
+// newCell builds the cell o of the layer spec (an RNN or a
+// StackedRNNCells).
+func newCell(spec *kerasjson.Layer, o *kerasjson.Object) (rnnCell, error) {
+	f, ok := rnnCellFactories[o.ClassName]
+	if !ok {
+		return nil, fmt.Errorf("layer %s (%s): cell class %s is not supported (LSTMCell, GRUCell, SimpleRNNCell and StackedRNNCells are)", spec.Name, spec.ClassName, o.ClassName)
+	}
+	name, _ := o.Config.String("name", "")
+	return f(&kerasjson.Layer{ClassName: o.ClassName, Name: name, Config: o.Config})
 }
 
 // Children returns the cell.
@@ -198,42 +226,45 @@ func (l *RNN) TensorKwargs() []string { return []string{"initial_state"} }
 // Weights returns nothing: the weights are the cell's.
 func (l *RNN) Weights() []*runtime.Variable { return nil }
 
-// Build builds the cell for the input's feature dimension.
+// Build builds the cell for the input's frame shape (the features, or a
+// ConvLSTM's image).
 func (l *RNN) Build(in [][]int) ([][]int, error) {
-	if len(in) == 0 || len(in[0]) != 3 {
-		return nil, ShapeError(&l.Base, "expects (batch, time, features) sequences, got %s", shapesString(in))
+	if len(in) == 0 || len(in[0]) < 3 {
+		return nil, ShapeError(&l.Base, "expects (batch, time, features...) sequences, got %s", shapesString(in))
 	}
-	u := l.Cell.cellUnits()
-	if len(in) != 1 && len(in) != 1+l.Cell.numStates() {
-		return nil, ShapeError(&l.Base, "takes the sequences and %d initial states, got %d inputs", l.Cell.numStates(), len(in))
-	}
-	for _, s := range in[1:] {
-		if len(s) != 2 || (s[1] >= 0 && s[1] != u) {
-			return nil, ShapeError(&l.Base, "initial states must be (batch, %d), got %s", u, shapesString(in))
+	frame := in[0][2:]
+	for _, d := range frame {
+		if d <= 0 {
+			return nil, ShapeError(&l.Base, "the dimensions after time must be known, got %s", runtime.FormatShape(in[0]))
 		}
 	}
-	d := in[0][2]
-	if d <= 0 {
-		return nil, ShapeError(&l.Base, "the feature dimension must be known, got %s", runtime.FormatShape(in[0]))
-	}
-	if l.Cell.inputDim() == 0 {
-		if err := l.Cell.buildCell(d); err != nil {
+	if l.Cell.frameShape() == nil {
+		if err := l.Cell.buildCell(frame); err != nil {
 			return nil, err
 		}
-	} else if l.Cell.inputDim() != d {
-		return nil, ShapeError(&l.Base, "built for %d features, called on %s", l.Cell.inputDim(), runtime.FormatShape(in[0]))
+	} else if !slices.Equal(l.Cell.frameShape(), frame) {
+		return nil, ShapeError(&l.Base, "built for steps of shape %s, called on %s", runtime.FormatShape(l.Cell.frameShape()), runtime.FormatShape(in[0]))
+	}
+	shapes := l.Cell.stateShapes()
+	if len(in) != 1 && len(in) != 1+len(shapes) {
+		return nil, ShapeError(&l.Base, "takes the sequences and %d initial states, got %d inputs", len(shapes), len(in))
+	}
+	for k, s := range in[1:] {
+		if len(s) != 1+len(shapes[k]) || !shapeCompatible(append([]int{s[0]}, shapes[k]...), s) {
+			return nil, ShapeError(&l.Base, "initial state %d must be (batch, %s), got %s", k, strings.Trim(runtime.FormatShape(shapes[k]), "()"), shapesString(in))
+		}
 	}
 	batch, steps := in[0][0], in[0][1]
 	if err := l.buildState(batch); err != nil {
 		return nil, err
 	}
-	out := [][]int{{batch, u}}
+	out := [][]int{append([]int{batch}, outputShape(l.Cell)...)}
 	if l.ReturnSequences {
-		out[0] = []int{batch, steps, u}
+		out[0] = append([]int{batch, steps}, outputShape(l.Cell)...)
 	}
 	if l.ReturnState {
-		for range l.Cell.numStates() {
-			out = append(out, []int{batch, u})
+		for _, sh := range shapes {
+			out = append(out, append([]int{batch}, sh...))
 		}
 	}
 	return out, nil
@@ -278,8 +309,9 @@ type rnnStep struct {
 // (false inside a frozen wrapper).
 func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tensor, trainable bool) ([]*runtime.Tensor, runtime.Backward, error) {
 	cell := l.Cell
-	if len(in) == 0 || in[0].Rank() != 3 || in[0].Shape[2] != cell.inputDim() {
-		return nil, nil, ShapeError(&l.Base, "expects (batch, time, %d) sequences, got %s", cell.inputDim(), shapesOf(in))
+	frame := cell.frameShape()
+	if len(in) == 0 || in[0].Rank() != 2+len(frame) || !slices.Equal(in[0].Shape[2:], frame) {
+		return nil, nil, ShapeError(&l.Base, "expects (batch, time, %s) sequences, got %s", strings.Trim(runtime.FormatShape(frame), "()"), shapesOf(in))
 	}
 	if ctx.Training && ctx.Grad {
 		if err := cell.checkTraining(); err != nil {
@@ -287,8 +319,10 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 		}
 	}
 	x := in[0]
-	batch, steps, d := x.Shape[0], x.Shape[1], x.Shape[2]
-	u, ns := cell.cellUnits(), cell.numStates()
+	batch, steps := x.Shape[0], x.Shape[1]
+	shapes, sizes := cell.stateShapes(), stateSizes(cell)
+	outShape := outputShape(cell)
+	ns := len(shapes)
 	if len(in) != 1 && len(in) != 1+ns {
 		return nil, nil, ShapeError(&l.Base, "takes the sequences and %d initial states, got %d inputs", ns, len(in))
 	}
@@ -301,11 +335,11 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 	}
 	states := make([][]float32, ns)
 	for k := range states {
-		states[k] = make([]float32, batch*u)
+		states[k] = make([]float32, batch*sizes[k])
 		if len(in) > 1 {
 			s := in[1+k]
-			if s.Size() != batch*u {
-				return nil, nil, ShapeError(&l.Base, "initial state %d has shape %s, want (%d, %d)", k, runtime.FormatShape(s.Shape), batch, u)
+			if s.Size() != batch*sizes[k] {
+				return nil, nil, ShapeError(&l.Base, "initial state %d has shape %s, want %s", k, runtime.FormatShape(s.Shape), runtime.FormatShape(append([]int{batch}, shapes[k]...)))
 			}
 			copy(states[k], s.Data)
 		} else if kept != nil {
@@ -318,13 +352,13 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 	l.keepStates(ctx, states, batch)
 	var out []*runtime.Tensor
 	if seq != nil {
-		out = append(out, &runtime.Tensor{Shape: []int{batch, steps, u}, Data: seq})
+		out = append(out, &runtime.Tensor{Shape: append([]int{batch, steps}, outShape...), Data: seq})
 	} else {
-		out = append(out, &runtime.Tensor{Shape: []int{batch, u}, Data: last})
+		out = append(out, &runtime.Tensor{Shape: append([]int{batch}, outShape...), Data: last})
 	}
 	if l.ReturnState {
 		for k := range states {
-			out = append(out, &runtime.Tensor{Shape: []int{batch, u}, Data: states[k]})
+			out = append(out, &runtime.Tensor{Shape: append([]int{batch}, shapes[k]...), Data: states[k]})
 		}
 	}
 	if !ctx.Grad {
@@ -334,12 +368,12 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 		var g gradBuffers
 		gState := make([][]float32, ns)
 		for k := range gState {
-			gState[k] = make([]float32, batch*u)
+			gState[k] = make([]float32, batch*sizes[k])
 			if l.ReturnState && 1+k < len(gout) && gout[1+k] != nil {
 				copy(gState[k], gout[1+k].Data)
 			}
 		}
-		gLast := make([]float32, batch*u)
+		gLast := make([]float32, batch*sizes[cell.outputState()])
 		if !l.ReturnSequences && len(gout) > 0 && gout[0] != nil {
 			copy(gLast, gout[0].Data)
 		}
@@ -350,9 +384,9 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 		gproj := l.loopBack(trace, pw, gSeq, gLast, gState, batch, steps, &g)
 		gx := cell.projectBack(x.Data, gproj, batch*steps, &g)
 		if trainable && cell.Common().Trainable {
-			g.flush(ctx, cell.Weights())
+			g.flush(ctx, AllWeights(cell))
 		}
-		gin := []*runtime.Tensor{{Shape: []int{batch, steps, d}, Data: gx}}
+		gin := []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: gx}}
 		if len(in) > 1 {
 			for k := range gState {
 				gin = append(gin, &runtime.Tensor{Shape: copyShape(in[1+k].Shape), Data: gState[k]})
@@ -378,7 +412,8 @@ func (l *RNN) stepTime(s, steps int) int {
 // (only with return_sequences), the last output, the final states and,
 // when trace is asked for, what each step keeps for loopBack.
 func (l *RNN) loop(proj []float32, pw int, states [][]float32, mask *runtime.Tensor, batch, steps int, trace bool) (seq, last []float32, final [][]float32, rec []rnnStep) {
-	u := l.Cell.cellUnits()
+	sizes, o := stateSizes(l.Cell), l.Cell.outputState()
+	u := sizes[o]
 	if l.ReturnSequences {
 		seq = make([]float32, batch*steps*u)
 	}
@@ -407,17 +442,17 @@ func (l *RNN) loop(proj []float32, pw int, states [][]float32, mask *runtime.Ten
 		}
 		if rows == nil {
 			states = next
-			copy(last, next[0])
+			copy(last, next[o])
 		} else {
 			// The cell's cache may hold the previous states: build the
 			// carried states in next, which the cell no longer reads.
 			for b, keep := range rows {
 				if keep {
-					copy(last[b*u:(b+1)*u], next[0][b*u:(b+1)*u])
+					copy(last[b*u:(b+1)*u], next[o][b*u:(b+1)*u])
 					continue
 				}
-				for k := range states {
-					copy(next[k][b*u:(b+1)*u], states[k][b*u:(b+1)*u])
+				for k, n := range sizes {
+					copy(next[k][b*n:(b+1)*n], states[k][b*n:(b+1)*n])
 				}
 				if l.ZeroOutputForMask {
 					clear(last[b*u : (b+1)*u])
@@ -444,11 +479,12 @@ func (l *RNN) loop(proj []float32, pw int, states [][]float32, mask *runtime.Ten
 // leaves in gState that of the initial states, adding recurrent weight
 // gradients to g. It overwrites gLast.
 func (l *RNN) loopBack(trace []rnnStep, pw int, gSeq, gLast []float32, gState [][]float32, batch, steps int, g *gradBuffers) []float32 {
-	u := l.Cell.cellUnits()
+	sizes, o := stateSizes(l.Cell), l.Cell.outputState()
+	u := sizes[o]
 	gproj := make([]float32, batch*steps*pw)
 	gNext := make([][]float32, len(gState))
 	for k := range gNext {
-		gNext[k] = make([]float32, batch*u)
+		gNext[k] = make([]float32, batch*sizes[k])
 	}
 	for s := steps - 1; s >= 0; s-- {
 		t := l.stepTime(s, steps)
@@ -466,7 +502,7 @@ func (l *RNN) loopBack(trace []rnnStep, pw int, gSeq, gLast []float32, gState []
 			copy(gNext[k], gState[k])
 		}
 		for j, v := range gO {
-			gNext[0][j] += v
+			gNext[o][j] += v
 		}
 		if rows == nil {
 			clear(gLast)
@@ -476,8 +512,8 @@ func (l *RNN) loopBack(trace []rnnStep, pw int, gSeq, gLast []float32, gState []
 					clear(gLast[b*u : (b+1)*u])
 					continue
 				}
-				for k := range gNext {
-					clear(gNext[k][b*u : (b+1)*u])
+				for k, n := range sizes {
+					clear(gNext[k][b*n : (b+1)*n])
 				}
 				if l.ZeroOutputForMask {
 					clear(gLast[b*u : (b+1)*u])
@@ -487,14 +523,14 @@ func (l *RNN) loopBack(trace []rnnStep, pw int, gSeq, gLast []float32, gState []
 			}
 		}
 		gp, gPrev := l.Cell.stepBack(trace[s].cache, gNext, batch, g)
-		for k := range gState {
+		for k, n := range sizes {
 			if rows == nil {
 				copy(gState[k], gPrev[k])
 				continue
 			}
 			for b, keep := range rows {
 				if keep {
-					copy(gState[k][b*u:(b+1)*u], gPrev[k][b*u:(b+1)*u])
+					copy(gState[k][b*n:(b+1)*n], gPrev[k][b*n:(b+1)*n])
 				}
 			}
 		}
@@ -527,6 +563,7 @@ type cellCore struct {
 	RecurrentKernel     *runtime.Variable
 	Bias                *runtime.Variable
 	gates               int
+	states              int // 2 for LSTMCell (h, c), 1 for GRUCell and SimpleRNNCell
 
 	packedKernel    runtime.Packed[*kernels.PackedB]
 	packedKernelT   runtime.Packed[*kernels.PackedB]
@@ -537,7 +574,7 @@ type cellCore struct {
 // init reads a cell's common arguments; name is the cell's Keras name
 // (lstm_cell, gru_cell, simple_rnn_cell) when the configuration is the
 // layer's own.
-func (c *cellCore) init(spec *kerasjson.Layer, class, name string, gates int, recurrent bool) error {
+func (c *cellCore) init(spec *kerasjson.Layer, class, name string, gates, states int, recurrent bool) error {
 	b, err := NewBase(spec)
 	if err != nil {
 		return err
@@ -545,7 +582,7 @@ func (c *cellCore) init(spec *kerasjson.Layer, class, name string, gates int, re
 	if name != "" {
 		b.Name, b.ClassName = name, class
 	}
-	c.Base, c.gates = b, gates
+	c.Base, c.gates, c.states = b, gates, states
 	cfg := spec.Config
 	if c.Units, err = cfg.Int("units", 0); err != nil {
 		return err
@@ -590,20 +627,34 @@ func (c *cellCore) init(spec *kerasjson.Layer, class, name string, gates int, re
 	return nil
 }
 
-func (c *cellCore) cellUnits() int { return c.Units }
-
-func (c *cellCore) inputDim() int {
-	if c.Kernel == nil {
-		return 0
+// stateShapes is (units,) per state.
+func (c *cellCore) stateShapes() [][]int {
+	out := make([][]int, c.states)
+	for k := range out {
+		out[k] = []int{c.Units}
 	}
-	return c.Kernel.Value.Shape[0]
+	return out
 }
 
-// buildKernels creates kernel and recurrent_kernel; the cell adds its bias.
-func (c *cellCore) buildKernels(d int) {
-	w := c.gates * c.Units
+func (c *cellCore) outputState() int { return 0 }
+
+func (c *cellCore) frameShape() []int {
+	if c.Kernel == nil {
+		return nil
+	}
+	return []int{c.Kernel.Value.Shape[0]}
+}
+
+// buildKernels creates kernel and recurrent_kernel for (features,)
+// frames; the cell adds its bias.
+func (c *cellCore) buildKernels(frame []int) error {
+	if len(frame) != 1 {
+		return ShapeError(&c.Base, "expects (batch, time, features) sequences, got steps of shape %s", runtime.FormatShape(frame))
+	}
+	d, w := frame[0], c.gates*c.Units
 	c.Kernel = &runtime.Variable{Name: "kernel", Value: runtime.NewTensor(d, w), Trainable: true}
 	c.RecurrentKernel = &runtime.Variable{Name: "recurrent_kernel", Value: runtime.NewTensor(c.Units, w), Trainable: true}
+	return nil
 }
 
 // Weights returns kernel, recurrent_kernel and bias.

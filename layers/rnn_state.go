@@ -46,12 +46,12 @@ func (l *RNN) keptStates(ctx *runtime.Context, batch int) ([]*runtime.Tensor, er
 	if kept == nil {
 		return nil, nil
 	}
-	u := l.Cell.cellUnits()
-	if len(kept) != l.Cell.numStates() {
-		return nil, ShapeError(&l.Base, "the kept state holds %d tensors, the layer has %d states", len(kept), l.Cell.numStates())
+	sizes := stateSizes(l.Cell)
+	if len(kept) != len(sizes) {
+		return nil, ShapeError(&l.Base, "the kept state holds %d tensors, the layer has %d states", len(kept), len(sizes))
 	}
-	for _, s := range kept {
-		if s.Size() != batch*u {
+	for k, s := range kept {
+		if s.Size() != batch*sizes[k] {
 			return nil, ShapeError(&l.Base, "is stateful: the kept state has shape %s, the input batch is %d", runtime.FormatShape(s.Shape), batch)
 		}
 	}
@@ -63,10 +63,10 @@ func (l *RNN) keepStates(ctx *runtime.Context, states [][]float32, batch int) {
 	if !l.Stateful || ctx.State == nil {
 		return
 	}
-	u := l.Cell.cellUnits()
+	shapes := l.Cell.stateShapes()
 	kept := make([]*runtime.Tensor, len(states))
 	for k, s := range states {
-		kept[k] = &runtime.Tensor{Shape: []int{batch, u}, Data: append([]float32(nil), s...)}
+		kept[k] = &runtime.Tensor{Shape: append([]int{batch}, shapes[k]...), Data: append([]float32(nil), s...)}
 	}
 	ctx.State.Set(l, kept)
 }

@@ -49,6 +49,9 @@ func TestRecurrentLayersContract(t *testing.T) {
 		{"GRU", `{"units": 3}`, [][]int{{3, 4, 2}}, nil},
 		{"GRU", `{"units": 3, "reset_after": false, "return_sequences": true}`, [][]int{{3, 4, 2}}, mask},
 		{"GRU", `{"units": 2, "reset_after": true, "return_state": true, "use_bias": false}`, [][]int{{3, 4, 2}, {3, 2}}, mask},
+		{"RNN", `{"return_sequences": true, "return_state": true, "cell": {"class_name": "StackedRNNCells", "config": {"name": "s", "cells": [
+			{"class_name": "LSTMCell", "config": {"name": "a", "units": 2}}, {"class_name": "GRUCell", "config": {"name": "b", "units": 3}}]}}}`,
+			[][]int{{3, 4, 2}, {3, 2}, {3, 2}, {3, 3}}, mask},
 	}
 	for _, c := range cases {
 		t.Run(c.class+c.config, func(t *testing.T) {

@@ -25,16 +25,16 @@ func init() {
 
 func newSimpleRNNCell(spec *kerasjson.Layer, name string) (*SimpleRNNCell, error) {
 	c := &SimpleRNNCell{}
-	if err := c.init(spec, "SimpleRNNCell", name, 1, false); err != nil {
+	if err := c.init(spec, "SimpleRNNCell", name, 1, 1, false); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *SimpleRNNCell) numStates() int { return 1 }
-
-func (c *SimpleRNNCell) buildCell(d int) error {
-	c.buildKernels(d)
+func (c *SimpleRNNCell) buildCell(frame []int) error {
+	if err := c.buildKernels(frame); err != nil {
+		return err
+	}
 	if c.UseBias {
 		c.Bias = &runtime.Variable{Name: "bias", Value: runtime.NewTensor(c.Units), Trainable: true}
 	}

@@ -1,5 +1,5 @@
 """Writes testdata/stateful: models with stateful=True recurrent layers
-(SimpleRNN, LSTM, GRU, RNN(LSTMCell), Bidirectional), predicted several
+(SimpleRNN, LSTM, GRU, RNN(LSTMCell), Bidirectional, RNN(StackedRNNCells)), predicted several
 times in a row so that each call starts from the states the previous one
 left, then again after reset_states().
 
@@ -50,15 +50,31 @@ def build(K):
     r = L.RNN(L.LSTMCell(2), stateful=True)(x)
     b = L.Bidirectional(L.LSTM(2, stateful=True, return_sequences=True))(x)
     branches = K.Model(x, [g, r, b], name="branches")
-    return [("stack", stack), ("branches", branches)]
+
+    # StackedRNNCells, with two cells of one class (saved as cells/lstm_cell
+    # and cells/lstm_cell_1 in a .keras file).
+    x = K.Input(batch_shape=(BATCH, STEPS, FEATURES))
+    cells = L.StackedRNNCells([L.LSTMCell(2), L.LSTMCell(3), L.GRUCell(2)])
+    c = L.RNN(cells, stateful=True, return_sequences=True)(x)
+    stacked = K.Model(x, L.Dense(2)(c), name="stacked_cells")
+    return [("stack", stack), ("branches", branches), ("stacked_cells", stacked)]
 
 
 def reset(model):
     if hasattr(model, "reset_states"):
         model.reset_states()  # tf-keras
         return
+    import keras
     for layer in model.layers:
-        if getattr(layer, "stateful", False):
+        if not getattr(layer, "stateful", False):
+            continue
+        if getattr(layer, "states", None) is not None:
+            # What RNN.reset_state() does, over the nested states of
+            # StackedRNNCells too (Keras 3.15's reset_state assigns to the
+            # top-level list only and fails on them).
+            for v in keras.tree.flatten(layer.states):
+                v.assign(np.zeros(tuple(v.shape), np.float32))
+        else:
             layer.reset_state()
 
 

@@ -74,7 +74,7 @@ class Recorder:
                 out = layer(tin[0], initial_state=tin[1:], training=training, **kwargs)
             else:
                 out = layer(tin[0] if len(tin) == 1 else tin, training=training, **kwargs)
-            outs = out if isinstance(out, (list, tuple)) else [out]
+            outs = tf.nest.flatten(out)  # nested states (StackedRNNCells) flattened, as a Functional graph does
             probes = [self.rng.uniform(-1, 1, size=tuple(o.shape)).astype(np.float32) for o in outs]
             loss = sum(tf.reduce_sum(tf.cast(o, tf.float32) * p) for o, p in zip(outs, probes))
         case = {

@@ -1,0 +1,64 @@
+"""Writes the StackedRNNCells layer fixtures:
+
+  layers/testdata/recurrent_cells.json         Keras 3: RNN(StackedRNNCells([...])) with masks,
+                                               go_backwards, return_state
+  layers/testdata/keras2/recurrent_cells.json  tf_keras: RNN([cells]), masks, go_backwards, return_state
+
+Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_layers_recurrent_cells.py
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np  # noqa: E402
+from layer_fixtures import Recorder  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "layers", "testdata")
+MASK = np.array([[1, 1, 1, 0, 0], [0, 1, 0, 1, 1], [1, 1, 1, 1, 1]], dtype=bool)
+SEQ = (3, 5, 4)
+
+# Every case holds the default tolerance (1e-5 + 1e-4*|want|): two or
+# three cells over 5 steps.
+
+
+def stacks(L):
+    return {
+        "lstm_gru": lambda: [L.LSTMCell(3), L.GRUCell(2)],
+        "simple_lstm_gru_before": lambda: [L.SimpleRNNCell(3), L.LSTMCell(2), L.GRUCell(2, reset_after=False)],
+        "lstm_lstm": lambda: [L.LSTMCell(2), L.LSTMCell(3, activation="relu")],
+    }
+
+
+def keras3(rec):
+    import keras
+    L = keras.layers
+    for tag, cells in stacks(L).items():
+        cell = lambda: L.StackedRNNCells(cells())
+        rec.case("RNN", {"cell": cell(), "return_sequences": True}, [SEQ], name=f"Stacked_{tag}_sequences_mask", masks=[MASK])
+        rec.case("RNN", {"cell": cell(), "return_state": True, "go_backwards": True}, [SEQ], name=f"Stacked_{tag}_state_backwards")
+        rec.case("RNN", {"cell": cell(), "return_sequences": True, "return_state": True, "zero_output_for_mask": True},
+                 [SEQ], name=f"Stacked_{tag}_all_mask", masks=[MASK])
+    rec.case("Bidirectional", {"layer": L.RNN(L.StackedRNNCells([L.GRUCell(2), L.SimpleRNNCell(2)]), return_sequences=True)},
+             [SEQ], name="Bidirectional_Stacked", masks=[MASK])
+
+
+def keras2(rec):
+    import tf_keras
+    L = tf_keras.layers
+    for tag, cells in stacks(L).items():
+        rec.case("RNN", {"cell": cells(), "return_sequences": True}, [SEQ], name=f"keras2_Stacked_{tag}_mask", masks=[MASK])
+        rec.case("RNN", {"cell": cells(), "return_state": True, "go_backwards": True}, [SEQ], name=f"keras2_Stacked_{tag}_state_backwards")
+
+
+def main():
+    rec = Recorder("recurrent_cells")
+    keras3(rec)
+    print(rec.write(OUT), len(rec.cases), "cases")
+    import tf_keras
+    rec2 = Recorder("recurrent_cells", keras_module=tf_keras)
+    keras2(rec2)
+    print(rec2.write(os.path.join(OUT, "keras2")), len(rec2.cases), "cases")
+
+
+if __name__ == "__main__":
+    main()
