@@ -22,6 +22,9 @@ type activation struct {
 	// fromY is set when backward reads only y (not x): forward may then
 	// write y over x.
 	fromY bool
+	// clamp, when set, says the forward pass is min(max(x, Lo), Hi)
+	// (relu, relu6, ReLU(max_value)): a kernel may fuse it into its store.
+	clamp *kernels.Clamp
 }
 
 // outDim returns the output's last dimension for an input last dimension n.
@@ -185,7 +188,9 @@ func init() {
 	// The commonest activations run on the vectorized float32 kernels
 	// (accurate to a few ulps); their derivatives need only y, so they may
 	// be applied in place.
-	activations["relu"] = vectorized("relu", kernels.Relu, reluGrad)
+	reluVectorized = vectorized("relu", kernels.Relu, reluGrad)
+	reluVectorized.clamp = &kernels.Clamp{Lo: 0, Hi: float32(math.Inf(1))}
+	activations["relu"] = reluVectorized
 	activations["sigmoid"] = vectorized("sigmoid", kernels.Sigmoid, func(y, gy, gx []float32) {
 		gy = gy[:len(y)]
 		for i, v := range y {
@@ -271,11 +276,20 @@ func RenameKeras2Activations(c kerasjson.Config) {
 	}
 }
 
+// reluVectorized is activations["relu"], which reluActivation returns for
+// plain relu once the package is initialized.
+var reluVectorized *activation
+
 // reluActivation is keras.activations.relu(negative_slope, max_value,
 // threshold); maxValue < 0 means none.
 func reluActivation(slope, maxValue, threshold float64) *activation {
 	if slope != 0 && maxValue < 0 && threshold == 0 {
 		return leakyReluActivation(slope)
+	}
+	if slope == 0 && maxValue < 0 && threshold == 0 {
+		if reluVectorized != nil {
+			return reluVectorized
+		}
 	}
 	name := "relu"
 	if slope == 0 && maxValue == 6 && threshold == 0 {
@@ -284,7 +298,7 @@ func reluActivation(slope, maxValue, threshold float64) *activation {
 	// Keras computes positive part p (x where x > threshold, else 0;
 	// relu or relu6 without a threshold), clips p to [0, max_value], and
 	// subtracts negative_slope * relu(threshold - x).
-	return elementwise(name, func(x float64) float64 {
+	a := elementwise(name, func(x float64) float64 {
 		p := 0.0
 		if x > threshold {
 			p = x
@@ -304,6 +318,14 @@ func reluActivation(slope, maxValue, threshold float64) *activation {
 		}
 		return d + slope*step(threshold-x > 0)
 	})
+	if slope == 0 && threshold == 0 && maxValue >= 0 {
+		// min(max(x, 0), max_value) in float32 gives the same values
+		// (float32(max_value) rounded once), NaN included.
+		c := kernels.Clamp{Lo: 0, Hi: float32(maxValue)}
+		a.clamp = &c
+		a.forward = func(x, y []float32, _ int) { kernels.ClampTo(y[:len(x)], x, c) }
+	}
+	return a
 }
 
 // leakyReluActivation is tf.nn.leaky_relu: x for x > 0, else slope * x.

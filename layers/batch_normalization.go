@@ -241,9 +241,12 @@ func (l *BatchNormalization) infer(x *runtime.Tensor, axis int) *runtime.Tensor 
 	inner := runtime.ShapeSize(x.Shape[axis+1:])
 	y := runtime.NewTensor(x.Shape...)
 	if inner == 1 {
-		for i, v := range x.Data {
-			ch := i % c
-			y.Data[i] = v*scale[ch] + shift[ch]
+		// Channels last: one pass per row of c values.
+		for r := 0; r+c <= len(x.Data); r += c {
+			xr, yr := x.Data[r:r+c], y.Data[r:r+c]
+			for ch, v := range xr {
+				yr[ch] = v*scale[ch] + shift[ch]
+			}
 		}
 		return y
 	}

@@ -2,7 +2,6 @@ package layers
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
@@ -126,11 +125,11 @@ func (p *depthwiseProblem) backward(x, w, dy []float32, needInput bool) (dx, dw 
 // fusedClamp returns the kernel clamp that computes act, when there is one
 // that gives the same values (NaN included).
 func fusedClamp(act *activation) (kernels.Clamp, bool) {
-	switch act {
-	case activations["linear"]:
+	if act == activations["linear"] {
 		return kernels.NoClamp, true
-	case activations["relu"]:
-		return kernels.Clamp{Lo: 0, Hi: float32(math.Inf(1))}, true
+	}
+	if act != nil && act.clamp != nil {
+		return *act.clamp, true
 	}
 	return kernels.Clamp{}, false
 }

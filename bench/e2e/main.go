@@ -4,7 +4,7 @@
 // call per batch size, and the peak RSS of the process. The output of the
 // largest batch is written to -out for the agreement check.
 //
-//	e2e -model m.keras -input x.npy -batches 1,32 -budget 2s -out y.npy
+//	e2e -model m.keras -input x.npy -batches 1,32 -budget 2s -out y.npy [-cpuprofile cpu.out]
 package main
 
 import (
@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -31,8 +32,22 @@ func main() {
 	budget := flag.Duration("budget", 2*time.Second, "timed calls per batch size run for at least this long")
 	minCalls := flag.Int("min", 3, "at least this many timed calls per batch size")
 	out := flag.String("out", "", "write the output of the largest batch here (.npy)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed calls here (go tool pprof)")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*model, *input, *batches, *budget, *minCalls, *out); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}

@@ -160,6 +160,17 @@ func Relu(dst, x []float32) {
 	}
 }
 
+// ClampTo writes act's min(max(x[i], Lo), Hi) to dst[i] (NaN stays NaN):
+// relu6 and the other clipped activations.
+func ClampTo(dst, x []float32, act Clamp) {
+	checkUnary("ClampTo", dst, x)
+	x = x[:len(dst)]
+	lo, hi := act.Lo, act.Hi
+	for i, v := range x {
+		dst[i] = min(max(v, lo), hi)
+	}
+}
+
 // GeluTanh writes Keras's approximate GELU,
 // 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x**3))), to dst[i].
 func GeluTanh(dst, x []float32) {

@@ -45,6 +45,7 @@ func testActivations(t *testing.T) {
 		{"Tanh", Tanh, math.Tanh, 3, 0},
 		{"Sigmoid", Sigmoid, func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }, 3, 0},
 		{"Relu", Relu, func(v float64) float64 { return math.Max(v, 0) }, 0, 0},
+		{"Relu6", func(dst, x []float32) { ClampTo(dst, x, Clamp{0, 6}) }, func(v float64) float64 { return math.Min(math.Max(v, 0), 6) }, 0, 0},
 		{"GeluTanh", GeluTanh, gelu, 4, 1e-7},
 		{"GeluErf", GeluErf, func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) }, 1, 1e-30},
 	} {
@@ -54,7 +55,7 @@ func testActivations(t *testing.T) {
 		worst := 0.0
 		for i, x := range xs {
 			want := tc.ref(float64(x))
-			if tc.name == "Relu" && x != x {
+			if (tc.name == "Relu" || tc.name == "Relu6") && x != x {
 				want = math.NaN()
 			}
 			u := ulps(dst[i], want)
