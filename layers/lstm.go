@@ -71,62 +71,81 @@ func (c *LSTMCell) projectBack(x, gp []float32, rows int, g *gradBuffers) []floa
 
 type lstmCache struct {
 	hPrev, cPrev []float32
-	z, gates     []float32 // pre-activations and activated gates (batch × 4u)
+	z, gates     []float32 // pre-activations and activated gates (n × 4u)
 	cNew, actC   []float32 // c' and activation(c')
 }
 
 func (c *LSTMCell) step(p []float32, prev [][]float32, batch int) ([][]float32, any) {
-	u, w := c.Units, 4*c.Units
 	z := c.recurrent(prev[0], batch)
 	for i, v := range p {
 		z[i] += v
 	}
-	gates := make([]float32, len(z))
-	for g := 0; g < 4; g++ {
-		act := c.RecurrentActivation
-		if g == 2 {
-			act = c.Activation
-		}
-		applyGate(act, z, gates, batch, w, g, u)
-	}
-	cNew := make([]float32, batch*u)
-	for b := 0; b < batch; b++ {
-		gr := gates[b*w : (b+1)*w]
-		for j := 0; j < u; j++ {
-			cNew[b*u+j] = gr[u+j]*prev[1][b*u+j] + gr[j]*gr[2*u+j]
-		}
-	}
-	actC := make([]float32, len(cNew))
-	c.Activation.forward(cNew, actC, u)
-	h := make([]float32, batch*u)
-	for b := 0; b < batch; b++ {
-		for j := 0; j < u; j++ {
-			h[b*u+j] = gates[b*w+3*u+j] * actC[b*u+j]
-		}
-	}
-	cache := &lstmCache{hPrev: prev[0], cPrev: prev[1], z: z, gates: gates, cNew: cNew, actC: actC}
-	return [][]float32{h, append([]float32(nil), cNew...)}, cache
+	h, k := lstmPointwise(c.Activation, c.RecurrentActivation, z, prev[1], batch, c.Units)
+	k.hPrev = prev[0]
+	return [][]float32{h, append([]float32(nil), k.cNew...)}, k
 }
 
 func (c *LSTMCell) stepBack(cache any, gNext [][]float32, batch int, g *gradBuffers) ([]float32, [][]float32) {
 	k := cache.(*lstmCache)
-	u, w := c.Units, 4*c.Units
-	gh, gc := gNext[0], gNext[1]
-	gGates := make([]float32, batch*w)
-	gActC := make([]float32, batch*u)
-	for b := 0; b < batch; b++ {
+	gz, gcPrev := lstmPointwiseBack(c.Activation, c.RecurrentActivation, k, gNext[0], gNext[1], batch, c.Units)
+	ghPrev := make([]float32, batch*c.Units)
+	c.recurrentBack(k.hPrev, gz, batch, ghPrev, g)
+	return gz, [][]float32{ghPrev, gcPrev}
+}
+
+// lstmPointwise is the LSTM step after the input and recurrent
+// transformations, over n rows of u units (a batch of LSTMCell, every
+// position of a ConvLSTM's feature map): from z = x·W + h·U + b (n × 4u,
+// gates i, f, c, o) and the previous carry, h' = o*act(c'), c' = f*c +
+// i*act(z_c). The cache holds what lstmPointwiseBack needs (hPrev is the
+// caller's to set).
+func lstmPointwise(act, recAct *activation, z, cPrev []float32, n, u int) ([]float32, *lstmCache) {
+	w := 4 * u
+	gates := make([]float32, len(z))
+	for g := 0; g < 4; g++ {
+		a := recAct
+		if g == 2 {
+			a = act
+		}
+		applyGate(a, z, gates, n, w, g, u)
+	}
+	cNew := make([]float32, n*u)
+	for b := 0; b < n; b++ {
+		gr := gates[b*w : (b+1)*w]
+		for j := 0; j < u; j++ {
+			cNew[b*u+j] = gr[u+j]*cPrev[b*u+j] + gr[j]*gr[2*u+j]
+		}
+	}
+	actC := make([]float32, len(cNew))
+	act.forward(cNew, actC, u)
+	h := make([]float32, n*u)
+	for b := 0; b < n; b++ {
+		for j := 0; j < u; j++ {
+			h[b*u+j] = gates[b*w+3*u+j] * actC[b*u+j]
+		}
+	}
+	return h, &lstmCache{cPrev: cPrev, z: z, gates: gates, cNew: cNew, actC: actC}
+}
+
+// lstmPointwiseBack maps the gradients of h' and c' to those of z and of
+// the previous carry.
+func lstmPointwiseBack(act, recAct *activation, k *lstmCache, gh, gc []float32, n, u int) (gz, gcPrev []float32) {
+	w := 4 * u
+	gGates := make([]float32, n*w)
+	gActC := make([]float32, n*u)
+	for b := 0; b < n; b++ {
 		for j := 0; j < u; j++ {
 			gGates[b*w+3*u+j] = gh[b*u+j] * k.actC[b*u+j]
 			gActC[b*u+j] = gh[b*u+j] * k.gates[b*w+3*u+j]
 		}
 	}
-	gcTotal := make([]float32, batch*u)
-	c.Activation.backward(k.cNew, k.actC, gActC, gcTotal, u)
-	gcPrev := make([]float32, batch*u)
+	gcTotal := make([]float32, n*u)
+	act.backward(k.cNew, k.actC, gActC, gcTotal, u)
+	gcPrev = make([]float32, n*u)
 	for i := range gcTotal {
 		gcTotal[i] += gc[i]
 	}
-	for b := 0; b < batch; b++ {
+	for b := 0; b < n; b++ {
 		gr := k.gates[b*w : (b+1)*w]
 		gg := gGates[b*w : (b+1)*w]
 		for j := 0; j < u; j++ {
@@ -137,15 +156,13 @@ func (c *LSTMCell) stepBack(cache any, gNext [][]float32, batch int, g *gradBuff
 			gg[2*u+j] = d * gr[j]
 		}
 	}
-	gz := make([]float32, batch*w)
+	gz = make([]float32, n*w)
 	for gi := 0; gi < 4; gi++ {
-		act := c.RecurrentActivation
+		a := recAct
 		if gi == 2 {
-			act = c.Activation
+			a = act
 		}
-		gateGrad(act, k.z, k.gates, gGates, gz, batch, w, gi, u)
+		gateGrad(a, k.z, k.gates, gGates, gz, n, w, gi, u)
 	}
-	ghPrev := make([]float32, batch*u)
-	c.recurrentBack(k.hPrev, gz, batch, ghPrev, g)
-	return gz, [][]float32{ghPrev, gcPrev}
+	return gz, gcPrev
 }

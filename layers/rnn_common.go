@@ -593,23 +593,7 @@ func (c *cellCore) init(spec *kerasjson.Layer, class, name string, gates, states
 	if c.UseBias, err = cfg.Bool("use_bias", true); err != nil {
 		return err
 	}
-	readAct := func(key, def string) (*activation, error) {
-		if !cfg.Has(key) {
-			return activations[def], nil
-		}
-		o, err := cfg.Object(key)
-		if err != nil {
-			return nil, err
-		}
-		a, err := lookupActivation(o)
-		if err != nil {
-			return nil, err
-		}
-		if a.halves || a.name == "softmax" || a.name == "log_softmax" || a.name == "sparsemax" {
-			return nil, ShapeError(&c.Base, "%s %s is not supported in a recurrent cell", key, a.name)
-		}
-		return a, nil
-	}
+	readAct := func(key, def string) (*activation, error) { return readCellActivation(&c.Base, cfg, key, def) }
 	if c.Activation, err = readAct("activation", "tanh"); err != nil {
 		return err
 	}
@@ -625,6 +609,26 @@ func (c *cellCore) init(spec *kerasjson.Layer, class, name string, gates, states
 		return err
 	}
 	return nil
+}
+
+// readCellActivation reads a recurrent cell's activation argument (def
+// when absent), refusing those that do not apply elementwise.
+func readCellActivation(b *Base, cfg kerasjson.Config, key, def string) (*activation, error) {
+	if !cfg.Has(key) {
+		return activations[def], nil
+	}
+	o, err := cfg.Object(key)
+	if err != nil {
+		return nil, err
+	}
+	a, err := lookupActivation(o)
+	if err != nil {
+		return nil, err
+	}
+	if a.halves || a.name == "softmax" || a.name == "log_softmax" || a.name == "sparsemax" {
+		return nil, ShapeError(b, "%s %s is not supported in a recurrent cell", key, a.name)
+	}
+	return a, nil
 }
 
 // stateShapes is (units,) per state.

@@ -1,5 +1,5 @@
 """Writes testdata/stateful: models with stateful=True recurrent layers
-(SimpleRNN, LSTM, GRU, RNN(LSTMCell), Bidirectional, RNN(StackedRNNCells)), predicted several
+(SimpleRNN, LSTM, GRU, RNN(LSTMCell), Bidirectional, RNN(StackedRNNCells), ConvLSTM2D), predicted several
 times in a row so that each call starts from the states the previous one
 left, then again after reset_states().
 
@@ -57,7 +57,12 @@ def build(K):
     cells = L.StackedRNNCells([L.LSTMCell(2), L.LSTMCell(3), L.GRUCell(2)])
     c = L.RNN(cells, stateful=True, return_sequences=True)(x)
     stacked = K.Model(x, L.Dense(2)(c), name="stacked_cells")
-    return [("stack", stack), ("branches", branches), ("stacked_cells", stacked)]
+
+    # ConvLSTM2D over (3, 3, 1) frames.
+    x = K.Input(batch_shape=(BATCH, STEPS, 3, 3, 1))
+    v = L.ConvLSTM2D(2, 2, padding="same", stateful=True, return_sequences=True)(x)
+    conv = K.Model(x, v, name="conv_lstm")
+    return [("stack", stack), ("branches", branches), ("stacked_cells", stacked), ("conv_lstm", conv)]
 
 
 def reset(model):
@@ -103,7 +108,7 @@ def record(K, tag, out, rng):
             if calls and calls[-1].get("reset"):
                 x = first
             else:
-                x = rng.uniform(-1, 1, size=(c, STEPS, FEATURES)).astype(np.float32)
+                x = rng.uniform(-1, 1, size=(c,) + tuple(model.inputs[0].shape[1:])).astype(np.float32)
             ys = model.predict(x, batch_size=BATCH, verbose=0)
             ys = ys if isinstance(ys, list) else [ys]
             if first is None:
