@@ -1,8 +1,6 @@
 package layers
 
 import (
-	"fmt"
-
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
 	"github.com/kerasrun/kerasrun/runtime/kernels"
@@ -14,15 +12,8 @@ import (
 // "causal", and data_format channels_last or channels_first. Weights:
 // kernel (kernel_size..., input_channels/groups, filters), bias (filters,).
 type Conv struct {
-	Base
-	Filters    int
-	Groups     int
-	UseBias    bool
-	Activation *activation
-	Kernel     *runtime.Variable
-	Bias       *runtime.Variable
+	BaseConv
 
-	args windowArgs
 	pack convPack
 }
 
@@ -35,60 +26,22 @@ func init() {
 }
 
 func newConv(spec *kerasjson.Layer, rank int) (Layer, error) {
-	b, err := NewBase(spec)
+	b, err := newBaseConv(spec, rank, plainConv)
 	if err != nil {
 		return nil, err
 	}
-	l := &Conv{Base: b}
-	if err := l.readConfig(spec.Config, rank); err != nil {
-		return nil, fmt.Errorf("layer %s: %w", &l.Base, err)
-	}
-	return l, nil
-}
-
-func (l *Conv) readConfig(c kerasjson.Config, rank int) error {
-	var err error
-	if l.Filters, err = c.Int("filters", 0); err != nil {
-		return err
-	}
-	if l.Filters <= 0 {
-		return fmt.Errorf("filters must be positive, got %d", l.Filters)
-	}
-	if l.Groups, err = c.Int("groups", 1); err != nil {
-		return err
-	}
-	if l.Groups <= 0 || l.Filters%l.Groups != 0 {
-		return fmt.Errorf("groups %d must be positive and divide filters %d", l.Groups, l.Filters)
-	}
-	if l.UseBias, err = c.Bool("use_bias", true); err != nil {
-		return err
-	}
-	act, err := c.Object("activation")
-	if err != nil {
-		return err
-	}
-	if l.Activation, err = lookupActivation(act); err != nil {
-		return err
-	}
-	if r, err := c.Int("lora_rank", 0); err != nil || r != 0 {
-		return fmt.Errorf("lora_rank is not supported")
-	}
-	l.args, err = readWindowArgs(c, rank, "kernel_size", ones(rank), true)
-	return err
+	return &Conv{BaseConv: b}, nil
 }
 
 // problem returns the convolution computed for an input shape.
 func (l *Conv) problem(shape []int) (convProblem, error) {
-	sp, cin, ok := spatialAxes(shape, l.args.rank, l.args.channelsFirst)
-	if !ok {
-		return convProblem{}, ShapeError(&l.Base, "expects input of rank %d, got %s", l.args.rank+2, runtime.FormatShape(shape))
-	}
-	if cin <= 0 || cin%l.Groups != 0 {
-		return convProblem{}, ShapeError(&l.Base, "input channels %d must be known and divisible by groups %d (input %s)", cin, l.Groups, runtime.FormatShape(shape))
-	}
-	win, err := newWindow(l.args, sp)
+	sp, cin, err := l.inputAxes(shape)
 	if err != nil {
-		return convProblem{}, ShapeError(&l.Base, "input %s: %v", runtime.FormatShape(shape), err)
+		return convProblem{}, err
+	}
+	win, err := l.window(shape, sp)
+	if err != nil {
+		return convProblem{}, err
 	}
 	return convProblem{win: win, batch: max(shape[0], 1), cin: cin, cout: l.Filters, groups: l.Groups}, nil
 }
@@ -103,24 +56,10 @@ func (l *Conv) Build(in [][]int) ([][]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	kshape := append(append([]int(nil), l.args.kernel...), p.cinG(), l.Filters)
-	if l.Kernel == nil {
-		l.Kernel = &runtime.Variable{Name: "kernel", Value: runtime.NewTensor(kshape...), Trainable: true}
-		if l.UseBias {
-			l.Bias = &runtime.Variable{Name: "bias", Value: runtime.NewTensor(l.Filters), Trainable: true}
-		}
-	} else if !windowShapeEqual(l.Kernel.Value.Shape, kshape) {
-		return nil, ShapeError(&l.Base, "built with kernel %s, called on input %s", runtime.FormatShape(l.Kernel.Value.Shape), runtime.FormatShape(s))
+	if err := l.buildVariables("kernel", l.kernelShape(p.cinG(), l.Filters), l.Filters, s); err != nil {
+		return nil, err
 	}
-	return [][]int{joinAxes(s[0], p.win.outSpatial(), l.Filters, l.args.channelsFirst)}, nil
-}
-
-// Weights returns kernel and bias.
-func (l *Conv) Weights() []*runtime.Variable {
-	if l.Bias == nil {
-		return []*runtime.Variable{l.Kernel}
-	}
-	return []*runtime.Variable{l.Kernel, l.Bias}
+	return [][]int{l.outputShape(s[0], p.win.outSpatial(), l.Filters)}, nil
 }
 
 // Forward computes the convolution, bias and activation.
@@ -135,15 +74,11 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 		return nil, nil, ShapeError(&l.Base, "built for %d input channels per group, got input %s", l.Kernel.Value.Shape[l.args.rank], runtime.FormatShape(x.Shape))
 	}
 	cf := l.args.channelsFirst
-	outShape := joinAxes(p.batch, p.win.outSpatial(), l.Filters, cf)
-	var bias []float32
-	if l.Bias != nil {
-		bias = l.Bias.Value.Data
-	}
+	outShape := l.outputShape(p.batch, p.win.outSpatial(), l.Filters)
 	xl := toChannelsLast(x, cf)
 	pk := l.pack.get(l.Kernel)
 	zl := make([]float32, p.rows()*p.cout)
-	p.forward(xl, pk, bias, zl)
+	p.forward(xl, pk, l.biasData(), zl)
 	var out *convOutput
 	if !cf && l.Activation.fromY {
 		// The backward pass needs only y: apply the activation in place.
@@ -168,7 +103,7 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 				db = make([]float32, l.Filters)
 			}
 			kernels.Conv2DWeightGrads(p.kernelParams(), xl, gout[0].Data, out.y, dw, db)
-			ctx.AccumulateGrad(l.Kernel, &runtime.Tensor{Shape: copyShape(l.Kernel.Value.Shape), Data: dw})
+			accumulateGrad(ctx, l.Kernel, dw)
 			if db != nil {
 				ctx.AccumulateGrad(l.Bias, &runtime.Tensor{Shape: []int{l.Filters}, Data: db})
 			}
@@ -176,10 +111,8 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 		}
 		gzl := out.gradLast(gout[0].Data)
 		if l.Base.Trainable {
-			ctx.AccumulateGrad(l.Kernel, &runtime.Tensor{Shape: copyShape(l.Kernel.Value.Shape), Data: p.backwardFilter(xl, gzl)})
-			if l.Bias != nil {
-				ctx.AccumulateGrad(l.Bias, &runtime.Tensor{Shape: []int{l.Filters}, Data: sumRows(gzl, l.Filters)})
-			}
+			accumulateGrad(ctx, l.Kernel, p.backwardFilter(xl, gzl))
+			l.accumulateBiasGrad(ctx, gzl, l.Filters)
 		}
 		if !ctx.NeedInputGrad(0) {
 			return []*runtime.Tensor{nil}, nil
@@ -188,16 +121,4 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 		return []*runtime.Tensor{{Shape: copyShape(x.Shape), Data: fromChannelsLast(gx, x.Shape, cf)}}, nil
 	}
 	return []*runtime.Tensor{out.tensor()}, back, nil
-}
-
-func windowShapeEqual(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -146,4 +147,68 @@ func TestDepthwiseSeparableContract(t *testing.T) {
 		{"SeparableConv2D", `{"filters": 3, "kernel_size": 3, "depth_multiplier": 2, "padding": "same"}`, []int{2, 4, 5, 2}},
 		{"SeparableConv1D", `{"filters": 2, "kernel_size": 2, "strides": 2, "data_format": "channels_first", "use_bias": false}`, []int{2, 3, 7}},
 	})
+}
+
+// TestConvMalformedConfig: an argument Keras refuses is a *ConfigError
+// naming the layer, its class and the argument; a valid argument kerasrun
+// cannot run (lora_rank, an unknown activation) is not.
+func TestConvMalformedConfig(t *testing.T) {
+	for _, c := range []struct{ class, config, arg string }{
+		{"Conv2D", `{"filters": -128, "kernel_size": 3}`, "filters"},
+		{"Conv2D", `{"filters": "8", "kernel_size": 3}`, "filters"},
+		{"Conv2D", `{"filters": 4, "kernel_size": 3, "groups": 3}`, "groups"},
+		{"Conv2D", `{"filters": 3, "kernel_size": [3, 3, 3]}`, "kernel_size"},
+		{"Conv2D", `{"filters": 3, "kernel_size": [3, 0]}`, "kernel_size"},
+		{"Conv2D", `{"filters": 3}`, "kernel_size"},
+		{"Conv1D", `{"filters": 3, "kernel_size": 3, "strides": -1}`, "strides"},
+		{"Conv3D", `{"filters": 3, "kernel_size": 2, "dilation_rate": [1, 0, 1]}`, "dilation_rate"},
+		{"Conv2D", `{"filters": 3, "kernel_size": 3, "padding": "full"}`, "padding"},
+		{"Conv2D", `{"filters": 3, "kernel_size": 3, "padding": "causal"}`, "padding"},
+		{"Conv1D", `{"filters": 3, "kernel_size": 3, "padding": "reflect"}`, "padding"},
+		{"Convolution2D", `{"filters": 3, "kernel_size": 3, "data_format": "nhwc"}`, "data_format"},
+		{"Conv2D", `{"filters": 3, "kernel_size": 3, "use_bias": "yes"}`, "use_bias"},
+		{"Conv2D", `{"filters": 3, "kernel_size": 3, "activation": 7}`, "activation"},
+	} {
+		err := newLayerError(t, c.class, c.config)
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Errorf("%s %s: %v, want a *ConfigError", c.class, c.config, err)
+			continue
+		}
+		if ce.Layer != "bad" || ce.ClassName != c.class || ce.Arg != c.arg {
+			t.Errorf("%s %s: ConfigError names layer %q, class %q, argument %q; want bad, %s, %s", c.class, c.config, ce.Layer, ce.ClassName, ce.Arg, c.class, c.arg)
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, "layer bad ("+c.class+"): config \""+c.arg+"\": ") {
+			t.Errorf("%s %s: message %q does not name layer, class and argument once", c.class, c.config, msg)
+		}
+	}
+	for _, c := range []struct{ class, config string }{
+		{"Conv2D", `{"filters": 3, "kernel_size": 3, "lora_rank": 4}`},
+		{"Conv2D", `{"filters": 3, "kernel_size": 3, "activation": "no_such_activation"}`},
+	} {
+		err := newLayerError(t, c.class, c.config)
+		var ce *ConfigError
+		if err == nil || errors.As(err, &ce) {
+			t.Errorf("%s %s: %v, want an error that is not a *ConfigError", c.class, c.config, err)
+		}
+	}
+}
+
+// TestNewModelMalformedConfig: NewModel reports a malformed layer config as
+// the *ConfigError, not as an unsupported layer.
+func TestNewModelMalformedConfig(t *testing.T) {
+	doc := `{"class_name": "Sequential", "config": {"name": "m", "layers": [
+	  {"class_name": "InputLayer", "config": {"name": "x", "batch_input_shape": [null, 5, 5, 1]}},
+	  {"class_name": "Conv2D", "config": {"name": "c", "filters": 2, "kernel_size": 3, "padding": "full"}},
+	  {"class_name": "Conv2D", "config": {"name": "d", "filters": 2, "kernel_size": 1, "lora_rank": 2}}]}}`
+	spec, err := kerasjson.ParseModel([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewModel(spec)
+	var ce *ConfigError
+	var ue *UnsupportedError
+	if !errors.As(err, &ce) || errors.As(err, &ue) || ce.Layer != "c" || ce.Arg != "padding" {
+		t.Errorf("NewModel: %v, want the malformed padding of layer c as a *ConfigError alone", err)
+	}
 }

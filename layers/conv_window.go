@@ -36,60 +36,67 @@ type windowArgs struct {
 // readWindowArgs reads kernelKey (kernel_size or pool_size), strides,
 // dilation_rate and "causal" padding (when isConv: only convolutions have
 // them), padding and data_format. stridesDefault nil means the strides
-// default to the window size, as pooling does.
+// default to the window size, as pooling does. A malformed argument is a
+// *ConfigError.
 func readWindowArgs(c kerasjson.Config, rank int, kernelKey string, stridesDefault []int, isConv bool) (windowArgs, error) {
+	r := &argReader{c: c}
+	a := r.windowArgs(rank, kernelKey, stridesDefault, isConv, isConv && rank == 1)
+	return a, r.err
+}
+
+// windowArgs reads the window arguments as readWindowArgs does; dilation
+// says whether dilation_rate is read, causal whether padding "causal" is
+// allowed.
+func (r *argReader) windowArgs(rank int, kernelKey string, stridesDefault []int, dilation, causal bool) windowArgs {
 	a := windowArgs{rank: rank}
-	var err error
-	if a.kernel, err = c.Ints(kernelKey, rank, nil); err != nil {
-		return a, err
-	}
-	if a.kernel == nil {
-		return a, fmt.Errorf("config %q: missing", kernelKey)
+	a.kernel = r.Ints(kernelKey, rank, nil)
+	r.check(r.err != nil || a.kernel != nil, kernelKey, "missing")
+	if r.err != nil {
+		return a
 	}
 	if stridesDefault == nil {
 		stridesDefault = a.kernel
 	}
-	if a.strides, err = c.Ints("strides", rank, stridesDefault); err != nil {
-		return a, err
-	}
+	a.strides = r.Ints("strides", rank, stridesDefault)
 	a.dilation = ones(rank)
-	if isConv {
-		if a.dilation, err = c.Ints("dilation_rate", rank, a.dilation); err != nil {
-			return a, err
+	if dilation {
+		a.dilation = r.Ints("dilation_rate", rank, a.dilation)
+	}
+	if r.err != nil {
+		return a
+	}
+	for _, arg := range []struct {
+		key string
+		v   []int
+	}{{kernelKey, a.kernel}, {"strides", a.strides}, {"dilation_rate", a.dilation}} {
+		for _, n := range arg.v {
+			r.check(n > 0, arg.key, "must be positive, got %v", arg.v)
 		}
 	}
-	for i := 0; i < rank; i++ {
-		if a.kernel[i] <= 0 || a.strides[i] <= 0 || a.dilation[i] <= 0 {
-			return a, fmt.Errorf("%s %v, strides %v and dilation_rate %v must be positive", kernelKey, a.kernel, a.strides, a.dilation)
-		}
+	a.padding = strings.ToLower(r.String("padding", "valid"))
+	switch {
+	case a.padding == "valid", a.padding == "same":
+	case causal:
+		r.check(a.padding == "causal", "padding", `must be "valid", "same" or "causal", got %q`, a.padding)
+	default:
+		r.check(false, "padding", `must be "valid" or "same", got %q`, a.padding)
 	}
-	if a.padding, err = c.String("padding", "valid"); err != nil {
-		return a, err
-	}
-	a.padding = strings.ToLower(a.padding)
-	if a.padding != "valid" && a.padding != "same" && !(a.padding == "causal" && rank == 1 && isConv) {
-		return a, fmt.Errorf("config \"padding\": unsupported value %q", a.padding)
-	}
-	if a.channelsFirst, err = readChannelsFirst(c); err != nil {
-		return a, err
-	}
-	return a, nil
+	a.channelsFirst = r.channelsFirst()
+	return a
 }
 
 // readChannelsFirst reads data_format; absent or null means channels_last,
-// Keras's default image_data_format.
+// Keras's default image_data_format. A malformed value is a *ConfigError.
 func readChannelsFirst(c kerasjson.Config) (bool, error) {
-	df, err := c.String("data_format", "channels_last")
-	if err != nil {
-		return false, err
-	}
-	switch df {
-	case "channels_last":
-		return false, nil
-	case "channels_first":
-		return true, nil
-	}
-	return false, fmt.Errorf("config \"data_format\": unsupported value %q", df)
+	r := &argReader{c: c}
+	cf := r.channelsFirst()
+	return cf, r.err
+}
+
+func (r *argReader) channelsFirst() bool {
+	df := r.String("data_format", "channels_last")
+	r.check(df == "channels_last" || df == "channels_first", "data_format", `must be "channels_last" or "channels_first", got %q`, df)
+	return df == "channels_first"
 }
 
 func ones(n int) []int {

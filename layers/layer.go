@@ -143,6 +143,8 @@ func Registered() []string {
 // UnsupportedLayer describes one layer a model uses that cannot run.
 type UnsupportedLayer struct {
 	Name, ClassName, RegisteredName, Reason string
+
+	malformed *ConfigError // set when the layer's config is malformed instead
 }
 
 // UnsupportedError lists every layer of a model that cannot run.

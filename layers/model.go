@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,6 +48,11 @@ func NewModel(spec *kerasjson.Model) (*Model, error) {
 	m := &Model{Base: Base{Name: spec.Name, ClassName: spec.ClassName, Trainable: true, Config: kerasjson.Config{}}}
 	var unsupported []UnsupportedLayer
 	m.build(spec, &unsupported)
+	for _, u := range unsupported {
+		if u.malformed != nil {
+			return nil, u.malformed // a malformed config is not an unsupported feature
+		}
+	}
 	if len(unsupported) > 0 {
 		return nil, &UnsupportedError{Layers: unsupported}
 	}
@@ -84,8 +90,9 @@ func (m *Model) build(spec *kerasjson.Model, unsupported *[]UnsupportedLayer) {
 		}
 		l, err := f(ls)
 		if err != nil {
-			*unsupported = append(*unsupported, UnsupportedLayer{Name: ls.Name, ClassName: ls.ClassName,
-				RegisteredName: ls.RegisteredName, Reason: reasonOf(ls, err)})
+			u := UnsupportedLayer{Name: ls.Name, ClassName: ls.ClassName, RegisteredName: ls.RegisteredName, Reason: reasonOf(ls, err)}
+			errors.As(err, &u.malformed)
+			*unsupported = append(*unsupported, u)
 		}
 		m.Layers = append(m.Layers, l)
 	}
