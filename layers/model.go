@@ -383,24 +383,35 @@ func tensorKwargs(l Layer, ls *kerasjson.Layer, n kerasjson.Node) ([]kerasjson.T
 		accepted = tk.TensorKwargs()
 	}
 	for k, v := range n.Kwargs {
-		switch v.(type) {
-		case kerasjson.TensorRef, []kerasjson.TensorRef:
-			if !slices.Contains(accepted, k) {
-				return nil, &UnsupportedError{Layers: []UnsupportedLayer{{Name: ls.Name, ClassName: ls.ClassName,
-					Reason: fmt.Sprintf("call argument %q passed as a tensor is not supported yet", k)}}}
-			}
+		if len(flattenRefs(v)) > 0 && !slices.Contains(accepted, k) {
+			return nil, &UnsupportedError{Layers: []UnsupportedLayer{{Name: ls.Name, ClassName: ls.ClassName,
+				Reason: fmt.Sprintf("call argument %q passed as a tensor is not supported yet", k)}}}
 		}
 	}
 	var refs []kerasjson.TensorRef
 	for _, k := range accepted {
-		switch v := n.Kwargs[k].(type) {
-		case kerasjson.TensorRef:
-			refs = append(refs, v)
-		case []kerasjson.TensorRef:
-			refs = append(refs, v...)
-		}
+		refs = append(refs, flattenRefs(n.Kwargs[k])...)
 	}
 	return refs, nil
+}
+
+// flattenRefs returns the tensor references in a keyword argument, nested
+// lists flattened in order as Keras's tree.flatten does (the initial
+// states of RNN(StackedRNNCells), [[h1, c1], h2]).
+func flattenRefs(v any) []kerasjson.TensorRef {
+	switch t := v.(type) {
+	case kerasjson.TensorRef:
+		return []kerasjson.TensorRef{t}
+	case []kerasjson.TensorRef:
+		return t
+	case []any:
+		var out []kerasjson.TensorRef
+		for _, e := range t {
+			out = append(out, flattenRefs(e)...)
+		}
+		return out
+	}
+	return nil
 }
 
 // NodeLayer is a layer whose calls' arguments, tensors and constants

@@ -13,8 +13,17 @@ import (
 // travel between layers (Embedding(mask_zero=True), Masking, Concatenate,
 // Add, Bidirectional, TimeDistributed, Attention) and an LSTM takes
 // initial_state, against Keras's predictions
-// (testdata/recurrent_models.json, compat/python/export_layers_recurrent.py).
+// (testdata/recurrent_models.json, compat/python/export_layers_recurrent.py),
+// and Keras 3 and tf-keras models passing RNN(StackedRNNCells) nested
+// initial states (testdata/recurrent_cells_models.json,
+// compat/python/export_layers_recurrent_cells.py).
 func TestRecurrentModelFixtures(t *testing.T) {
+	for _, path := range []string{"testdata/recurrent_models.json", "testdata/recurrent_cells_models.json"} {
+		testRecurrentModels(t, path)
+	}
+}
+
+func testRecurrentModels(t *testing.T, path string) {
 	type modelsFile struct {
 		Models []struct {
 			Name    string          `json:"name"`
@@ -24,7 +33,10 @@ func TestRecurrentModelFixtures(t *testing.T) {
 			Outputs []fixtureArray  `json:"outputs"`
 		} `json:"models"`
 	}
-	doc := readFixture[modelsFile](t, "testdata/recurrent_models.json")
+	doc := readFixture[modelsFile](t, path)
+	if len(doc.Models) == 0 {
+		t.Fatalf("%s holds no models", path)
+	}
 	tol := fixtureTolerance{Atol: 1e-5, Rtol: 1e-4}
 	for _, c := range doc.Models {
 		t.Run(c.Name, func(t *testing.T) {

@@ -3,6 +3,9 @@
   layers/testdata/recurrent_cells.json         Keras 3: RNN(StackedRNNCells([...])) with masks,
                                                go_backwards, return_state
   layers/testdata/keras2/recurrent_cells.json  tf_keras: RNN([cells]), masks, go_backwards, return_state
+  layers/testdata/recurrent_cells_models.json  Functional models (Keras 3 and tf_keras) passing
+                                               RNN(StackedRNNCells) its nested initial_state
+                                               [[h1, c1], h2], with weights, inputs, predictions
 
 Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_layers_recurrent_cells.py
 """
@@ -58,6 +61,34 @@ def main():
     rec2 = Recorder("recurrent_cells", keras_module=tf_keras)
     keras2(rec2)
     print(rec2.write(os.path.join(OUT, "keras2")), len(rec2.cases), "cases")
+    models()
+
+
+def models():
+    import json
+    import keras
+    import tf_keras
+    rng = np.random.default_rng(2)
+    out = []
+    arr = lambda a: {"shape": list(a.shape), "data": [float(v) for v in np.asarray(a, np.float32).reshape(-1)]}
+    for K in (keras, tf_keras):
+        L = K.layers
+        x, h1, c1, h2 = K.Input((5, 4)), K.Input((2,)), K.Input((2,)), K.Input((3,))
+        cells = L.StackedRNNCells([L.LSTMCell(2), L.GRUCell(3)])
+        y = L.RNN(cells, return_sequences=True)(x, initial_state=[[h1, c1], h2])
+        model = K.Model([x, h1, c1, h2], y)
+        for w in model.weights:
+            w.assign(rng.uniform(-1, 1, size=tuple(w.shape)).astype(np.float32))
+        xs = [rng.uniform(-1, 1, size=(3,) + tuple(i.shape[1:])).astype(np.float32) for i in model.inputs]
+        ys = model.predict(xs, verbose=0)
+        out.append({"name": f"{K.__name__}_stacked_cells_nested_initial_state", "keras": K.__version__,
+                    "model": json.loads(model.to_json()), "weights": [arr(w.numpy()) for w in model.weights],
+                    "inputs": [arr(a) for a in xs], "outputs": [arr(ys)]})
+    path = os.path.join(OUT, "recurrent_cells_models.json")
+    with open(path, "w") as f:
+        json.dump({"models": out}, f, separators=(",", ":"))
+        f.write("\n")
+    print(path, len(out), "models")
 
 
 if __name__ == "__main__":
