@@ -149,9 +149,10 @@ func TestDepthwiseSeparableContract(t *testing.T) {
 	})
 }
 
-// TestConvMalformedConfig: an argument Keras refuses is a *ConfigError
-// naming the layer, its class and the argument; a valid argument kerasrun
-// cannot run (lora_rank, an unknown activation) is not.
+// TestConvMalformedConfig: for every convolution class, an argument Keras
+// refuses is a *ConfigError naming the layer, its class and the argument; a
+// valid argument kerasrun cannot run (lora_rank, an unknown activation) is
+// not.
 func TestConvMalformedConfig(t *testing.T) {
 	for _, c := range []struct{ class, config, arg string }{
 		{"Conv2D", `{"filters": -128, "kernel_size": 3}`, "filters"},
@@ -168,6 +169,19 @@ func TestConvMalformedConfig(t *testing.T) {
 		{"Convolution2D", `{"filters": 3, "kernel_size": 3, "data_format": "nhwc"}`, "data_format"},
 		{"Conv2D", `{"filters": 3, "kernel_size": 3, "use_bias": "yes"}`, "use_bias"},
 		{"Conv2D", `{"filters": 3, "kernel_size": 3, "activation": 7}`, "activation"},
+		{"Conv2DTranspose", `{"filters": -128, "kernel_size": 3}`, "filters"},
+		{"Conv2DTranspose", `{"filters": 2, "kernel_size": [3, 3, 3]}`, "kernel_size"},
+		{"Conv1DTranspose", `{"filters": 2, "kernel_size": 3, "padding": "causal"}`, "padding"},
+		{"Conv2DTranspose", `{"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 2}`, "output_padding"},
+		{"Conv3DTranspose", `{"filters": 2, "kernel_size": 3, "output_padding": [0, 0]}`, "output_padding"},
+		{"DepthwiseConv2D", `{"kernel_size": 3, "depth_multiplier": 0}`, "depth_multiplier"},
+		{"DepthwiseConv2D", `{"kernel_size": [3]}`, "kernel_size"},
+		{"DepthwiseConv1D", `{"kernel_size": 3, "padding": "causal"}`, "padding"},
+		{"DepthwiseConv2D", `{"kernel_size": 3, "data_format": "NCHW"}`, "data_format"},
+		{"SeparableConv2D", `{"filters": -128, "kernel_size": 3}`, "filters"},
+		{"SeparableConv1D", `{"filters": 2, "kernel_size": [3, 3]}`, "kernel_size"},
+		{"SeparableConvolution2D", `{"filters": 2, "kernel_size": 3, "padding": "valid ", "depth_multiplier": 1}`, "padding"},
+		{"SeparableConv2D", `{"filters": 2, "kernel_size": 3, "depth_multiplier": -1}`, "depth_multiplier"},
 	} {
 		err := newLayerError(t, c.class, c.config)
 		var ce *ConfigError
@@ -185,6 +199,9 @@ func TestConvMalformedConfig(t *testing.T) {
 	for _, c := range []struct{ class, config string }{
 		{"Conv2D", `{"filters": 3, "kernel_size": 3, "lora_rank": 4}`},
 		{"Conv2D", `{"filters": 3, "kernel_size": 3, "activation": "no_such_activation"}`},
+		{"Conv2DTranspose", `{"filters": 3, "kernel_size": 3, "activation": "no_such_activation"}`},
+		{"DepthwiseConv2D", `{"kernel_size": 3, "activation": "no_such_activation"}`},
+		{"SeparableConv2D", `{"filters": 3, "kernel_size": 3, "activation": "no_such_activation"}`},
 	} {
 		err := newLayerError(t, c.class, c.config)
 		var ce *ConfigError

@@ -13,15 +13,9 @@ import (
 // or "same", output_padding and either data_format. Weights: kernel
 // (kernel_size..., filters, input_channels), bias (filters,).
 type ConvTranspose struct {
-	Base
-	Filters       int
-	UseBias       bool
+	BaseConv
 	OutputPadding []int // nil: Keras's default
-	Activation    *activation
-	Kernel        *runtime.Variable
-	Bias          *runtime.Variable
 
-	args windowArgs
 	pack convPack
 }
 
@@ -34,50 +28,20 @@ func init() {
 }
 
 func newConvTranspose(spec *kerasjson.Layer, rank int) (Layer, error) {
-	b, err := NewBase(spec)
+	b, err := newBaseConv(spec, rank, transposeConv)
 	if err != nil {
 		return nil, err
 	}
-	l := &ConvTranspose{Base: b}
-	if err := l.readConfig(spec.Config, rank); err != nil {
-		return nil, fmt.Errorf("layer %s: %w", &l.Base, err)
+	l := &ConvTranspose{BaseConv: b}
+	r := &argReader{b: &l.Base, c: spec.Config}
+	l.OutputPadding = r.Ints("output_padding", rank, nil)
+	for i, op := range l.OutputPadding {
+		r.check(op >= 0 && op < l.args.strides[i], "output_padding", "%v must be non-negative and smaller than strides %v", l.OutputPadding, l.args.strides)
+	}
+	if r.err != nil {
+		return nil, r.err
 	}
 	return l, nil
-}
-
-func (l *ConvTranspose) readConfig(c kerasjson.Config, rank int) error {
-	var err error
-	if l.Filters, err = c.Int("filters", 0); err != nil {
-		return err
-	}
-	if l.Filters <= 0 {
-		return fmt.Errorf("filters must be positive, got %d", l.Filters)
-	}
-	if l.UseBias, err = c.Bool("use_bias", true); err != nil {
-		return err
-	}
-	act, err := c.Object("activation")
-	if err != nil {
-		return err
-	}
-	if l.Activation, err = lookupActivation(act); err != nil {
-		return err
-	}
-	if l.args, err = readWindowArgs(c, rank, "kernel_size", ones(rank), true); err != nil {
-		return err
-	}
-	if l.args.padding == "causal" {
-		return fmt.Errorf("padding %q is not valid for a transposed convolution", l.args.padding)
-	}
-	if l.OutputPadding, err = c.Ints("output_padding", rank, nil); err != nil {
-		return err
-	}
-	for i, op := range l.OutputPadding {
-		if op < 0 || op >= l.args.strides[i] {
-			return fmt.Errorf("output_padding %v must be non-negative and smaller than strides %v", l.OutputPadding, l.args.strides)
-		}
-	}
-	return nil
 }
 
 // outputSize is Keras's transposed-convolution output length for one
@@ -106,12 +70,9 @@ func (l *ConvTranspose) outputSize(i, in int) int {
 // maps the layer's output (filters channels) to its input (cin channels),
 // with TensorFlow's padding for that direction.
 func (l *ConvTranspose) problem(shape []int) (convProblem, []int, error) {
-	sp, cin, ok := spatialAxes(shape, l.args.rank, l.args.channelsFirst)
-	if !ok {
-		return convProblem{}, nil, ShapeError(&l.Base, "expects input of rank %d, got %s", l.args.rank+2, runtime.FormatShape(shape))
-	}
-	if cin <= 0 {
-		return convProblem{}, nil, ShapeError(&l.Base, "input channels must be known, got input %s", runtime.FormatShape(shape))
+	sp, cin, err := l.inputAxes(shape)
+	if err != nil {
+		return convProblem{}, nil, err
 	}
 	w := window{rank: l.args.rank}
 	outSp := make([]int, l.args.rank)
@@ -144,24 +105,10 @@ func (l *ConvTranspose) Build(in [][]int) ([][]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	kshape := append(append([]int(nil), l.args.kernel...), l.Filters, p.cout)
-	if l.Kernel == nil {
-		l.Kernel = &runtime.Variable{Name: "kernel", Value: runtime.NewTensor(kshape...), Trainable: true}
-		if l.UseBias {
-			l.Bias = &runtime.Variable{Name: "bias", Value: runtime.NewTensor(l.Filters), Trainable: true}
-		}
-	} else if !windowShapeEqual(l.Kernel.Value.Shape, kshape) {
-		return nil, ShapeError(&l.Base, "built with kernel %s, called on input %s", runtime.FormatShape(l.Kernel.Value.Shape), runtime.FormatShape(s))
+	if err := l.buildVariables("kernel", l.kernelShape(l.Filters, p.cout), l.Filters, s); err != nil {
+		return nil, err
 	}
-	return [][]int{joinAxes(s[0], outSp, l.Filters, l.args.channelsFirst)}, nil
-}
-
-// Weights returns kernel and bias.
-func (l *ConvTranspose) Weights() []*runtime.Variable {
-	if l.Bias == nil {
-		return []*runtime.Variable{l.Kernel}
-	}
-	return []*runtime.Variable{l.Kernel, l.Bias}
+	return [][]int{l.outputShape(s[0], outSp, l.Filters)}, nil
 }
 
 // Forward computes the transposed convolution, bias and activation.
@@ -176,7 +123,7 @@ func (l *ConvTranspose) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 		return nil, nil, ShapeError(&l.Base, "built for %d input channels, got input %s", ks[len(ks)-1], runtime.FormatShape(x.Shape))
 	}
 	cf := l.args.channelsFirst
-	outShape := joinAxes(p.batch, outSp, l.Filters, cf)
+	outShape := l.outputShape(p.batch, outSp, l.Filters)
 	xl := toChannelsLast(x, cf)
 	pk := l.pack.get(l.Kernel)
 	zl := p.backwardData(xl, pk)
@@ -193,10 +140,8 @@ func (l *ConvTranspose) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 		}
 		gzl := out.gradLast(gout[0].Data)
 		if l.Base.Trainable {
-			ctx.AccumulateGrad(l.Kernel, &runtime.Tensor{Shape: copyShape(l.Kernel.Value.Shape), Data: p.backwardFilter(gzl, xl)})
-			if l.Bias != nil {
-				ctx.AccumulateGrad(l.Bias, &runtime.Tensor{Shape: []int{l.Filters}, Data: sumRows(gzl, l.Filters)})
-			}
+			accumulateGrad(ctx, l.Kernel, p.backwardFilter(gzl, xl))
+			l.accumulateBiasGrad(ctx, gzl, l.Filters)
 		}
 		gx := make([]float32, p.rows()*p.cout)
 		p.forward(gzl, pk, nil, gx)

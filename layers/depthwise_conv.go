@@ -14,20 +14,7 @@ import (
 // (kernel_size..., input_channels, depth_multiplier), bias
 // (input_channels*depth_multiplier,).
 type DepthwiseConv struct {
-	Base
-	UseBias    bool
-	Activation *activation
-	Kernel     *runtime.Variable
-	Bias       *runtime.Variable
-
-	dw depthwiseArgs
-}
-
-// depthwiseArgs is the configuration shared by the depthwise and separable
-// convolutions.
-type depthwiseArgs struct {
-	args       windowArgs
-	multiplier int
+	BaseConv
 }
 
 func init() {
@@ -36,43 +23,12 @@ func init() {
 	}
 }
 
-func readDepthwiseArgs(c kerasjson.Config, rank int) (depthwiseArgs, error) {
-	var a depthwiseArgs
-	var err error
-	if a.multiplier, err = c.Int("depth_multiplier", 1); err != nil {
-		return a, err
-	}
-	if a.multiplier <= 0 {
-		return a, fmt.Errorf("depth_multiplier must be positive, got %d", a.multiplier)
-	}
-	if a.args, err = readWindowArgs(c, rank, "kernel_size", ones(rank), true); err != nil {
-		return a, err
-	}
-	if a.args.padding == "causal" {
-		return a, fmt.Errorf("padding %q is not valid for a depthwise convolution", a.args.padding)
-	}
-	return a, nil
-}
-
 func newDepthwiseConv(spec *kerasjson.Layer, rank int) (Layer, error) {
-	b, err := NewBase(spec)
+	b, err := newBaseConv(spec, rank, depthwiseConv)
 	if err != nil {
 		return nil, err
 	}
-	l := &DepthwiseConv{Base: b}
-	c := spec.Config
-	if l.dw, err = readDepthwiseArgs(c, rank); err == nil {
-		if l.UseBias, err = c.Bool("use_bias", true); err == nil {
-			var act *kerasjson.Object
-			if act, err = c.Object("activation"); err == nil {
-				l.Activation, err = lookupActivation(act)
-			}
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("layer %s: %w", &l.Base, err)
-	}
-	return l, nil
+	return &DepthwiseConv{BaseConv: b}, nil
 }
 
 // depthwiseProblem is one depthwise convolution over channels_last data.
@@ -81,20 +37,18 @@ type depthwiseProblem struct {
 	batch, cin, mul int
 }
 
-// problem returns the window and channel count for an input shape.
-func (a *depthwiseArgs) problem(b *Base, shape []int) (depthwiseProblem, error) {
-	sp, cin, ok := spatialAxes(shape, a.args.rank, a.args.channelsFirst)
-	if !ok {
-		return depthwiseProblem{}, ShapeError(b, "expects input of rank %d, got %s", a.args.rank+2, runtime.FormatShape(shape))
-	}
-	if cin <= 0 {
-		return depthwiseProblem{}, ShapeError(b, "input channels must be known, got input %s", runtime.FormatShape(shape))
-	}
-	win, err := newWindow(a.args, sp)
+// depthwiseProblem returns the depthwise convolution over an input shape
+// (DepthwiseConv, and SeparableConv's first step).
+func (l *BaseConv) depthwiseProblem(shape []int) (depthwiseProblem, error) {
+	sp, cin, err := l.inputAxes(shape)
 	if err != nil {
-		return depthwiseProblem{}, ShapeError(b, "input %s: %v", runtime.FormatShape(shape), err)
+		return depthwiseProblem{}, err
 	}
-	return depthwiseProblem{win: win, batch: max(shape[0], 1), cin: cin, mul: a.multiplier}, nil
+	win, err := l.window(shape, sp)
+	if err != nil {
+		return depthwiseProblem{}, err
+	}
+	return depthwiseProblem{win: win, batch: max(shape[0], 1), cin: cin, mul: l.DepthMultiplier}, nil
 }
 
 func (p *depthwiseProblem) cout() int { return p.cin * p.mul }
@@ -140,34 +94,20 @@ func (l *DepthwiseConv) Build(in [][]int) ([][]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := l.dw.problem(&l.Base, s)
+	p, err := l.depthwiseProblem(s)
 	if err != nil {
 		return nil, err
 	}
-	kshape := append(append([]int(nil), l.dw.args.kernel...), p.cin, p.mul)
-	if l.Kernel == nil {
-		l.Kernel = &runtime.Variable{Name: "kernel", Value: runtime.NewTensor(kshape...), Trainable: true}
-		if l.UseBias {
-			l.Bias = &runtime.Variable{Name: "bias", Value: runtime.NewTensor(p.cout()), Trainable: true}
-		}
-	} else if !windowShapeEqual(l.Kernel.Value.Shape, kshape) {
-		return nil, ShapeError(&l.Base, "built with kernel %s, called on input %s", runtime.FormatShape(l.Kernel.Value.Shape), runtime.FormatShape(s))
+	if err := l.buildVariables("kernel", l.kernelShape(p.cin, p.mul), p.cout(), s); err != nil {
+		return nil, err
 	}
-	return [][]int{joinAxes(s[0], p.win.outSpatial(), p.cout(), l.dw.args.channelsFirst)}, nil
-}
-
-// Weights returns kernel and bias.
-func (l *DepthwiseConv) Weights() []*runtime.Variable {
-	if l.Bias == nil {
-		return []*runtime.Variable{l.Kernel}
-	}
-	return []*runtime.Variable{l.Kernel, l.Bias}
+	return [][]int{l.outputShape(s[0], p.win.outSpatial(), p.cout())}, nil
 }
 
 // Forward computes the depthwise convolution, bias and activation.
 func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
 	x := in[0]
-	p, err := l.dw.problem(&l.Base, x.Shape)
+	p, err := l.depthwiseProblem(x.Shape)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -175,12 +115,9 @@ func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 	if ks := l.Kernel.Value.Shape; ks[len(ks)-2] != p.cin {
 		return nil, nil, ShapeError(&l.Base, "built for %d input channels, got input %s", ks[len(ks)-2], runtime.FormatShape(x.Shape))
 	}
-	cf := l.dw.args.channelsFirst
-	outShape := joinAxes(p.batch, p.win.outSpatial(), p.cout(), cf)
-	var bias []float32
-	if l.Bias != nil {
-		bias = l.Bias.Value.Data
-	}
+	cf := l.args.channelsFirst
+	outShape := l.outputShape(p.batch, p.win.outSpatial(), p.cout())
+	bias := l.biasData()
 	xl, w := toChannelsLast(x, cf), l.Kernel.Value.Data
 	zl := make([]float32, p.batch*p.win.outSize()*p.cout())
 	if c, ok := fusedClamp(l.Activation); ok && !ctx.Grad && !cf {
@@ -199,10 +136,8 @@ func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 		gzl := out.gradLast(gout[0].Data)
 		gx, gw := p.backward(xl, w, gzl, ctx.NeedInputGrad(0))
 		if l.Base.Trainable {
-			ctx.AccumulateGrad(l.Kernel, &runtime.Tensor{Shape: copyShape(l.Kernel.Value.Shape), Data: gw})
-			if l.Bias != nil {
-				ctx.AccumulateGrad(l.Bias, &runtime.Tensor{Shape: []int{p.cout()}, Data: sumRows(gzl, p.cout())})
-			}
+			accumulateGrad(ctx, l.Kernel, gw)
+			l.accumulateBiasGrad(ctx, gzl, p.cout())
 		}
 		if gx == nil {
 			return []*runtime.Tensor{nil}, nil
