@@ -125,8 +125,21 @@ func (l *BaseConv) buildVariables(name string, kshape []int, biasLen int, input 
 		}
 		return nil
 	}
-	if !windowShapeEqual(l.Kernel.Value.Shape, kshape) {
+	if !equalShapes(l.Kernel.Value.Shape, kshape) {
 		return ShapeError(&l.Base, "built with %s %s, called on input %s", name, runtime.FormatShape(l.Kernel.Value.Shape), runtime.FormatShape(input))
+	}
+	return nil
+}
+
+// checkChannels checks, in Forward, that the kernel axis fromEnd (counted
+// from the end) holds n, the input channels (per group) of input x.
+func (l *BaseConv) checkChannels(fromEnd, n int, x []int) error {
+	if ks := l.Kernel.Value.Shape; ks[len(ks)-fromEnd] != n {
+		perGroup := ""
+		if l.Groups > 1 {
+			perGroup = " per group"
+		}
+		return ShapeError(&l.Base, "built for %d input channels%s, got input %s", ks[len(ks)-fromEnd], perGroup, runtime.FormatShape(x))
 	}
 	return nil
 }
@@ -163,16 +176,4 @@ func (l *BaseConv) accumulateBiasGrad(ctx *runtime.Context, gz []float32, n int)
 // accumulateGrad adds g, of v's shape, to v's gradient.
 func accumulateGrad(ctx *runtime.Context, v *runtime.Variable, g []float32) {
 	ctx.AccumulateGrad(v, &runtime.Tensor{Shape: copyShape(v.Value.Shape), Data: g})
-}
-
-func windowShapeEqual(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -55,49 +55,38 @@ func (r *argReader) check(ok bool, key, format string, args ...any) {
 	}
 }
 
-func (r *argReader) Int(key string, def int) int {
-	v, err := r.c.Int(key, def)
+// got returns v, or def after recording err as the malformed argument key.
+func got[T any](r *argReader, key string, def, v T, err error) T {
 	if err != nil {
 		r.fail(key, err)
 		return def
 	}
 	return v
+}
+
+func (r *argReader) Int(key string, def int) int {
+	v, err := r.c.Int(key, def)
+	return got(r, key, def, v, err)
 }
 
 func (r *argReader) Ints(key string, n int, def []int) []int {
 	v, err := r.c.Ints(key, n, def)
-	if err != nil {
-		r.fail(key, err)
-		return def
-	}
-	return v
+	return got(r, key, def, v, err)
 }
 
 func (r *argReader) Bool(key string, def bool) bool {
 	v, err := r.c.Bool(key, def)
-	if err != nil {
-		r.fail(key, err)
-		return def
-	}
-	return v
+	return got(r, key, def, v, err)
 }
 
 func (r *argReader) Float(key string, def float64) float64 {
 	v, err := r.c.Float(key, def)
-	if err != nil {
-		r.fail(key, err)
-		return def
-	}
-	return v
+	return got(r, key, def, v, err)
 }
 
 func (r *argReader) String(key, def string) string {
 	v, err := r.c.String(key, def)
-	if err != nil {
-		r.fail(key, err)
-		return def
-	}
-	return v
+	return got(r, key, def, v, err)
 }
 
 // activation reads an activation argument. A malformed value is recorded

@@ -70,8 +70,8 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 		return nil, nil, err
 	}
 	p.batch = x.Shape[0]
-	if p.cinG() != l.Kernel.Value.Shape[l.args.rank] {
-		return nil, nil, ShapeError(&l.Base, "built for %d input channels per group, got input %s", l.Kernel.Value.Shape[l.args.rank], runtime.FormatShape(x.Shape))
+	if err := l.checkChannels(2, p.cinG(), x.Shape); err != nil {
+		return nil, nil, err
 	}
 	cf := l.args.channelsFirst
 	outShape := l.outputShape(p.batch, p.win.outSpatial(), l.Filters)

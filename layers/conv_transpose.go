@@ -119,8 +119,8 @@ func (l *ConvTranspose) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 		return nil, nil, err
 	}
 	p.batch = x.Shape[0]
-	if ks := l.Kernel.Value.Shape; ks[len(ks)-1] != p.cout {
-		return nil, nil, ShapeError(&l.Base, "built for %d input channels, got input %s", ks[len(ks)-1], runtime.FormatShape(x.Shape))
+	if err := l.checkChannels(1, p.cout, x.Shape); err != nil {
+		return nil, nil, err
 	}
 	cf := l.args.channelsFirst
 	outShape := l.outputShape(p.batch, outSp, l.Filters)

@@ -51,6 +51,17 @@ func (l *BaseConv) depthwiseProblem(shape []int) (depthwiseProblem, error) {
 	return depthwiseProblem{win: win, batch: max(shape[0], 1), cin: cin, mul: l.DepthMultiplier}, nil
 }
 
+// forwardDepthwise is depthwiseProblem for a Forward input, checked against
+// the kernel built.
+func (l *BaseConv) forwardDepthwise(shape []int) (depthwiseProblem, error) {
+	p, err := l.depthwiseProblem(shape)
+	if err != nil {
+		return p, err
+	}
+	p.batch = shape[0]
+	return p, l.checkChannels(2, p.cin, shape)
+}
+
 func (p *depthwiseProblem) cout() int { return p.cin * p.mul }
 
 // params returns the problem for runtime/kernels (1-D and 2-D windows are
@@ -107,13 +118,9 @@ func (l *DepthwiseConv) Build(in [][]int) ([][]int, error) {
 // Forward computes the depthwise convolution, bias and activation.
 func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
 	x := in[0]
-	p, err := l.depthwiseProblem(x.Shape)
+	p, err := l.forwardDepthwise(x.Shape)
 	if err != nil {
 		return nil, nil, err
-	}
-	p.batch = x.Shape[0]
-	if ks := l.Kernel.Value.Shape; ks[len(ks)-2] != p.cin {
-		return nil, nil, ShapeError(&l.Base, "built for %d input channels, got input %s", ks[len(ks)-2], runtime.FormatShape(x.Shape))
 	}
 	cf := l.args.channelsFirst
 	outShape := l.outputShape(p.batch, p.win.outSpatial(), p.cout())

@@ -80,13 +80,9 @@ func (l *SeparableConv) Weights() []*runtime.Variable {
 // activation.
 func (l *SeparableConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
 	x := in[0]
-	p, err := l.depthwiseProblem(x.Shape)
+	p, err := l.forwardDepthwise(x.Shape)
 	if err != nil {
 		return nil, nil, err
-	}
-	p.batch = x.Shape[0]
-	if ks := l.Kernel.Value.Shape; ks[len(ks)-2] != p.cin {
-		return nil, nil, ShapeError(&l.Base, "built for %d input channels, got input %s", ks[len(ks)-2], runtime.FormatShape(x.Shape))
 	}
 	pw := l.pointwise(&p)
 	cf := l.args.channelsFirst
