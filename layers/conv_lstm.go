@@ -16,7 +16,8 @@ import (
 // the last axis of the kernels): c' = f*c + i*activation(z_c),
 // h' = o*activation(c'). Weights: kernel (kernel_size..., channels,
 // 4*filters), recurrent_kernel (kernel_size..., filters, 4*filters), bias
-// (4*filters,). The convolutions run on the Conv layers' kernels
+// (4*filters,). dropout and recurrent_dropout apply in training
+// (convLSTMDropout). The convolutions run on the Conv layers' kernels
 // (convProblem); the gates are LSTMCell's (lstmPointwise).
 type ConvLSTMCell struct {
 	Base
@@ -226,9 +227,6 @@ func (c *ConvLSTMCell) stepBack(cache any, gNext [][]float32, batch int, g *grad
 	return gz, [][]float32{ghPrev, gcPrev}
 }
 
-func (c *ConvLSTMCell) checkTraining() error {
-	if c.Dropout > 0 || c.RecurrentDropout > 0 {
-		return fmt.Errorf("training with dropout or recurrent_dropout is not supported yet (dropout %g, recurrent_dropout %g)", c.Dropout, c.RecurrentDropout)
-	}
-	return nil
-}
+// checkTraining accepts every configuration: dropout and
+// recurrent_dropout run in training (conv_lstm_dropout.go).
+func (c *ConvLSTMCell) checkTraining() error { return nil }

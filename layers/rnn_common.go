@@ -89,6 +89,14 @@ type rnnCell interface {
 	checkTraining() error
 }
 
+// callCell is a cell that keeps something for one call in training (its
+// dropout masks, drawn once per call and used at every step, as Keras's
+// DropoutRNNCell does): forCall returns the cell to run for that call of
+// batch sequences.
+type callCell interface {
+	forCall(ctx *runtime.Context, batch int) (rnnCell, error)
+}
+
 // gradBuffers accumulates weight gradients during one backward pass.
 type gradBuffers struct {
 	m map[*runtime.Variable][]float32
@@ -320,6 +328,12 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 	}
 	x := in[0]
 	batch, steps := x.Shape[0], x.Shape[1]
+	if cc, ok := cell.(callCell); ok && ctx.Training {
+		var err error
+		if cell, err = cc.forCall(ctx, batch); err != nil {
+			return nil, nil, ShapeError(&l.Base, "%v", err)
+		}
+	}
 	shapes, sizes := cell.stateShapes(), stateSizes(cell)
 	outShape := outputShape(cell)
 	ns := len(shapes)
@@ -348,7 +362,7 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 	}
 	proj := cell.project(x.Data, batch*steps)
 	pw := len(proj) / max(batch*steps, 1)
-	seq, last, states, trace := l.loop(proj, pw, states, mask, batch, steps, ctx.Grad)
+	seq, last, states, trace := l.loop(cell, proj, pw, states, mask, batch, steps, ctx.Grad)
 	l.keepStates(ctx, states, batch)
 	var out []*runtime.Tensor
 	if seq != nil {
@@ -381,7 +395,7 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 		if l.ReturnSequences && len(gout) > 0 && gout[0] != nil {
 			gSeq = gout[0].Data
 		}
-		gproj := l.loopBack(trace, pw, gSeq, gLast, gState, batch, steps, &g)
+		gproj := l.loopBack(cell, trace, pw, gSeq, gLast, gState, batch, steps, &g)
 		gx := cell.projectBack(x.Data, gproj, batch*steps, &g)
 		if trainable && cell.Common().Trainable {
 			g.flush(ctx, AllWeights(cell))
@@ -411,8 +425,8 @@ func (l *RNN) stepTime(s, steps int) int {
 // output with zero_output_for_mask). It returns the outputs in step order
 // (only with return_sequences), the last output, the final states and,
 // when trace is asked for, what each step keeps for loopBack.
-func (l *RNN) loop(proj []float32, pw int, states [][]float32, mask *runtime.Tensor, batch, steps int, trace bool) (seq, last []float32, final [][]float32, rec []rnnStep) {
-	sizes, o := stateSizes(l.Cell), l.Cell.outputState()
+func (l *RNN) loop(cell rnnCell, proj []float32, pw int, states [][]float32, mask *runtime.Tensor, batch, steps int, trace bool) (seq, last []float32, final [][]float32, rec []rnnStep) {
+	sizes, o := stateSizes(cell), cell.outputState()
 	u := sizes[o]
 	if l.ReturnSequences {
 		seq = make([]float32, batch*steps*u)
@@ -427,7 +441,7 @@ func (l *RNN) loop(proj []float32, pw int, states [][]float32, mask *runtime.Ten
 		for b := 0; b < batch; b++ {
 			copy(p[b*pw:(b+1)*pw], proj[(b*steps+t)*pw:(b*steps+t+1)*pw])
 		}
-		next, cache := l.Cell.step(p, states, batch)
+		next, cache := cell.step(p, states, batch)
 		var rows []bool
 		if mask != nil {
 			rows = make([]bool, batch)
@@ -478,8 +492,8 @@ func (l *RNN) loop(proj []float32, pw int, states [][]float32, mask *runtime.Ten
 // states (gState), it returns the gradient of the input projections and
 // leaves in gState that of the initial states, adding recurrent weight
 // gradients to g. It overwrites gLast.
-func (l *RNN) loopBack(trace []rnnStep, pw int, gSeq, gLast []float32, gState [][]float32, batch, steps int, g *gradBuffers) []float32 {
-	sizes, o := stateSizes(l.Cell), l.Cell.outputState()
+func (l *RNN) loopBack(cell rnnCell, trace []rnnStep, pw int, gSeq, gLast []float32, gState [][]float32, batch, steps int, g *gradBuffers) []float32 {
+	sizes, o := stateSizes(cell), cell.outputState()
 	u := sizes[o]
 	gproj := make([]float32, batch*steps*pw)
 	gNext := make([][]float32, len(gState))
@@ -522,7 +536,7 @@ func (l *RNN) loopBack(trace []rnnStep, pw int, gSeq, gLast []float32, gState []
 				// previous one.
 			}
 		}
-		gp, gPrev := l.Cell.stepBack(trace[s].cache, gNext, batch, g)
+		gp, gPrev := cell.stepBack(trace[s].cache, gNext, batch, g)
 		for k, n := range sizes {
 			if rows == nil {
 				copy(gState[k], gPrev[k])

@@ -5,6 +5,11 @@
                                          go_backwards, masks, activations, use_bias,
                                          unit_forget_bias
   layers/testdata/keras2/conv_lstm.json  tf_keras: the same layers (every other case)
+  layers/testdata/conv_lstm_dropout/cases.json
+                                         Keras 3: ConvLSTM1D/2D with dropout and recurrent_dropout
+                                         in training, with the dropout masks drawn here and given
+                                         to the cell (its cached _dropout_mask and
+                                         _recurrent_dropout_mask), recorded for Go to use
 
 Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_layers_conv_lstm.py
 """
@@ -59,6 +64,57 @@ def main():
     rec2 = Recorder("conv_lstm", keras_module=tf_keras)
     cases(rec2, "keras2_")
     print(rec2.write(os.path.join(OUT, "keras2")), len(rec2.cases), "cases")
+    dropout_cases()
+
+
+def dropout_cases():
+    import json
+    import keras
+    import tensorflow as tf
+    from layer_fixtures import _arr
+    rng = np.random.default_rng(5)
+    out = []
+    for name, cls, cfg, shape in [
+        ("ConvLSTM1D_dropout", "ConvLSTM1D", {"kernel_size": 3, "padding": "same", "dropout": 0.4, "return_sequences": True}, S1),
+        ("ConvLSTM1D_recurrent_dropout", "ConvLSTM1D", {"kernel_size": 2, "recurrent_dropout": 0.3, "return_state": True}, S1),
+        ("ConvLSTM2D_both_dropouts", "ConvLSTM2D", {"kernel_size": 2, "dropout": 0.5, "recurrent_dropout": 0.25,
+                                                    "go_backwards": True, "return_sequences": True}, S2),
+    ]:
+        layer = getattr(keras.layers, cls)(filters=2, **cfg)
+        x = rng.uniform(-1, 1, size=shape).astype(np.float32)
+        layer.build(x.shape)
+        weights = []
+        for w in layer.weights:
+            v = rng.uniform(-1, 1, size=tuple(w.shape)).astype(np.float32)
+            w.assign(v)
+            weights.append({"name": w.name, "trainable": True, **_arr(v)})
+        frame = (shape[0],) + shape[2:]
+        state = tuple(layer.cell.compute_output_shape(frame)[0])
+        draw = lambda rate, s: [((rng.uniform(size=s) >= rate) / (1 - rate)).astype(np.float32) for _ in range(4)]
+        dm = draw(cfg["dropout"], frame) if cfg.get("dropout") else None
+        rm = draw(cfg["recurrent_dropout"], state) if cfg.get("recurrent_dropout") else None
+        tx = tf.constant(x)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(tx)
+            layer.cell._dropout_mask = None if dm is None else [tf.constant(m) for m in dm]
+            layer.cell._recurrent_dropout_mask = None if rm is None else [tf.constant(m) for m in rm]
+            outs = tf.nest.flatten(layer(tx, training=True))
+            probes = [rng.uniform(-1, 1, size=tuple(o.shape)).astype(np.float32) for o in outs]
+            loss = sum(tf.reduce_sum(o * p) for o, p in zip(outs, probes))
+        out.append({
+            "name": name, "class_name": cls, "config": json.loads(json.dumps(layer.get_config(), default=str)),
+            "inputs": [_arr(x)], "weights": weights, "outputs": [_arr(o) for o in outs], "probes": [_arr(p) for p in probes],
+            "input_grads": [_arr(tape.gradient(loss, tx))],
+            "weight_grads": [_arr(g) for g in tape.gradient(loss, layer.trainable_weights)],
+            "dropout_masks": None if dm is None else [_arr(m) for m in dm],
+            "recurrent_dropout_masks": None if rm is None else [_arr(m) for m in rm],
+        })
+    d = os.path.join(OUT, "conv_lstm_dropout")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "cases.json"), "w") as f:
+        json.dump({"keras_version": keras.__version__, "tolerance": {"atol": 1e-5, "rtol": 1e-4}, "cases": out}, f, separators=(",", ":"))
+        f.write("\n")
+    print(d, len(out), "cases")
 
 
 if __name__ == "__main__":
