@@ -122,3 +122,24 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 	}
 	return []*runtime.Tensor{out.tensor()}, back, nil
 }
+
+// foldInfo describes the layer for the inference graph's folding (fuse.go).
+func (l *Conv) foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear, clampInKernel bool) {
+	return l.Kernel, l.Bias, l.Filters, channelAxis(l.args), l.args.rank + 2, l.Activation == activations["linear"], false
+}
+
+// withWeights returns a copy of the layer with kernel, bias (nil: none) and
+// act in place of its own (fuse.go).
+func (l *Conv) withWeights(kernel, bias *runtime.Variable, act *activation) Layer {
+	b := l.BaseConv
+	b.Kernel, b.Bias, b.UseBias, b.Activation = kernel, bias, bias != nil, act
+	return &Conv{BaseConv: b}
+}
+
+// channelAxis is the channel axis of a convolution's output.
+func channelAxis(a windowArgs) int {
+	if a.channelsFirst {
+		return 1
+	}
+	return a.rank + 1
+}
