@@ -226,18 +226,7 @@ func axisToFrontOf(rank, a int) []int {
 // shift = beta - moving_mean*scale.
 func (l *BatchNormalization) infer(x *runtime.Tensor, axis int) *runtime.Tensor {
 	c := l.MovingMean.Value.Shape[0]
-	scale, shift := make([]float32, c), make([]float32, c)
-	for i := range c {
-		s := 1 / math.Sqrt(float64(l.MovingVariance.Value.Data[i])+l.Epsilon)
-		if l.Gamma != nil {
-			s *= float64(l.Gamma.Value.Data[i])
-		}
-		b := -float64(l.MovingMean.Value.Data[i]) * s
-		if l.Beta != nil {
-			b += float64(l.Beta.Value.Data[i])
-		}
-		scale[i], shift[i] = float32(s), float32(b)
-	}
+	scale, shift := l.affine()
 	inner := runtime.ShapeSize(x.Shape[axis+1:])
 	y := runtime.NewTensor(x.Shape...)
 	if inner == 1 {
@@ -255,4 +244,26 @@ func (l *BatchNormalization) infer(x *runtime.Tensor, axis int) *runtime.Tensor 
 		y.Data[i] = v*scale[ch] + shift[ch]
 	}
 	return y
+}
+
+// affine returns the per-feature scale and shift of inference,
+// y = x*scale + shift: scale = gamma/sqrt(moving_variance+epsilon),
+// shift = beta - moving_mean*scale, computed in float64 and rounded once.
+// The inference graph folds them into the preceding layer's weights
+// (fuse.go).
+func (l *BatchNormalization) affine() (scale, shift []float32) {
+	c := l.MovingMean.Value.Shape[0]
+	scale, shift = make([]float32, c), make([]float32, c)
+	for i := range c {
+		s := 1 / math.Sqrt(float64(l.MovingVariance.Value.Data[i])+l.Epsilon)
+		if l.Gamma != nil {
+			s *= float64(l.Gamma.Value.Data[i])
+		}
+		b := -float64(l.MovingMean.Value.Data[i]) * s
+		if l.Beta != nil {
+			b += float64(l.Beta.Value.Data[i])
+		}
+		scale[i], shift[i] = float32(s), float32(b)
+	}
+	return scale, shift
 }

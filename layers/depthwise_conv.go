@@ -153,3 +153,16 @@ func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 	}
 	return []*runtime.Tensor{out.tensor()}, back, nil
 }
+
+// foldInfo describes the layer for the inference graph's folding
+// (fuse.go); the kernel computes a clamp in its store for channels_last.
+func (l *DepthwiseConv) foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear, clampInKernel bool) {
+	ks := l.Kernel.Value.Shape
+	return l.Kernel, l.Bias, ks[len(ks)-2] * ks[len(ks)-1], channelAxis(l.dw.args), l.dw.args.rank + 2, l.Activation == activations["linear"], !l.dw.args.channelsFirst
+}
+
+// withWeights returns a copy of the layer with kernel, bias (nil: none) and
+// act in place of its own (fuse.go).
+func (l *DepthwiseConv) withWeights(kernel, bias *runtime.Variable, act *activation) Layer {
+	return &DepthwiseConv{Base: l.Base, UseBias: bias != nil, Activation: act, Kernel: kernel, Bias: bias, dw: l.dw}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
@@ -26,6 +27,10 @@ type Model struct {
 	NodeShapes map[Layer][][]int
 
 	graph runtime.Graph
+	// infer is the graph rewritten for inference (fuse.go), made on the
+	// first forward pass without training or gradients.
+	inferOnce sync.Once
+	infer     *runtime.Graph
 }
 
 // Children returns the model's layers.
@@ -476,11 +481,30 @@ func (m *Model) ForwardMasked(ctx *runtime.Context, in, masks []*runtime.Tensor)
 	if len(masks) != len(in) {
 		masks = nil
 	}
-	out, outMasks, trace, err := m.graph.RunMasked(ctx, in, masks)
+	g := &m.graph
+	if !ctx.Training && !ctx.Grad {
+		g = m.inferenceGraph()
+	}
+	out, outMasks, trace, err := g.RunMasked(ctx, in, masks)
 	if err != nil || trace == nil {
 		return out, outMasks, nil, err
 	}
 	return out, outMasks, trace.Backward, nil
+}
+
+// inferenceGraph returns the graph a forward pass without training or
+// gradients runs: the model's graph with convolution, BatchNormalization
+// and activation fused (fuse.go), or the graph itself when the rewrite
+// fails.
+func (m *Model) inferenceGraph() *runtime.Graph {
+	m.inferOnce.Do(func() {
+		g, err := inferenceGraph(&m.graph)
+		if err != nil {
+			g = &m.graph
+		}
+		m.infer = g
+	})
+	return m.infer
 }
 
 // FixedBatch returns the batch size the model's inputs declare

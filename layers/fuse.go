@@ -1,0 +1,221 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/runtime/kernels"
+)
+
+// The inference graph. A forward pass without training and without
+// gradients (Predict, Evaluate) runs a rewritten copy of a model's graph
+// in which a convolution, its BatchNormalization and its clipped
+// activation are one node:
+//
+//	Conv/DepthwiseConv (linear) -> BatchNormalization -> relu, relu6, ReLU(max_value)
+//
+// (either of the last two may be missing). The BatchNormalization is
+// folded into the convolution's weights, as its inference formula
+// y = z*scale + shift allows: kernel*scale per output channel, bias*scale
+// + shift; the activation becomes the kernel's store clamp (DepthwiseConv)
+// or one pass in place over the output (Conv). The results differ from the
+// unfused graph's by float32 rounding only. Training and gradients keep
+// the graph as Keras builds it; the folded weights are derived copies,
+// rebuilt whenever one of the variables they come from changes (Touch).
+
+// foldable is a layer computing z = linear(x; kernel) + bias per output
+// channel, whose kernel's output channel is the fastest-varying one
+// (flat index mod the channel count).
+type foldable interface {
+	Layer
+	// foldInfo returns the kernel and bias (nil when none), the number of
+	// output channels, their axis in an output of rank rank, and whether
+	// the layer's own activation is linear (only then can anything fold
+	// in); clampInKernel says whether withWeights computes a clamp
+	// activation inside its kernel.
+	foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear, clampInKernel bool)
+	// withWeights returns a copy of the layer computing with kernel, bias
+	// and act in place of its own.
+	withWeights(kernel, bias *runtime.Variable, act *activation) Layer
+}
+
+// fusedLayer is the inference node of a foldable layer with the
+// BatchNormalization and the clamp activation that follow it.
+type fusedLayer struct {
+	src  foldable
+	bn   *BatchNormalization // nil when none
+	act  *activation         // clamp activation, nil when none
+	post *kernels.Clamp      // clamp applied after src's forward pass
+	vars []*runtime.Variable
+	cur  runtime.Packed[Layer]
+}
+
+func newFusedLayer(src foldable, bn *BatchNormalization, act *activation) *fusedLayer {
+	f := &fusedLayer{src: src, bn: bn, act: act}
+	kernel, bias, _, _, _, _, inKernel := src.foldInfo()
+	if act != nil && !inKernel {
+		f.post = act.clamp
+	}
+	vs := []*runtime.Variable{kernel, bias}
+	if bn != nil {
+		vs = append(vs, bn.Gamma, bn.Beta, bn.MovingMean, bn.MovingVariance)
+	}
+	for _, v := range vs {
+		if v != nil {
+			f.vars = append(f.vars, v)
+		}
+	}
+	return f
+}
+
+// layer returns the copy of src with the folded weights of the variables'
+// current values.
+func (f *fusedLayer) layer() Layer {
+	return f.cur.Get(func() Layer {
+		kernel, bias, _, _, _, _, _ := f.src.foldInfo()
+		act := activations["linear"]
+		if f.act != nil && f.post == nil {
+			act = f.act
+		}
+		if f.bn == nil {
+			return f.src.withWeights(kernel, bias, act)
+		}
+		scale, shift := f.bn.affine()
+		c := len(scale)
+		k := make([]float32, len(kernel.Value.Data))
+		for i, w := range kernel.Value.Data {
+			k[i] = w * scale[i%c]
+		}
+		b := make([]float32, c)
+		for j := range b {
+			var bj float32
+			if bias != nil {
+				bj = bias.Value.Data[j]
+			}
+			b[j] = bj*scale[j] + shift[j]
+		}
+		kv := &runtime.Variable{Name: kernel.Name, Value: &runtime.Tensor{Shape: copyShape(kernel.Value.Shape), Data: k}}
+		bv := &runtime.Variable{Name: "bias", Value: &runtime.Tensor{Shape: []int{c}, Data: b}}
+		return f.src.withWeights(kv, bv, act)
+	}, f.vars...)
+}
+
+// Forward runs the folded layer, then the clamp it does not compute.
+func (f *fusedLayer) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
+	if ctx.Grad {
+		return nil, nil, fmt.Errorf("the inference graph has no backward pass")
+	}
+	out, _, err := f.layer().Forward(ctx, in)
+	if err != nil || f.post == nil {
+		return out, nil, err
+	}
+	kernels.ClampTo(out[0].Data, out[0].Data, *f.post)
+	return out, nil, nil
+}
+
+// clampOf returns the clamp activation a node's op applies (relu, relu6,
+// ReLU(max_value), Activation of one of them), or nil.
+func clampOf(op runtime.Op) *activation {
+	var a *activation
+	switch l := op.(type) {
+	case *ReLU:
+		a = l.act
+	case *Activation:
+		a = l.Activation
+	}
+	if a == nil || a.clamp == nil {
+		return nil
+	}
+	return a
+}
+
+// foldableBN reports whether bn normalizes the channels of src's output.
+func foldableBN(op runtime.Op, channels, axis, rank int) (*BatchNormalization, bool) {
+	bn, ok := op.(*BatchNormalization)
+	if !ok || bn.MovingMean == nil {
+		return nil, false
+	}
+	a, ok := normalizeAxis(bn.Axis, rank)
+	return bn, ok && a == axis && bn.MovingMean.Value.Shape[0] == channels && !math.IsNaN(bn.Epsilon)
+}
+
+// inferenceGraph rewrites g for inference (see above); it returns g itself
+// when nothing fuses.
+func inferenceGraph(g *runtime.Graph) (*runtime.Graph, error) {
+	readers := make([]int, g.NumValues)
+	reader := make([]int, g.NumValues)
+	for i, n := range g.Nodes {
+		for _, v := range n.In {
+			readers[v]++
+			reader[v] = i
+		}
+	}
+	for _, v := range g.Outputs {
+		readers[v]++
+		reader[v] = -1
+	}
+	// next returns the node that alone reads node n's only output.
+	next := func(n *runtime.Node) (int, bool) {
+		if len(n.Out) != 1 || readers[n.Out[0]] != 1 || reader[n.Out[0]] < 0 {
+			return 0, false
+		}
+		j := reader[n.Out[0]]
+		nj := &g.Nodes[j]
+		if len(nj.In) != 1 || len(nj.Out) != 1 {
+			return 0, false
+		}
+		if _, masked := nj.Op.(runtime.MaskedOp); masked {
+			return 0, false
+		}
+		return j, true
+	}
+	nodes := append([]runtime.Node(nil), g.Nodes...)
+	removed := make([]bool, len(nodes))
+	fused := 0
+	for i := range nodes {
+		n := &nodes[i]
+		src, ok := n.Op.(foldable)
+		if !ok || removed[i] || len(n.In) != 1 || len(n.Out) != 1 || n.Mask != nil {
+			continue
+		}
+		_, _, channels, axis, rank, linear, _ := src.foldInfo()
+		if !linear {
+			continue
+		}
+		last := n
+		name := n.Name
+		var bn *BatchNormalization
+		if j, ok := next(last); ok {
+			if b, ok := foldableBN(nodes[j].Op, channels, axis, rank); ok {
+				bn, removed[j], last = b, true, &nodes[j]
+				name += " + " + nodes[j].Name
+			}
+		}
+		var act *activation
+		if j, ok := next(last); ok {
+			if a := clampOf(nodes[j].Op); a != nil {
+				act, removed[j], last = a, true, &nodes[j]
+				name += " + " + nodes[j].Name
+			}
+		}
+		if bn == nil && act == nil {
+			continue
+		}
+		nodes[i] = runtime.Node{Name: name, Op: newFusedLayer(src, bn, act), In: n.In, Out: last.Out}
+		fused++
+	}
+	if fused == 0 {
+		return g, nil
+	}
+	out := &runtime.Graph{NumValues: g.NumValues, Inputs: g.Inputs, Outputs: g.Outputs}
+	for i, n := range nodes {
+		if !removed[i] {
+			out.Nodes = append(out.Nodes, n)
+		}
+	}
+	if err := out.Finish(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

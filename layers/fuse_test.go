@@ -1,0 +1,162 @@
+package layers
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/kerasrun/kerasrun/kerasjson"
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// fuseModel builds a Sequential model of the given layer configs on an
+// NHWC input, with random weights and BatchNormalization statistics.
+func fuseModel(t *testing.T, input []int, layers ...string) *Model {
+	t.Helper()
+	shape := "null"
+	for _, d := range input {
+		shape += fmt.Sprintf(", %d", d)
+	}
+	doc := `{"class_name": "Sequential", "config": {"name": "m", "layers": [
+	  {"class_name": "InputLayer", "config": {"name": "x", "batch_shape": [` + shape + `]}},` + strings.Join(layers, ",") + `]}}`
+	spec, err := kerasjson.ParseModel([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewModel(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(14, 1))
+	for _, l := range m.Layers {
+		for _, v := range AllWeights(l) {
+			for i := range v.Value.Data {
+				v.Value.Data[i] = float32(r.NormFloat64())
+				if v.Name == "moving_variance" {
+					v.Value.Data[i] = float32(0.1 + r.Float64())
+				}
+			}
+			v.Touch()
+		}
+	}
+	return m
+}
+
+func conv2D(name string, filters, k, stride int, extra string) string {
+	return fmt.Sprintf(`{"class_name": "Conv2D", "config": {"name": %q, "filters": %d, "kernel_size": [%d, %d], "strides": [%d, %d], "padding": "same"%s}}`, name, filters, k, k, stride, stride, extra)
+}
+
+func depthwise2D(name string, k, stride int, extra string) string {
+	return fmt.Sprintf(`{"class_name": "DepthwiseConv2D", "config": {"name": %q, "kernel_size": [%d, %d], "strides": [%d, %d], "padding": "same"%s}}`, name, k, k, stride, stride, extra)
+}
+
+func bn(name string, extra string) string {
+	return fmt.Sprintf(`{"class_name": "BatchNormalization", "config": {"name": %q, "epsilon": 0.001%s}}`, name, extra)
+}
+
+const (
+	relu6Layer = `{"class_name": "ReLU", "config": {"name": %q, "max_value": 6.0}}`
+	reluAct    = `{"class_name": "Activation", "config": {"name": %q, "activation": "relu"}}`
+)
+
+// TestInferenceGraphFusion checks that the inference graph fuses the
+// chains it should, leaves the others, and computes what the unfused
+// graph computes, before and after the weights change.
+func TestInferenceGraphFusion(t *testing.T) {
+	cases := []struct {
+		name   string
+		input  []int
+		layers []string
+		nodes  int // nodes of the inference graph
+	}{
+		{"mobilenet_block", []int{9, 9, 3}, []string{
+			conv2D("c1", 8, 3, 2, `, "use_bias": false`), bn("b1", ""), fmt.Sprintf(relu6Layer, "r1"),
+			depthwise2D("d1", 3, 1, `, "use_bias": false`), bn("b2", ""), fmt.Sprintf(relu6Layer, "r2"),
+			conv2D("c2", 4, 1, 1, `, "use_bias": false`), bn("b3", ""),
+		}, 3},
+		{"conv_bias_relu", []int{6, 6, 5}, []string{
+			conv2D("c1", 7, 3, 1, ""), bn("b1", `, "center": false`), fmt.Sprintf(reluAct, "a1"),
+			conv2D("c2", 3, 1, 1, ""), fmt.Sprintf(reluAct, "a2"),
+			depthwise2D("d1", 3, 2, `, "depth_multiplier": 2`), bn("b2", `, "scale": false`),
+		}, 3},
+		// Not fused: an activation before the BatchNormalization, a
+		// BatchNormalization over another axis, a non-clamp activation.
+		{"unfusable", []int{5, 5, 4}, []string{
+			conv2D("c1", 6, 3, 1, `, "activation": "relu"`), bn("b1", ""),
+			conv2D("c2", 5, 1, 1, ""), bn("b2", `, "axis": 1`),
+			conv2D("c3", 4, 1, 1, ""), `{"class_name": "Activation", "config": {"name": "s", "activation": "sigmoid"}}`,
+		}, 6},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := fuseModel(t, c.input, c.layers...)
+			g := m.inferenceGraph()
+			if len(g.Nodes) != c.nodes {
+				var names []string
+				for _, n := range g.Nodes {
+					names = append(names, n.Name)
+				}
+				t.Fatalf("inference graph has %d nodes %v, want %d", len(g.Nodes), names, c.nodes)
+			}
+			r := rand.New(rand.NewPCG(2, 3))
+			x := runtime.NewTensor(append([]int{3}, c.input...)...)
+			for i := range x.Data {
+				x.Data[i] = float32(r.NormFloat64() * 3)
+			}
+			check := func(when string) {
+				want, _, err := m.graph.Run(&runtime.Context{}, []*runtime.Tensor{x})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _, err := m.Forward(&runtime.Context{}, []*runtime.Tensor{x})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, w := range want[0].Data {
+					if d := math.Abs(float64(got[0].Data[i] - w)); d > 1e-5+1e-5*math.Abs(float64(w)) {
+						t.Fatalf("%s: element %d: fused %v, unfused %v", when, i, got[0].Data[i], w)
+					}
+				}
+			}
+			check("at load")
+			// A training step changes the weights (and Touches them): the
+			// folded copies follow.
+			for _, l := range m.Layers {
+				for _, v := range AllWeights(l) {
+					for i := range v.Value.Data {
+						v.Value.Data[i] *= 1.5
+					}
+					v.Touch()
+				}
+			}
+			check("after a change of the weights")
+		})
+	}
+}
+
+// TestInferenceGraphKeepsShared checks that a value read twice (a residual
+// connection) stays unfused, and that graph outputs are kept.
+func TestInferenceGraphKeepsShared(t *testing.T) {
+	tensor := func(layer string) string {
+		return `{"class_name": "__keras_tensor__", "config": {"shape": [null, 4, 4, 3], "dtype": "float32", "keras_history": ["` + layer + `", 0, 0]}}`
+	}
+	doc := `{"class_name": "Functional", "config": {"name": "m", "layers": [
+	  {"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_shape": [null, 4, 4, 3]}, "inbound_nodes": []},
+	  {"class_name": "Conv2D", "name": "c", "config": {"name": "c", "filters": 3, "kernel_size": [1, 1]}, "inbound_nodes": [{"args": [` + tensor("x") + `], "kwargs": {}}]},
+	  {"class_name": "BatchNormalization", "name": "b", "config": {"name": "b"}, "inbound_nodes": [{"args": [` + tensor("c") + `], "kwargs": {}}]},
+	  {"module": "keras.layers", "class_name": "Add", "name": "a", "config": {"name": "a"}, "inbound_nodes": [{"args": [[` + tensor("c") + `, ` + tensor("b") + `]], "kwargs": {}}]}],
+	 "input_layers": [["x", 0, 0]], "output_layers": [["a", 0, 0], ["b", 0, 0]]}}`
+	spec, err := kerasjson.ParseModel([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewModel(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := m.inferenceGraph(); g != &m.graph {
+		t.Fatalf("a convolution read twice was fused: %d nodes", len(g.Nodes))
+	}
+}
