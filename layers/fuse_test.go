@@ -63,7 +63,8 @@ const (
 
 // TestInferenceGraphFusion checks that the inference graph fuses the
 // chains it should, leaves the others, and computes what the unfused
-// graph computes, before and after the weights change.
+// graph computes (to the fixtures' default tolerance: the folded weights
+// round differently), before and after the weights change.
 func TestInferenceGraphFusion(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -115,7 +116,7 @@ func TestInferenceGraphFusion(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i, w := range want[0].Data {
-					if d := math.Abs(float64(got[0].Data[i] - w)); d > 1e-5+1e-5*math.Abs(float64(w)) {
+					if d := math.Abs(float64(got[0].Data[i] - w)); d > 1e-5+1e-4*math.Abs(float64(w)) {
 						t.Fatalf("%s: element %d: fused %v, unfused %v", when, i, got[0].Data[i], w)
 					}
 				}
