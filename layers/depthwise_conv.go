@@ -158,11 +158,13 @@ func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 // (fuse.go); the kernel computes a clamp in its store for channels_last.
 func (l *DepthwiseConv) foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear, clampInKernel bool) {
 	ks := l.Kernel.Value.Shape
-	return l.Kernel, l.Bias, ks[len(ks)-2] * ks[len(ks)-1], channelAxis(l.dw.args), l.dw.args.rank + 2, l.Activation == activations["linear"], !l.dw.args.channelsFirst
+	return l.Kernel, l.Bias, ks[len(ks)-2] * ks[len(ks)-1], channelAxis(l.args), l.args.rank + 2, l.Activation == activations["linear"], !l.args.channelsFirst
 }
 
 // withWeights returns a copy of the layer with kernel, bias (nil: none) and
 // act in place of its own (fuse.go).
 func (l *DepthwiseConv) withWeights(kernel, bias *runtime.Variable, act *activation) Layer {
-	return &DepthwiseConv{Base: l.Base, UseBias: bias != nil, Activation: act, Kernel: kernel, Bias: bias, dw: l.dw}
+	b := l.BaseConv
+	b.Kernel, b.Bias, b.UseBias, b.Activation = kernel, bias, bias != nil, act
+	return &DepthwiseConv{BaseConv: b}
 }
