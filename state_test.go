@@ -18,13 +18,45 @@ type statefulCase struct {
 	Files []string `json:"files"`
 	Batch int      `json:"batch"`
 	Calls []struct {
-		Reset   bool          `json:"reset"`
-		Input   fixtureTensor `json:"input"`
-		Outputs []fixtureTensor
+		Reset    bool          `json:"reset"`
+		Input    fixtureTensor `json:"input"`
+		Outputs  []fixtureTensor
+		Fit      *statefulTraining `json:"fit"`
+		Evaluate *statefulTraining `json:"evaluate"`
 	} `json:"calls"`
 	Atol  float64 `json:"atol"`
 	Rtol  float64 `json:"rtol"`
 	Keras string  `json:"keras"`
+}
+
+// statefulTraining is a fit or evaluate call of a stateful fixture.
+type statefulTraining struct {
+	Input     fixtureTensor   `json:"input"`
+	Targets   []fixtureTensor `json:"targets"`
+	BatchSize int             `json:"batch_size"`
+	Epochs    int             `json:"epochs"`
+	Losses    []float64       `json:"losses"` // fit: the loss of every epoch
+	Loss      float64         `json:"loss"`   // evaluate
+}
+
+func (f *statefulTraining) arrays(t *testing.T) (x, y []*Tensor) {
+	t.Helper()
+	xt, err := NewTensor(f.Input.Shape, f.Input.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range f.Targets {
+		yt, err := NewTensor(a.Shape, a.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y = append(y, yt)
+	}
+	return []*Tensor{xt}, y
+}
+
+func closeTo(got, want, atol, rtol float64) bool {
+	return math.Abs(got-want) <= atol+rtol*math.Abs(want)
 }
 
 type fixtureTensor struct {
@@ -55,7 +87,9 @@ func readStatefulCases(t *testing.T) []statefulCase {
 // and tf-keras (.h5), predicted several times in a row through one State
 // (each call starting from the states the previous one left, a call of
 // two batches carrying them from the first to the second), then after
-// Reset, match Keras's predictions call by call.
+// Reset, then fit (states carried from batch to batch and epoch to
+// epoch), predict and evaluate each continuing from the states the
+// previous call left, match Keras's predictions and losses call by call.
 func TestStatefulPredict(t *testing.T) {
 	for _, c := range readStatefulCases(t) {
 		for _, file := range c.Files {
@@ -68,6 +102,30 @@ func TestStatefulPredict(t *testing.T) {
 				for i, call := range c.Calls {
 					if call.Reset {
 						st.Reset()
+						continue
+					}
+					if f := call.Fit; f != nil {
+						x, y := f.arrays(t)
+						h, err := m.FitState(st, x, y, FitOptions{Epochs: f.Epochs, BatchSize: f.BatchSize})
+						if err != nil {
+							t.Fatalf("call %d: fit: %v", i, err)
+						}
+						for e, want := range f.Losses {
+							if got := h.Logs["loss"][e]; !closeTo(got, want, c.Atol, c.Rtol) {
+								t.Fatalf("call %d: fit epoch %d loss %v, want %v (%s)", i, e, got, want, c.Keras)
+							}
+						}
+						continue
+					}
+					if f := call.Evaluate; f != nil {
+						x, y := f.arrays(t)
+						res, err := m.EvaluateState(st, x, y, EvaluateOptions{BatchSize: f.BatchSize})
+						if err != nil {
+							t.Fatalf("call %d: evaluate: %v", i, err)
+						}
+						if !closeTo(res["loss"], f.Loss, c.Atol, c.Rtol) {
+							t.Fatalf("call %d: evaluate loss %v, want %v (%s)", i, res["loss"], f.Loss, c.Keras)
+						}
 						continue
 					}
 					x, err := NewTensor(call.Input.Shape, call.Input.Data)
@@ -164,8 +222,8 @@ func closeAll(got, want []float32, atol, rtol float64) bool {
 }
 
 // TestStatefulErrors: a batch other than the fixed one, a State of
-// another model, and training or evaluating a stateful model are refused
-// with errors naming the layer and the sizes.
+// another model, and training or evaluating a stateful model without a
+// State are refused with errors naming the layer and the sizes.
 func TestStatefulErrors(t *testing.T) {
 	c := readStatefulCases(t)[0]
 	m, err := Load(filepath.Join("testdata/stateful", c.Files[0]))
@@ -183,6 +241,7 @@ func TestStatefulErrors(t *testing.T) {
 	x, _ := NewTensor(in.Shape, in.Data)
 	out := c.Calls[0].Outputs[0]
 	y, _ := NewTensor(out.Shape, make([]float32, len(out.Data)))
+	y3, _ := NewTensor(append([]int{3}, out.Shape[1:]...), make([]float32, 3*len(out.Data)/out.Shape[0]))
 	for _, tc := range []struct {
 		name string
 		run  func() error
@@ -195,11 +254,19 @@ func TestStatefulErrors(t *testing.T) {
 		{"fit", func() error {
 			_, err := m.Fit([]*Tensor{x}, []*Tensor{y}, FitOptions{Epochs: 1, BatchSize: 2})
 			return err
-		}, []string{"training a stateful=True layer is not supported"}},
+		}, []string{"stateful=True", "FitState"}},
 		{"evaluate", func() error {
 			_, err := m.Evaluate([]*Tensor{x}, []*Tensor{y}, EvaluateOptions{BatchSize: 2})
 			return err
-		}, []string{"evaluation is not supported"}},
+		}, []string{"stateful=True", "EvaluateState"}},
+		{"fit remainder", func() error {
+			_, err := m.FitState(m.NewState(), []*Tensor{x3}, []*Tensor{y3}, FitOptions{Epochs: 1, BatchSize: 2})
+			return err
+		}, []string{"expects shape (2, 3, 4), got (1, 3, 4)"}},
+		{"fit other model", func() error {
+			_, err := m.FitState(other.NewState(), []*Tensor{x}, []*Tensor{y}, FitOptions{Epochs: 1, BatchSize: 2})
+			return err
+		}, []string{"State from this model"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.run()

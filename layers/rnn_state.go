@@ -12,7 +12,9 @@ import (
 // layer, so a loaded model shared by many callers holds no sequence's
 // state. As in Keras, a stateful layer needs a fixed batch size (the
 // Input's batch_shape, batch_input_shape) and refuses any other batch;
-// states passed as initial_state replace the kept ones for that call.
+// states passed as initial_state replace the kept ones for that call. In
+// training the kept states are constants: the gradient stops at the
+// batch's first step, as Keras's (its states are variables).
 
 // buildState records the fixed batch size a stateful layer needs.
 func (l *RNN) buildState(batch int) error {
@@ -33,11 +35,8 @@ func (l *RNN) keptStates(ctx *runtime.Context, batch int) ([]*runtime.Tensor, er
 	if !l.Stateful {
 		return nil, nil
 	}
-	if ctx.Grad {
-		return nil, ShapeError(&l.Base, "training a stateful=True layer is not supported (Keras carries its states from batch to batch in fit)")
-	}
 	if ctx.State == nil {
-		return nil, ShapeError(&l.Base, "a stateful=True layer runs only in a prediction that keeps its states (Model.Predict or Model.PredictState); evaluation is not supported")
+		return nil, ShapeError(&l.Base, "a stateful=True layer runs only with a State that keeps its states between batches (kerasrun's Model.PredictState, FitState, EvaluateState)")
 	}
 	if l.statefulBatch > 0 && batch != l.statefulBatch {
 		return nil, ShapeError(&l.Base, "is stateful: the batch size of the input sequences must be the layer's fixed batch size %d, got %d", l.statefulBatch, batch)

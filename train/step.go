@@ -34,6 +34,10 @@ type Trainer struct {
 	// ModelCheckpoint calls it through Run.Save. The caller injects it so
 	// that train never imports the file formats.
 	Save func(path string) error
+	// State carries the states of stateful=True layers from batch to
+	// batch and from call to call, as Keras keeps them in the layers; nil
+	// makes those layers refuse to run.
+	State *runtime.State
 
 	rng *rand.Rand // dropout and noise in training
 }
@@ -72,7 +76,7 @@ func (t *Trainer) TrainStep(x, y []*runtime.Tensor, sampleWeight *runtime.Tensor
 		t.rng = rand.New(rand.NewPCG(1, 2))
 	}
 	// Training needs the weights' gradients only, not the inputs'.
-	ctx := &runtime.Context{Training: true, Grad: true, SkipInputGrads: true, Rand: t.rng, Grads: map[*runtime.Variable]*runtime.Tensor{}}
+	ctx := &runtime.Context{Training: true, Grad: true, SkipInputGrads: true, Rand: t.rng, Grads: map[*runtime.Variable]*runtime.Tensor{}, State: t.State}
 	fw, err := forwardLoss(t.Net, ctx, x)
 	if err != nil {
 		return err
@@ -148,7 +152,7 @@ func (t *Trainer) testStep(x, y []*runtime.Tensor, sampleWeight *runtime.Tensor,
 	unlock := t.rlock()
 	// Keras evaluates in graph mode, where the crossentropies of a
 	// softmax/sigmoid output compute from its logits: so does this.
-	fw, err := forwardLoss(t.Net, &runtime.Context{}, x)
+	fw, err := forwardLoss(t.Net, &runtime.Context{State: t.State}, x)
 	unlock()
 	if err != nil {
 		return err

@@ -11,7 +11,10 @@ Keras 3 saves each model as .keras and .h5, tf-keras as .h5. Every model
 has a fixed batch size of 2 (Input batch_shape); the calls are predict(x,
 batch_size=2) on 2, 2 and 4 samples (two batches: the second starts from
 the first one's states), then reset_states() (Keras 3: reset_state() on
-every stateful layer) and one more call on 2 samples. cases.json records
+every stateful layer) and one more call on 2 samples; then, from reset states, fit(shuffle=False,
+batch_size=2, epochs=2) on 4 samples (the states carried from batch to
+batch), predict on 2 and evaluate on 4, each continuing from the states
+the previous call left. cases.json records
 the files, the inputs and Keras's outputs of every call, and the
 tolerance (the default: 5 recurrent steps per call, 4 calls without reset,
 float32 rounding stays well inside 1e-5 + 1e-4*|want|).
@@ -122,6 +125,25 @@ def record(K, tag, out, rng):
         fresh = model.predict(np.asarray(calls[1]["input"]["data"], np.float32).reshape(calls[1]["input"]["shape"]), batch_size=BATCH, verbose=0)
         fresh = fresh if isinstance(fresh, list) else [fresh]
         assert not np.allclose(fresh[0].reshape(-1), calls[1]["outputs"][0]["data"], atol=1e-4), name
+        # Training: from zero states, fit carries the states from batch to
+        # batch (and epoch to epoch: Keras never resets them itself), then
+        # predict and evaluate continue from the states fit left.
+        reset(model)
+        calls.append({"reset": True})
+        sample = lambda n, shape: rng.uniform(-1, 1, size=(n,) + tuple(shape[1:])).astype(np.float32)
+        xf = sample(2 * BATCH, model.inputs[0].shape)
+        yf = [sample(2 * BATCH, o.shape) for o in model.outputs]
+        h = model.fit(xf, yf if len(yf) > 1 else yf[0], batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+        calls.append({"fit": {"input": arr(xf), "targets": [arr(a) for a in yf], "batch_size": BATCH, "epochs": 2,
+                              "losses": [float(v) for v in h.history["loss"]]}})
+        x = sample(BATCH, model.inputs[0].shape)
+        ys = model.predict(x, batch_size=BATCH, verbose=0)
+        ys = ys if isinstance(ys, list) else [ys]
+        calls.append({"input": arr(x), "outputs": [arr(y) for y in ys]})
+        xe = sample(2 * BATCH, model.inputs[0].shape)
+        ye = [sample(2 * BATCH, o.shape) for o in model.outputs]
+        loss = model.evaluate(xe, ye if len(ye) > 1 else ye[0], batch_size=BATCH, verbose=0, return_dict=True)["loss"]
+        calls.append({"evaluate": {"input": arr(xe), "targets": [arr(a) for a in ye], "batch_size": BATCH, "loss": float(loss)}})
         cases.append({"name": f"{tag}_{name}", "files": files, "batch": BATCH, "calls": calls,
                       "atol": 1e-5, "rtol": 1e-4, "keras": f"{K.__name__} {K.__version__}"})
     return cases
