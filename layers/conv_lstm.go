@@ -10,14 +10,15 @@ import (
 // ConvLSTMCell is the cell of keras.layers.ConvLSTM1D, ConvLSTM2D and
 // ConvLSTM3D: an LSTM whose input and recurrent transformations are
 // convolutions. With x a (spatial..., channels) frame and h, c the
-// (out spatial..., filters) states, z = conv(x, kernel; strides, padding,
+// (out spatial..., filters) states (channels first with data_format
+// channels_first), z = conv(x, kernel; strides, padding,
 // dilation_rate) + bias + conv(h, recurrent_kernel; stride 1, "same"),
 // then at every position the LSTM gates i, f, c, o (in that order along
 // the last axis of the kernels): c' = f*c + i*activation(z_c),
 // h' = o*activation(c'). Weights: kernel (kernel_size..., channels,
 // 4*filters), recurrent_kernel (kernel_size..., filters, 4*filters), bias
 // (4*filters,). dropout and recurrent_dropout apply in training
-// (convLSTMDropout). The convolutions run on the Conv layers' kernels
+// (convLSTMCall). The convolutions run on the Conv layers' kernels
 // (convProblem); the gates are LSTMCell's (lstmPointwise).
 type ConvLSTMCell struct {
 	Base
@@ -33,7 +34,9 @@ type ConvLSTMCell struct {
 	Bias                *runtime.Variable
 
 	args          windowArgs
-	frame         []int  // (spatial..., channels) the cell was built for
+	frame         []int  // the frame shape the cell was built for, in data_format
+	spatial       []int  // the frame's spatial dimensions
+	channels      int    // the frame's channels
 	in, rec       window // the input and recurrent convolutions' geometry
 	pack, recPack convPack
 }
@@ -72,9 +75,6 @@ func newConvLSTMCell(spec *kerasjson.Layer, rank int) (*ConvLSTMCell, error) {
 	}
 	if c.args.padding == "causal" {
 		return fail(fmt.Errorf("padding \"causal\" is not a ConvLSTM padding"))
-	}
-	if c.args.channelsFirst {
-		return fail(fmt.Errorf("data_format channels_first is not supported (TensorFlow's CPU convolutions, which Keras runs it on, refuse it too)"))
 	}
 	for i := range c.args.strides {
 		if c.args.strides[i] > 1 && c.args.dilation[i] > 1 {
@@ -126,10 +126,11 @@ func (c *ConvLSTMCell) Forward(*runtime.Context, []*runtime.Tensor) ([]*runtime.
 // buildCell creates the kernels for (spatial..., channels) frames.
 func (c *ConvLSTMCell) buildCell(frame []int) error {
 	rank := c.args.rank
-	if len(frame) != rank+1 {
-		return ShapeError(&c.Base, "expects (batch, time, %d spatial dimensions, channels) sequences, got steps of shape %s", rank, runtime.FormatShape(frame))
+	spatial, channels, ok := spatialAxes(append([]int{1}, frame...), rank, c.args.channelsFirst)
+	if !ok {
+		return ShapeError(&c.Base, "expects (batch, time, %d spatial dimensions and channels) sequences, got steps of shape %s", rank, runtime.FormatShape(frame))
 	}
-	in, err := newWindow(c.args, frame[:rank])
+	in, err := newWindow(c.args, spatial)
 	if err != nil {
 		return ShapeError(&c.Base, "steps of shape %s: %v", runtime.FormatShape(frame), err)
 	}
@@ -140,9 +141,9 @@ func (c *ConvLSTMCell) buildCell(frame []int) error {
 	if err != nil {
 		return ShapeError(&c.Base, "%v", err)
 	}
-	c.frame, c.in, c.rec = append([]int(nil), frame...), in, rec
+	c.frame, c.spatial, c.channels, c.in, c.rec = append([]int(nil), frame...), append([]int(nil), spatial...), channels, in, rec
 	f4 := 4 * c.Filters
-	c.Kernel = &runtime.Variable{Name: "kernel", Value: runtime.NewTensor(append(append([]int(nil), c.args.kernel...), frame[rank], f4)...), Trainable: true}
+	c.Kernel = &runtime.Variable{Name: "kernel", Value: runtime.NewTensor(append(append([]int(nil), c.args.kernel...), channels, f4)...), Trainable: true}
 	c.RecurrentKernel = &runtime.Variable{Name: "recurrent_kernel", Value: runtime.NewTensor(append(append([]int(nil), c.args.kernel...), c.Filters, f4)...), Trainable: true}
 	if c.UseBias {
 		c.Bias = &runtime.Variable{Name: "bias", Value: runtime.NewTensor(f4), Trainable: true}
@@ -158,7 +159,7 @@ func (c *ConvLSTMCell) buildCell(frame []int) error {
 func (c *ConvLSTMCell) frameShape() []int { return c.frame }
 
 func (c *ConvLSTMCell) stateShapes() [][]int {
-	s := append(c.in.outSpatial(), c.Filters)
+	s := joinAxes(0, c.in.outSpatial(), c.Filters, c.args.channelsFirst)[1:]
 	return [][]int{s, append([]int(nil), s...)}
 }
 
@@ -166,67 +167,28 @@ func (c *ConvLSTMCell) outputState() int { return 0 }
 
 // inProblem and recProblem are the two convolutions over n frames.
 func (c *ConvLSTMCell) inProblem(n int) *convProblem {
-	return &convProblem{win: c.in, batch: n, cin: c.frame[len(c.frame)-1], cout: 4 * c.Filters, groups: 1}
+	return &convProblem{win: c.in, batch: n, cin: c.channels, cout: 4 * c.Filters, groups: 1}
 }
 
 func (c *ConvLSTMCell) recProblem(n int) *convProblem {
 	return &convProblem{win: c.rec, batch: n, cin: c.Filters, cout: 4 * c.Filters, groups: 1}
 }
 
-// project is the input convolution plus bias of rows frames.
-func (c *ConvLSTMCell) project(x []float32, rows int) []float32 {
-	p := c.inProblem(rows)
-	y := make([]float32, p.rows()*p.cout)
-	if rows == 0 {
-		return y
-	}
-	var bias []float32
-	if c.Bias != nil {
-		bias = c.Bias.Value.Data
-	}
-	p.forward(x, c.pack.get(c.Kernel), bias, y)
-	return y
-}
+// The rnnCell steps run the cell without dropout (convLSTMCall).
+func (c *ConvLSTMCell) project(x []float32, rows int) []float32 { return c.plain().project(x, rows) }
 
 func (c *ConvLSTMCell) projectBack(x, gp []float32, rows int, g *gradBuffers) []float32 {
-	p := c.inProblem(rows)
-	if rows == 0 {
-		return make([]float32, len(x))
-	}
-	addTo(g.of(c.Kernel), p.backwardFilter(x, gp))
-	if c.Bias != nil {
-		addTo(g.of(c.Bias), sumRows(gp, p.cout))
-	}
-	return p.backwardData(gp, c.pack.get(c.Kernel))
-}
-
-func addTo(dst, src []float32) {
-	for i, v := range src {
-		dst[i] += v
-	}
+	return c.plain().projectBack(x, gp, rows, g)
 }
 
 func (c *ConvLSTMCell) step(p []float32, prev [][]float32, batch int) ([][]float32, any) {
-	rp := c.recProblem(batch)
-	z := make([]float32, rp.rows()*rp.cout)
-	rp.forward(prev[0], c.recPack.get(c.RecurrentKernel), nil, z)
-	for i, v := range p {
-		z[i] += v
-	}
-	h, k := lstmPointwise(c.Activation, c.RecurrentActivation, z, prev[1], rp.rows(), c.Filters)
-	k.hPrev = prev[0]
-	return [][]float32{h, append([]float32(nil), k.cNew...)}, k
+	return c.plain().step(p, prev, batch)
 }
 
 func (c *ConvLSTMCell) stepBack(cache any, gNext [][]float32, batch int, g *gradBuffers) ([]float32, [][]float32) {
-	k := cache.(*lstmCache)
-	rp := c.recProblem(batch)
-	gz, gcPrev := lstmPointwiseBack(c.Activation, c.RecurrentActivation, k, gNext[0], gNext[1], rp.rows(), c.Filters)
-	addTo(g.of(c.RecurrentKernel), rp.backwardFilter(k.hPrev, gz))
-	ghPrev := rp.backwardData(gz, c.recPack.get(c.RecurrentKernel))
-	return gz, [][]float32{ghPrev, gcPrev}
+	return c.plain().stepBack(cache, gNext, batch, g)
 }
 
 // checkTraining accepts every configuration: dropout and
-// recurrent_dropout run in training (conv_lstm_dropout.go).
+// recurrent_dropout run in training (conv_lstm_call.go).
 func (c *ConvLSTMCell) checkTraining() error { return nil }

@@ -1,7 +1,7 @@
 """Writes the ConvLSTM layer fixtures:
 
   layers/testdata/conv_lstm.json         Keras 3: ConvLSTM1D/2D/3D with padding, strides,
-                                         dilation_rate, return_sequences, return_state,
+                                         dilation_rate, data_format, return_sequences, return_state,
                                          go_backwards, masks, activations, use_bias,
                                          unit_forget_bias
   layers/testdata/keras2/conv_lstm.json  tf_keras: the same layers (every other case)
@@ -23,6 +23,9 @@ from layer_fixtures import Recorder  # noqa: E402
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "layers", "testdata")
 MASK = np.array([[1, 1, 0], [0, 1, 1]], dtype=bool)
 S1, S2, S3 = (2, 3, 6, 2), (2, 3, 4, 4, 2), (1, 2, 3, 3, 3, 2)
+# channels_first: (batch, time, channels, spatial...).
+F1, F2, F3 = (2, 3, 2, 6), (2, 3, 2, 4, 4), (1, 2, 2, 3, 3, 3)
+CF = {"data_format": "channels_first"}
 
 # Every case holds the default tolerance (1e-5 + 1e-4*|want|): 3 steps of
 # convolutions over at most 3x3x2 taps.
@@ -30,7 +33,7 @@ S1, S2, S3 = (2, 3, 6, 2), (2, 3, 4, 4, 2), (1, 2, 3, 3, 3, 2)
 
 # tf-keras gets every other case: the same code paths, half the bytes.
 KERAS2 = {"ConvLSTM1D_valid", "ConvLSTM1D_strides_state", "ConvLSTM1D_backwards_state_mask", "ConvLSTM2D_same_sequences",
-          "ConvLSTM2D_dilation", "ConvLSTM2D_backwards_mask", "ConvLSTM3D_strides_state"}
+          "ConvLSTM2D_dilation", "ConvLSTM2D_backwards_mask", "ConvLSTM3D_strides_state", "ConvLSTM2D_channels_first_state"}
 
 
 def cases(rec, prefix=""):
@@ -54,6 +57,10 @@ def cases(rec, prefix=""):
     c("ConvLSTM2D", {"kernel_size": 3, "unit_forget_bias": False, "go_backwards": True}, S2, "ConvLSTM2D_backwards_mask", masks=[MASK])
     c("ConvLSTM3D", {"kernel_size": 2, "padding": "same", "return_sequences": True}, S3, "ConvLSTM3D_same_sequences")
     c("ConvLSTM3D", {"kernel_size": (2, 2, 1), "strides": (1, 2, 1), "return_state": True}, S3, "ConvLSTM3D_strides_state")
+    c("ConvLSTM1D", dict(CF, kernel_size=3, strides=2, return_sequences=True), F1, "ConvLSTM1D_channels_first_mask", masks=[MASK])
+    c("ConvLSTM2D", dict(CF, kernel_size=(3, 2), padding="same", return_state=True, return_sequences=True), F2,
+      "ConvLSTM2D_channels_first_state")
+    c("ConvLSTM3D", dict(CF, kernel_size=2, go_backwards=True), F3, "ConvLSTM3D_channels_first_backwards")
 
 
 def main():
@@ -79,6 +86,8 @@ def dropout_cases():
         ("ConvLSTM1D_recurrent_dropout", "ConvLSTM1D", {"kernel_size": 2, "recurrent_dropout": 0.3, "return_state": True}, S1),
         ("ConvLSTM2D_both_dropouts", "ConvLSTM2D", {"kernel_size": 2, "dropout": 0.5, "recurrent_dropout": 0.25,
                                                     "go_backwards": True, "return_sequences": True}, S2),
+        ("ConvLSTM2D_channels_first_dropouts", "ConvLSTM2D", dict(CF, kernel_size=2, padding="same", dropout=0.3,
+                                                                  recurrent_dropout=0.4, return_state=True), F2),
     ]:
         layer = getattr(keras.layers, cls)(filters=2, **cfg)
         x = rng.uniform(-1, 1, size=shape).astype(np.float32)
@@ -88,7 +97,7 @@ def dropout_cases():
             v = rng.uniform(-1, 1, size=tuple(w.shape)).astype(np.float32)
             w.assign(v)
             weights.append({"name": w.name, "trainable": True, **_arr(v)})
-        frame = (shape[0],) + shape[2:]
+        frame = (shape[0],) + shape[2:]  # Keras's masks have the shape of a step's input and of h
         state = tuple(layer.cell.compute_output_shape(frame)[0])
         draw = lambda rate, s: [((rng.uniform(size=s) >= rate) / (1 - rate)).astype(np.float32) for _ in range(4)]
         dm = draw(cfg["dropout"], frame) if cfg.get("dropout") else None
