@@ -578,6 +578,7 @@ type cellCore struct {
 	Bias                *runtime.Variable
 	gates               int
 	states              int // 2 for LSTMCell (h, c), 1 for GRUCell and SimpleRNNCell
+	implementation      int // Keras's implementation argument: 1 draws a dropout mask per gate
 
 	packedKernel    runtime.Packed[*kernels.PackedB]
 	packedKernelT   runtime.Packed[*kernels.PackedB]
@@ -620,6 +621,9 @@ func (c *cellCore) init(spec *kerasjson.Layer, class, name string, gates, states
 		return err
 	}
 	if c.RecurrentDropout, err = cfg.Float("recurrent_dropout", 0); err != nil {
+		return err
+	}
+	if c.implementation, err = cfg.Int("implementation", 2); err != nil {
 		return err
 	}
 	return nil
@@ -696,9 +700,16 @@ func (c *cellCore) Forward(*runtime.Context, []*runtime.Tensor) ([]*runtime.Tens
 	return nil, nil, ShapeError(&c.Base, "a recurrent cell runs inside its RNN layer")
 }
 
+// checkTraining refuses the dropouts whose training is not implemented:
+// recurrent_dropout of LSTM and GRU (per-gate masks on h), and dropout
+// with implementation=1 (per-gate masks on the inputs). rnn_dropout.go
+// runs the others.
 func (c *cellCore) checkTraining() error {
-	if c.Dropout > 0 || c.RecurrentDropout > 0 {
-		return fmt.Errorf("training with dropout or recurrent_dropout is not supported yet (dropout %g, recurrent_dropout %g)", c.Dropout, c.RecurrentDropout)
+	if c.RecurrentDropout > 0 && c.gates > 1 {
+		return fmt.Errorf("training with recurrent_dropout (%g) is not supported yet for LSTM and GRU", c.RecurrentDropout)
+	}
+	if c.Dropout > 0 && c.implementation == 1 {
+		return fmt.Errorf("training with dropout (%g) and implementation=1 (a mask per gate) is not supported yet", c.Dropout)
 	}
 	return nil
 }

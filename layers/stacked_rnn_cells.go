@@ -201,3 +201,24 @@ func (l *StackedRNNCells) checkTraining() error {
 	}
 	return nil
 }
+
+// forCall returns the stack for one training call: each cell with its
+// dropout masks.
+func (l *StackedRNNCells) forCall(ctx *runtime.Context, batch int) (rnnCell, error) {
+	cp := &StackedRNNCells{Base: l.Base, Cells: make([]rnnCell, len(l.Cells))}
+	changed := false
+	for i, c := range l.Cells {
+		cp.Cells[i] = c
+		if cc, ok := c.(callCell); ok {
+			n, err := cc.forCall(ctx, batch)
+			if err != nil {
+				return nil, fmt.Errorf("cell %d: %w", i, err)
+			}
+			cp.Cells[i], changed = n, changed || n != c
+		}
+	}
+	if !changed {
+		return l, nil
+	}
+	return cp, nil
+}

@@ -6,6 +6,10 @@
   layers/testdata/recurrent_cells_models.json  Functional models (Keras 3 and tf_keras) passing
                                                RNN(StackedRNNCells) its nested initial_state
                                                [[h1, c1], h2], with weights, inputs, predictions
+  layers/testdata/rnn_dropout/cases.json       Keras 3: LSTM, GRU, SimpleRNN and RNN(StackedRNNCells)
+                                               trained with dropout (SimpleRNN also recurrent_dropout),
+                                               the masks drawn here and given to the cells (their
+                                               cached _dropout_mask), recorded for Go to use
 
 Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_layers_recurrent_cells.py
 """
@@ -62,6 +66,63 @@ def main():
     keras2(rec2)
     print(rec2.write(os.path.join(OUT, "keras2")), len(rec2.cases), "cases")
     models()
+    dropout_cases()
+
+
+def dropout_cases():
+    import json
+    import keras
+    import tensorflow as tf
+    from layer_fixtures import _arr
+    L = keras.layers
+    rng = np.random.default_rng(6)
+    out = []
+    for name, make in [
+        ("LSTM_dropout", lambda: L.LSTM(3, dropout=0.3, return_sequences=True)),
+        ("GRU_dropout", lambda: L.GRU(3, dropout=0.25, return_state=True)),
+        ("GRU_reset_before_dropout_backwards", lambda: L.GRU(2, dropout=0.4, reset_after=False, go_backwards=True, return_sequences=True)),
+        ("SimpleRNN_both_dropouts", lambda: L.SimpleRNN(3, dropout=0.3, recurrent_dropout=0.4, return_sequences=True)),
+        ("Stacked_dropouts", lambda: L.RNN(L.StackedRNNCells([L.LSTMCell(3, dropout=0.5), L.SimpleRNNCell(2, dropout=0.2, recurrent_dropout=0.3)]),
+                                           return_sequences=True)),
+    ]:
+        layer = make()
+        x = rng.uniform(-1, 1, size=SEQ).astype(np.float32)
+        layer.build(x.shape)
+        weights = []
+        for w in layer.weights:
+            v = rng.uniform(-1, 1, size=tuple(w.shape)).astype(np.float32)
+            w.assign(v)
+            weights.append({"name": w.name, "trainable": True, **_arr(v)})
+        cells = layer.cell.cells if isinstance(layer.cell, L.StackedRNNCells) else [layer.cell]
+        draw = lambda rate, s: ((rng.uniform(size=s) >= rate) / (1 - rate)).astype(np.float32)
+        masks, d = [], SEQ[2]
+        for cell in cells:
+            dm = draw(cell.dropout, (SEQ[0], d)) if cell.dropout else None
+            rm = draw(cell.recurrent_dropout, (SEQ[0], cell.units)) if cell.recurrent_dropout else None
+            masks.append({"dropout": None if dm is None else _arr(dm), "recurrent": None if rm is None else _arr(rm)})
+            d = cell.units
+        tx = tf.constant(x)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(tx)
+            for cell, m in zip(cells, masks):
+                cell._dropout_mask = None if m["dropout"] is None else tf.constant(np.reshape(m["dropout"]["data"], m["dropout"]["shape"]), tf.float32)
+                cell._recurrent_dropout_mask = None if m["recurrent"] is None else tf.constant(np.reshape(m["recurrent"]["data"], m["recurrent"]["shape"]), tf.float32)
+            outs = tf.nest.flatten(layer(tx, training=True))
+            probes = [rng.uniform(-1, 1, size=tuple(o.shape)).astype(np.float32) for o in outs]
+            loss = sum(tf.reduce_sum(o * p) for o, p in zip(outs, probes))
+        out.append({
+            "name": name, "class_name": type(layer).__name__, "config": json.loads(json.dumps(layer.get_config(), default=str)),
+            "inputs": [_arr(x)], "weights": weights, "outputs": [_arr(o) for o in outs], "probes": [_arr(p) for p in probes],
+            "input_grads": [_arr(tape.gradient(loss, tx))],
+            "weight_grads": [_arr(g) for g in tape.gradient(loss, layer.trainable_weights)],
+            "cell_masks": masks,
+        })
+    d = os.path.join(OUT, "rnn_dropout")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "cases.json"), "w") as f:
+        json.dump({"keras_version": keras.__version__, "tolerance": {"atol": 1e-5, "rtol": 1e-4}, "cases": out}, f, separators=(",", ":"))
+        f.write("\n")
+    print(d, len(out), "cases")
 
 
 def models():

@@ -1,0 +1,149 @@
+package layers
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// TestRNNDropoutFixtures: LSTM, GRU, SimpleRNN and RNN(StackedRNNCells)
+// trained with dropout (SimpleRNN also recurrent_dropout) match Keras 3
+// given the same masks (drawn by the exporter and handed to Keras's cells;
+// testdata/rnn_dropout, compat/python/export_layers_recurrent_cells.py):
+// outputs, input and weight gradients.
+func TestRNNDropoutFixtures(t *testing.T) {
+	type cellMasks struct {
+		Dropout   *fixtureArray `json:"dropout"`
+		Recurrent *fixtureArray `json:"recurrent"`
+	}
+	type dropoutCase struct {
+		fixtureCase
+		CellMasks []cellMasks `json:"cell_masks"`
+	}
+	doc := readFixture[struct {
+		Tolerance fixtureTolerance `json:"tolerance"`
+		Cases     []dropoutCase    `json:"cases"`
+	}](t, "testdata/rnn_dropout/cases.json")
+	if len(doc.Cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range doc.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			spec, err := specFromKeras(c.ClassName, c.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _ := Lookup(spec)
+			l, err := f(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := c.Inputs[0].tensor()
+			if _, err := l.Build([][]int{append([]int{-1}, x.Shape[1:]...)}); err != nil {
+				t.Fatal(err)
+			}
+			ws := AllWeights(l)
+			for i, w := range c.Weights {
+				copy(ws[i].Value.Data, w.Data)
+				ws[i].Touch()
+			}
+			r := l.(*RNN)
+			withMasks := func(cell rnnCell, m cellMasks) rnnCell {
+				d := &rnnDropout{rnnCell: cell, batch: x.Shape[0]}
+				if m.Dropout != nil {
+					d.in = m.Dropout.Data
+				}
+				if m.Recurrent != nil {
+					d.rec = m.Recurrent.Data
+				}
+				return d
+			}
+			if s, ok := r.Cell.(*StackedRNNCells); ok {
+				for i := range s.Cells {
+					s.Cells[i] = withMasks(s.Cells[i], c.CellMasks[i])
+				}
+			} else {
+				r.Cell = withMasks(r.Cell, c.CellMasks[0])
+			}
+			ctx := &runtime.Context{Training: true, Grad: true}
+			out, back, err := l.Forward(ctx, []*runtime.Tensor{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range c.Outputs {
+				if err := compareArrays(fmt.Sprintf("output %d", i), out[i], c.Outputs[i], doc.Tolerance); err != nil {
+					t.Error(err)
+				}
+			}
+			var probes []*runtime.Tensor
+			for _, p := range c.Probes {
+				probes = append(probes, p.tensor())
+			}
+			gin, err := back(probes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := compareArrays("input gradient", gin[0], c.InputGrads[0], doc.Tolerance); err != nil {
+				t.Error(err)
+			}
+			for i, want := range c.WeightGrads {
+				if err := compareArrays(fmt.Sprintf("weight %d gradient", i), ctx.Grads[ws[i]], want, doc.Tolerance); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// TestRNNDropoutTraining: in training an LSTM with dropout draws its mask
+// from Context.Rand (same seed, same outputs; different from inference);
+// the dropouts not implemented are refused by name.
+func TestRNNDropoutTraining(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	x := randomTensor(r, 2, 4, 3)
+	l := newTestLayer(t, "LSTM", `{"units": 2, "dropout": 0.5, "return_sequences": true}`)
+	if _, err := l.Build([][]int{{-1, 4, 3}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range AllWeights(l) {
+		for i := range w.Value.Data {
+			w.Value.Data[i] = float32(r.Float64() - 0.5)
+		}
+		w.Touch()
+	}
+	run := func(ctx *runtime.Context) []float32 {
+		out, _, err := l.Forward(ctx, []*runtime.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0].Data
+	}
+	a := run(&runtime.Context{Training: true, Grad: true, Rand: rand.New(rand.NewPCG(1, 1))})
+	b := run(&runtime.Context{Training: true, Grad: true, Rand: rand.New(rand.NewPCG(1, 1))})
+	inf := run(&runtime.Context{})
+	same, differ := true, false
+	for i := range a {
+		same = same && a[i] == b[i]
+		differ = differ || a[i] != inf[i]
+	}
+	if !same || !differ {
+		t.Fatalf("same seed agrees: %v, training differs from inference: %v", same, differ)
+	}
+	for _, tc := range []struct{ class, config, want string }{
+		{"LSTM", `{"units": 2, "recurrent_dropout": 0.2}`, "recurrent_dropout (0.2) is not supported yet for LSTM and GRU"},
+		{"GRU", `{"units": 2, "recurrent_dropout": 0.2}`, "recurrent_dropout (0.2) is not supported yet for LSTM and GRU"},
+		{"LSTM", `{"units": 2, "dropout": 0.2, "implementation": 1}`, "implementation=1"},
+	} {
+		l := newTestLayer(t, tc.class, tc.config)
+		if _, err := l.Build([][]int{{-1, 4, 3}}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := l.Forward(&runtime.Context{Training: true, Grad: true, Rand: r}, []*runtime.Tensor{x})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: error %v, want %q", tc.class, tc.config, err, tc.want)
+		}
+	}
+}
