@@ -701,12 +701,12 @@ func (c *cellCore) Forward(*runtime.Context, []*runtime.Tensor) ([]*runtime.Tens
 }
 
 // checkTraining refuses the dropouts whose training is not implemented:
-// recurrent_dropout of LSTM and GRU (per-gate masks on h), and dropout
-// with implementation=1 (per-gate masks on the inputs). rnn_dropout.go
-// runs the others.
+// GRU's recurrent_dropout (per-gate masks on h), and its dropout with
+// implementation=1 (per-gate masks on the inputs). rnn_dropout.go runs
+// the others; LSTMCell has its own (lstm_dropout.go).
 func (c *cellCore) checkTraining() error {
 	if c.RecurrentDropout > 0 && c.gates > 1 {
-		return fmt.Errorf("training with recurrent_dropout (%g) is not supported yet for LSTM and GRU", c.RecurrentDropout)
+		return fmt.Errorf("training with recurrent_dropout (%g) is not supported yet for GRU", c.RecurrentDropout)
 	}
 	if c.Dropout > 0 && c.implementation == 1 {
 		return fmt.Errorf("training with dropout (%g) and implementation=1 (a mask per gate) is not supported yet", c.Dropout)

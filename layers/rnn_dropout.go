@@ -26,7 +26,7 @@ func (c *cellCore) dropoutCall(self rnnCell, ctx *runtime.Context, batch int) (r
 	if !inOn && !recOn {
 		return self, nil
 	}
-	if err := c.checkTraining(); err != nil {
+	if err := self.checkTraining(); err != nil {
 		return nil, err
 	}
 	if ctx.Rand == nil {
@@ -40,10 +40,6 @@ func (c *cellCore) dropoutCall(self rnnCell, ctx *runtime.Context, batch int) (r
 		d.rec = dropoutMasks(ctx.Rand, 1, batch*c.Units, c.RecurrentDropout)[0]
 	}
 	return d, nil
-}
-
-func (c *LSTMCell) forCall(ctx *runtime.Context, batch int) (rnnCell, error) {
-	return c.dropoutCall(c, ctx, batch)
 }
 
 func (c *GRUCell) forCall(ctx *runtime.Context, batch int) (rnnCell, error) {

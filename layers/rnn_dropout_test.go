@@ -10,14 +10,17 @@ import (
 )
 
 // TestRNNDropoutFixtures: LSTM, GRU, SimpleRNN and RNN(StackedRNNCells)
-// trained with dropout (SimpleRNN also recurrent_dropout) match Keras 3
+// trained with dropout (LSTM and SimpleRNN also recurrent_dropout, LSTM
+// with per-gate masks under implementation=1) match Keras 3
 // given the same masks (drawn by the exporter and handed to Keras's cells;
 // testdata/rnn_dropout, compat/python/export_layers_recurrent_cells.py):
 // outputs, input and weight gradients.
 func TestRNNDropoutFixtures(t *testing.T) {
 	type cellMasks struct {
-		Dropout   *fixtureArray `json:"dropout"`
-		Recurrent *fixtureArray `json:"recurrent"`
+		Dropout        *fixtureArray  `json:"dropout"`
+		Recurrent      *fixtureArray  `json:"recurrent"`
+		DropoutGates   []fixtureArray `json:"dropout_gates"`   // implementation=1: one per gate
+		RecurrentGates []fixtureArray `json:"recurrent_gates"` // implementation=1: one per gate
 	}
 	type dropoutCase struct {
 		fixtureCase
@@ -51,7 +54,17 @@ func TestRNNDropoutFixtures(t *testing.T) {
 				ws[i].Touch()
 			}
 			r := l.(*RNN)
+			gates := func(a []fixtureArray) [][]float32 {
+				var out [][]float32
+				for _, m := range a {
+					out = append(out, m.Data)
+				}
+				return out
+			}
 			withMasks := func(cell rnnCell, m cellMasks) rnnCell {
+				if m.DropoutGates != nil || m.RecurrentGates != nil {
+					return &lstmGateDropout{LSTMCell: cell.(*LSTMCell), batch: x.Shape[0], in: gates(m.DropoutGates), rec: gates(m.RecurrentGates)}
+				}
 				d := &rnnDropout{rnnCell: cell, batch: x.Shape[0]}
 				if m.Dropout != nil {
 					d.in = m.Dropout.Data
@@ -132,10 +145,41 @@ func TestRNNDropoutTraining(t *testing.T) {
 	if !same || !differ {
 		t.Fatalf("same seed agrees: %v, training differs from inference: %v", same, differ)
 	}
+	// Keras's mask layout: per gate with recurrent_dropout or
+	// implementation=1, one input mask otherwise.
+	for _, tc := range []struct {
+		config  string
+		perGate bool
+	}{
+		{`{"units": 2, "dropout": 0.1, "recurrent_dropout": 0.2}`, true},
+		{`{"units": 2, "dropout": 0.1, "implementation": 1}`, true},
+		{`{"units": 2, "recurrent_dropout": 0.2}`, true},
+		{`{"units": 2, "dropout": 0.1}`, false},
+	} {
+		l := newTestLayer(t, "LSTM", tc.config)
+		if _, err := l.Build([][]int{{-1, 4, 3}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := l.(*RNN).Cell.(*LSTMCell).forCall(&runtime.Context{Training: true, Rand: r}, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch d := got.(type) {
+		case *lstmGateDropout:
+			if !tc.perGate || (d.in != nil && len(d.in) != 4) || (d.rec != nil && len(d.rec) != 4) {
+				t.Errorf("%s: per-gate masks %d, %d", tc.config, len(d.in), len(d.rec))
+			}
+		case *rnnDropout:
+			if tc.perGate || len(d.in) != 2*3 {
+				t.Errorf("%s: one input mask of %d values", tc.config, len(d.in))
+			}
+		default:
+			t.Errorf("%s: cell %T for the call", tc.config, got)
+		}
+	}
 	for _, tc := range []struct{ class, config, want string }{
-		{"LSTM", `{"units": 2, "recurrent_dropout": 0.2}`, "recurrent_dropout (0.2) is not supported yet for LSTM and GRU"},
-		{"GRU", `{"units": 2, "recurrent_dropout": 0.2}`, "recurrent_dropout (0.2) is not supported yet for LSTM and GRU"},
-		{"LSTM", `{"units": 2, "dropout": 0.2, "implementation": 1}`, "implementation=1"},
+		{"GRU", `{"units": 2, "recurrent_dropout": 0.2}`, "recurrent_dropout (0.2) is not supported yet for GRU"},
+		{"GRU", `{"units": 2, "dropout": 0.2, "implementation": 1}`, "implementation=1"},
 	} {
 		l := newTestLayer(t, tc.class, tc.config)
 		if _, err := l.Build([][]int{{-1, 4, 3}}); err != nil {

@@ -7,7 +7,8 @@
                                                RNN(StackedRNNCells) its nested initial_state
                                                [[h1, c1], h2], with weights, inputs, predictions
   layers/testdata/rnn_dropout/cases.json       Keras 3: LSTM, GRU, SimpleRNN and RNN(StackedRNNCells)
-                                               trained with dropout (SimpleRNN also recurrent_dropout),
+                                               trained with dropout (LSTM and SimpleRNN also
+                                               recurrent_dropout; LSTM's per-gate masks),
                                                the masks drawn here and given to the cells (their
                                                cached _dropout_mask), recorded for Go to use
 
@@ -84,6 +85,12 @@ def dropout_cases():
         ("SimpleRNN_both_dropouts", lambda: L.SimpleRNN(3, dropout=0.3, recurrent_dropout=0.4, return_sequences=True)),
         ("Stacked_dropouts", lambda: L.RNN(L.StackedRNNCells([L.LSTMCell(3, dropout=0.5), L.SimpleRNNCell(2, dropout=0.2, recurrent_dropout=0.3)]),
                                            return_sequences=True)),
+        # implementation=1 (forced by recurrent_dropout): a mask per gate. With
+        # dropout alone, Keras 3.15 trains implementation=1 only with
+        # use_cudnn=False (its cuDNN attempt broadcasts the list of masks).
+        ("LSTM_both_dropouts_per_gate", lambda: L.LSTM(3, dropout=0.2, recurrent_dropout=0.3, return_state=True)),
+        ("LSTM_recurrent_dropout_backwards", lambda: L.LSTM(2, recurrent_dropout=0.4, go_backwards=True, return_sequences=True)),
+        ("LSTM_dropout_implementation_1", lambda: L.LSTM(3, dropout=0.35, implementation=1, use_cudnn=False, return_sequences=True)),
     ]:
         layer = make()
         x = rng.uniform(-1, 1, size=SEQ).astype(np.float32)
@@ -94,19 +101,23 @@ def dropout_cases():
             w.assign(v)
             weights.append({"name": w.name, "trainable": True, **_arr(v)})
         cells = layer.cell.cells if isinstance(layer.cell, L.StackedRNNCells) else [layer.cell]
-        draw = lambda rate, s: ((rng.uniform(size=s) >= rate) / (1 - rate)).astype(np.float32)
-        masks, d = [], SEQ[2]
+        draw1 = lambda rate, s: ((rng.uniform(size=s) >= rate) / (1 - rate)).astype(np.float32)
+        draw = lambda rate, s, n: draw1(rate, s) if n is None else [draw1(rate, s) for _ in range(n)]
+        as_tf = lambda m: None if m is None else (tf.constant(m) if not isinstance(m, list) else [tf.constant(a) for a in m])
+        as_json = lambda m: None if m is None else (_arr(m) if not isinstance(m, list) else [_arr(a) for a in m])
+        masks, tf_masks, d = [], [], SEQ[2]
         for cell in cells:
-            dm = draw(cell.dropout, (SEQ[0], d)) if cell.dropout else None
-            rm = draw(cell.recurrent_dropout, (SEQ[0], cell.units)) if cell.recurrent_dropout else None
-            masks.append({"dropout": None if dm is None else _arr(dm), "recurrent": None if rm is None else _arr(rm)})
+            n = getattr(cell, "dropout_mask_count", None)
+            dm = draw(cell.dropout, (SEQ[0], d), n) if cell.dropout else None
+            rm = draw(cell.recurrent_dropout, (SEQ[0], cell.units), n) if cell.recurrent_dropout else None
+            masks.append({("dropout_gates" if n else "dropout"): as_json(dm), ("recurrent_gates" if n else "recurrent"): as_json(rm)})
+            tf_masks.append((as_tf(dm), as_tf(rm)))
             d = cell.units
         tx = tf.constant(x)
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(tx)
-            for cell, m in zip(cells, masks):
-                cell._dropout_mask = None if m["dropout"] is None else tf.constant(np.reshape(m["dropout"]["data"], m["dropout"]["shape"]), tf.float32)
-                cell._recurrent_dropout_mask = None if m["recurrent"] is None else tf.constant(np.reshape(m["recurrent"]["data"], m["recurrent"]["shape"]), tf.float32)
+            for cell, (dm, rm) in zip(cells, tf_masks):
+                cell._dropout_mask, cell._recurrent_dropout_mask = dm, rm
             outs = tf.nest.flatten(layer(tx, training=True))
             probes = [rng.uniform(-1, 1, size=tuple(o.shape)).astype(np.float32) for o in outs]
             loss = sum(tf.reduce_sum(o * p) for o, p in zip(outs, probes))
