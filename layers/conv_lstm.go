@@ -188,7 +188,3 @@ func (c *ConvLSTMCell) step(p []float32, prev [][]float32, batch int) ([][]float
 func (c *ConvLSTMCell) stepBack(cache any, gNext [][]float32, batch int, g *gradBuffers) ([]float32, [][]float32) {
 	return c.plain().stepBack(cache, gNext, batch, g)
 }
-
-// checkTraining accepts every configuration: dropout and
-// recurrent_dropout run in training (conv_lstm_call.go).
-func (c *ConvLSTMCell) checkTraining() error { return nil }

@@ -86,6 +86,7 @@ func (c *GRUCell) projectBack(x, gp []float32, rows int, g *gradBuffers) []float
 
 type gruCache struct {
 	hPrev []float32
+	hH    []float32 // h where r meets it (masked by recurrent_dropout)
 	// zr: pre-activations of z and r (batch × 2u, stride 3u in zrh);
 	// gates: z, r and h~ activated (batch × 3u); pre: the pre-activations
 	// (batch × 3u); inner: the recurrent projection (batch × 3u, with
@@ -94,13 +95,25 @@ type gruCache struct {
 }
 
 func (c *GRUCell) step(p []float32, prev [][]float32, batch int) ([][]float32, any) {
+	return c.stepMasked(p, prev, batch, nil)
+}
+
+// stepMasked is step with recurrent_dropout's masks (one per gate z, r,
+// h, on h where it meets the recurrent kernel; nil: none), as Keras's
+// implementation=1.
+func (c *GRUCell) stepMasked(p []float32, prev [][]float32, batch int, rec [][]float32) ([][]float32, any) {
 	u, w := c.Units, 3*c.Units
 	h := prev[0]
 	pre := append([]float32(nil), p...)
 	gates := make([]float32, batch*w)
-	k := &gruCache{hPrev: h, pre: pre, gates: gates}
+	k := &gruCache{hPrev: h, hH: h, pre: pre, gates: gates}
 	if c.ResetAfter {
-		inner := c.recurrent(h, batch)
+		var inner []float32
+		if rec == nil {
+			inner = c.recurrent(h, batch)
+		} else {
+			inner = gateMatmul(h, rec, batch, batch, u, u, c.RecurrentKernel.Value.Data, w)
+		}
 		if c.Bias != nil {
 			rb := c.Bias.Value.Data[w:]
 			for b := 0; b < batch; b++ {
@@ -123,7 +136,13 @@ func (c *GRUCell) step(p []float32, prev [][]float32, batch int) ([][]float32, a
 		}
 		k.inner = inner
 	} else {
-		zr := c.matmulCols(h, batch, 0, 2*u, &c.packedZR)
+		var zr []float32
+		if rec == nil {
+			zr = c.matmulCols(h, batch, 0, 2*u, &c.packedZR)
+		} else {
+			zr = gateMatmul(h, rec[:2], batch, batch, u, u, c.RecurrentKernel.Value.Data, w)
+			k.hH = masked(h, rec[2], batch, u)
+		}
 		for b := 0; b < batch; b++ {
 			for j := 0; j < 2*u; j++ {
 				pre[b*w+j] += zr[b*2*u+j]
@@ -134,7 +153,7 @@ func (c *GRUCell) step(p []float32, prev [][]float32, batch int) ([][]float32, a
 		rh := make([]float32, batch*u)
 		for b := 0; b < batch; b++ {
 			for j := 0; j < u; j++ {
-				rh[b*u+j] = gates[b*w+u+j] * h[b*u+j]
+				rh[b*u+j] = gates[b*w+u+j] * k.hH[b*u+j]
 			}
 		}
 		mh := c.matmulCols(rh, batch, 2*u, u, &c.packedH)
@@ -184,6 +203,11 @@ func (c *GRUCell) matmulColsBack(a, gcols []float32, batch, col, n int, gh []flo
 }
 
 func (c *GRUCell) stepBack(cache any, gNext [][]float32, batch int, g *gradBuffers) ([]float32, [][]float32) {
+	return c.stepBackMasked(cache, gNext, batch, g, nil)
+}
+
+// stepBackMasked is stepMasked's backward pass.
+func (c *GRUCell) stepBackMasked(cache any, gNext [][]float32, batch int, g *gradBuffers, rec [][]float32) ([]float32, [][]float32) {
 	k := cache.(*gruCache)
 	u, w := c.Units, 3*c.Units
 	gh := gNext[0]
@@ -222,7 +246,11 @@ func (c *GRUCell) stepBack(cache any, gNext [][]float32, batch int, g *gradBuffe
 				}
 			}
 		}
-		c.recurrentBack(k.hPrev, gInner, batch, ghPrev, g)
+		if rec == nil {
+			c.recurrentBack(k.hPrev, gInner, batch, ghPrev, g)
+		} else {
+			addTo(ghPrev, gateMatmulBack(k.hPrev, gInner, rec, batch, batch, u, u, c.RecurrentKernel.Value.Data, g.of(c.RecurrentKernel), w))
+		}
 		return gp, [][]float32{ghPrev}
 	}
 	gAz := make([]float32, batch*u)
@@ -234,8 +262,12 @@ func (c *GRUCell) stepBack(cache any, gNext [][]float32, batch int, g *gradBuffe
 	for i := range grh {
 		b := i / u
 		j := i % u
-		gGates[b*w+u+j] = grh[i] * k.hPrev[i]
-		ghPrev[i] += grh[i] * k.gates[b*w+u+j]
+		gGates[b*w+u+j] = grh[i] * k.hH[i]
+		d := grh[i] * k.gates[b*w+u+j]
+		if rec != nil {
+			d *= rec[2][i]
+		}
+		ghPrev[i] += d
 	}
 	gateGrad(c.RecurrentActivation, k.pre, k.gates, gGates, gp, batch, w, 0, u)
 	gateGrad(c.RecurrentActivation, k.pre, k.gates, gGates, gp, batch, w, 1, u)
@@ -243,6 +275,10 @@ func (c *GRUCell) stepBack(cache any, gNext [][]float32, batch int, g *gradBuffe
 	for b := 0; b < batch; b++ {
 		copy(gzr[b*2*u:(b+1)*2*u], gp[b*w:b*w+2*u])
 	}
-	c.matmulColsBack(k.hPrev, gzr, batch, 0, 2*u, ghPrev, &c.packedZRT, g)
+	if rec == nil {
+		c.matmulColsBack(k.hPrev, gzr, batch, 0, 2*u, ghPrev, &c.packedZRT, g)
+	} else {
+		addTo(ghPrev, gateMatmulBack(k.hPrev, gzr, rec[:2], batch, batch, u, u, c.RecurrentKernel.Value.Data, g.of(c.RecurrentKernel), w))
+	}
 	return gp, [][]float32{ghPrev}
 }

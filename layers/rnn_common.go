@@ -84,9 +84,6 @@ type rnnCell interface {
 	// projection and previous states, adding recurrent weight gradients
 	// to g.
 	stepBack(cache any, gNext [][]float32, batch int, g *gradBuffers) (gp []float32, gPrev [][]float32)
-	// checkTraining refuses configurations whose training is not
-	// implemented (dropout).
-	checkTraining() error
 }
 
 // callCell is a cell that keeps something for one call in training (its
@@ -320,11 +317,6 @@ func (l *RNN) run(ctx *runtime.Context, in []*runtime.Tensor, mask *runtime.Tens
 	frame := cell.frameShape()
 	if len(in) == 0 || in[0].Rank() != 2+len(frame) || !slices.Equal(in[0].Shape[2:], frame) {
 		return nil, nil, ShapeError(&l.Base, "expects (batch, time, %s) sequences, got %s", strings.Trim(runtime.FormatShape(frame), "()"), shapesOf(in))
-	}
-	if ctx.Training && ctx.Grad {
-		if err := cell.checkTraining(); err != nil {
-			return nil, nil, ShapeError(&l.Base, "%v", err)
-		}
 	}
 	x := in[0]
 	batch, steps := x.Shape[0], x.Shape[1]
@@ -578,7 +570,7 @@ type cellCore struct {
 	Bias                *runtime.Variable
 	gates               int
 	states              int // 2 for LSTMCell (h, c), 1 for GRUCell and SimpleRNNCell
-	implementation      int // Keras's implementation argument: 1 draws a dropout mask per gate
+	implementation      int // Keras's implementation argument: 1 draws a dropout mask per gate (LSTM, GRU)
 
 	packedKernel    runtime.Packed[*kernels.PackedB]
 	packedKernelT   runtime.Packed[*kernels.PackedB]
@@ -698,20 +690,6 @@ func (c *cellCore) Build(in [][]int) ([][]int, error) {
 // Forward refuses to run a cell outside its RNN layer.
 func (c *cellCore) Forward(*runtime.Context, []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
 	return nil, nil, ShapeError(&c.Base, "a recurrent cell runs inside its RNN layer")
-}
-
-// checkTraining refuses the dropouts whose training is not implemented:
-// GRU's recurrent_dropout (per-gate masks on h), and its dropout with
-// implementation=1 (per-gate masks on the inputs). rnn_dropout.go runs
-// the others; LSTMCell has its own (lstm_dropout.go).
-func (c *cellCore) checkTraining() error {
-	if c.RecurrentDropout > 0 && c.gates > 1 {
-		return fmt.Errorf("training with recurrent_dropout (%g) is not supported yet for GRU", c.RecurrentDropout)
-	}
-	if c.Dropout > 0 && c.implementation == 1 {
-		return fmt.Errorf("training with dropout (%g) and implementation=1 (a mask per gate) is not supported yet", c.Dropout)
-	}
-	return nil
 }
 
 // projectWith returns x·kernel + bias (bias may be nil).

@@ -26,9 +26,6 @@ func (c *cellCore) dropoutCall(self rnnCell, ctx *runtime.Context, batch int) (r
 	if !inOn && !recOn {
 		return self, nil
 	}
-	if err := self.checkTraining(); err != nil {
-		return nil, err
-	}
 	if ctx.Rand == nil {
 		return nil, fmt.Errorf("training with dropout needs a random source (Context.Rand)")
 	}
@@ -40,10 +37,6 @@ func (c *cellCore) dropoutCall(self rnnCell, ctx *runtime.Context, batch int) (r
 		d.rec = dropoutMasks(ctx.Rand, 1, batch*c.Units, c.RecurrentDropout)[0]
 	}
 	return d, nil
-}
-
-func (c *GRUCell) forCall(ctx *runtime.Context, batch int) (rnnCell, error) {
-	return c.dropoutCall(c, ctx, batch)
 }
 
 func (c *SimpleRNNCell) forCall(ctx *runtime.Context, batch int) (rnnCell, error) {
@@ -69,8 +62,8 @@ func (d *rnnDropout) projectBack(x, gp []float32, rows int, g *gradBuffers) []fl
 }
 
 // step masks h for the recurrent kernel (SimpleRNNCell, the only cell
-// that reads h nowhere else and the only one checkTraining lets through
-// with recurrent_dropout).
+// that reads h nowhere else and the only one that reaches rnnDropout with
+// recurrent_dropout: LSTM and GRU take per-gate masks, rnn_gate_dropout.go).
 func (d *rnnDropout) step(p []float32, prev [][]float32, batch int) ([][]float32, any) {
 	if d.rec == nil {
 		return d.rnnCell.step(p, prev, batch)

@@ -3,15 +3,14 @@ package layers
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/kerasrun/kerasrun/runtime"
 )
 
 // TestRNNDropoutFixtures: LSTM, GRU, SimpleRNN and RNN(StackedRNNCells)
-// trained with dropout (LSTM and SimpleRNN also recurrent_dropout, LSTM
-// with per-gate masks under implementation=1) match Keras 3
+// trained with dropout and recurrent_dropout (LSTM and GRU with per-gate
+// masks under implementation=1) match Keras 3
 // given the same masks (drawn by the exporter and handed to Keras's cells;
 // testdata/rnn_dropout, compat/python/export_layers_recurrent_cells.py):
 // outputs, input and weight gradients.
@@ -63,6 +62,9 @@ func TestRNNDropoutFixtures(t *testing.T) {
 			}
 			withMasks := func(cell rnnCell, m cellMasks) rnnCell {
 				if m.DropoutGates != nil || m.RecurrentGates != nil {
+					if gc, ok := cell.(*GRUCell); ok {
+						return &gruGateDropout{GRUCell: gc, batch: x.Shape[0], in: gates(m.DropoutGates), rec: gates(m.RecurrentGates)}
+					}
 					return &lstmGateDropout{LSTMCell: cell.(*LSTMCell), batch: x.Shape[0], in: gates(m.DropoutGates), rec: gates(m.RecurrentGates)}
 				}
 				d := &rnnDropout{rnnCell: cell, batch: x.Shape[0]}
@@ -112,8 +114,9 @@ func TestRNNDropoutFixtures(t *testing.T) {
 }
 
 // TestRNNDropoutTraining: in training an LSTM with dropout draws its mask
-// from Context.Rand (same seed, same outputs; different from inference);
-// the dropouts not implemented are refused by name.
+// from Context.Rand (same seed, same outputs; different from inference),
+// and each cell draws the masks Keras does: per gate for LSTM and GRU
+// with recurrent_dropout or implementation=1, one input mask otherwise.
 func TestRNNDropoutTraining(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 9))
 	x := randomTensor(r, 2, 4, 3)
@@ -148,46 +151,43 @@ func TestRNNDropoutTraining(t *testing.T) {
 	// Keras's mask layout: per gate with recurrent_dropout or
 	// implementation=1, one input mask otherwise.
 	for _, tc := range []struct {
-		config  string
-		perGate bool
+		class, config string
+		perGate       int
 	}{
-		{`{"units": 2, "dropout": 0.1, "recurrent_dropout": 0.2}`, true},
-		{`{"units": 2, "dropout": 0.1, "implementation": 1}`, true},
-		{`{"units": 2, "recurrent_dropout": 0.2}`, true},
-		{`{"units": 2, "dropout": 0.1}`, false},
-	} {
-		l := newTestLayer(t, "LSTM", tc.config)
-		if _, err := l.Build([][]int{{-1, 4, 3}}); err != nil {
-			t.Fatal(err)
-		}
-		got, err := l.(*RNN).Cell.(*LSTMCell).forCall(&runtime.Context{Training: true, Rand: r}, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch d := got.(type) {
-		case *lstmGateDropout:
-			if !tc.perGate || (d.in != nil && len(d.in) != 4) || (d.rec != nil && len(d.rec) != 4) {
-				t.Errorf("%s: per-gate masks %d, %d", tc.config, len(d.in), len(d.rec))
-			}
-		case *rnnDropout:
-			if tc.perGate || len(d.in) != 2*3 {
-				t.Errorf("%s: one input mask of %d values", tc.config, len(d.in))
-			}
-		default:
-			t.Errorf("%s: cell %T for the call", tc.config, got)
-		}
-	}
-	for _, tc := range []struct{ class, config, want string }{
-		{"GRU", `{"units": 2, "recurrent_dropout": 0.2}`, "recurrent_dropout (0.2) is not supported yet for GRU"},
-		{"GRU", `{"units": 2, "dropout": 0.2, "implementation": 1}`, "implementation=1"},
+		{"LSTM", `{"units": 2, "dropout": 0.1, "recurrent_dropout": 0.2}`, 4},
+		{"LSTM", `{"units": 2, "dropout": 0.1, "implementation": 1}`, 4},
+		{"LSTM", `{"units": 2, "recurrent_dropout": 0.2}`, 4},
+		{"LSTM", `{"units": 2, "dropout": 0.1}`, 0},
+		{"GRU", `{"units": 2, "dropout": 0.1, "recurrent_dropout": 0.2}`, 3},
+		{"GRU", `{"units": 2, "dropout": 0.1, "implementation": 1, "reset_after": false}`, 3},
+		{"GRU", `{"units": 2, "dropout": 0.1}`, 0},
+		{"SimpleRNN", `{"units": 2, "dropout": 0.1, "recurrent_dropout": 0.2}`, 0},
 	} {
 		l := newTestLayer(t, tc.class, tc.config)
 		if _, err := l.Build([][]int{{-1, 4, 3}}); err != nil {
 			t.Fatal(err)
 		}
-		_, _, err := l.Forward(&runtime.Context{Training: true, Grad: true, Rand: r}, []*runtime.Tensor{x})
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s %s: error %v, want %q", tc.class, tc.config, err, tc.want)
+		got, err := l.(*RNN).Cell.(callCell).forCall(&runtime.Context{Training: true, Rand: r}, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in, rec int
+		switch d := got.(type) {
+		case *lstmGateDropout:
+			in, rec = len(d.in), len(d.rec)
+		case *gruGateDropout:
+			in, rec = len(d.in), len(d.rec)
+		case *rnnDropout:
+			if tc.perGate != 0 || len(d.in) != 2*3 {
+				t.Errorf("%s %s: one input mask of %d values", tc.class, tc.config, len(d.in))
+			}
+			continue
+		default:
+			t.Errorf("%s %s: cell %T for the call", tc.class, tc.config, got)
+			continue
+		}
+		if (in != 0 && in != tc.perGate) || (rec != 0 && rec != tc.perGate) || in+rec == 0 {
+			t.Errorf("%s %s: per-gate masks %d and %d, want %d", tc.class, tc.config, in, rec, tc.perGate)
 		}
 	}
 }

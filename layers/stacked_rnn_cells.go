@@ -193,15 +193,6 @@ func (l *StackedRNNCells) stepBack(cache any, gNext [][]float32, batch int, g *g
 	return gIn, gPrev
 }
 
-func (l *StackedRNNCells) checkTraining() error {
-	for _, c := range l.Cells {
-		if err := c.checkTraining(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // forCall returns the stack for one training call: each cell with its
 // dropout masks.
 func (l *StackedRNNCells) forCall(ctx *runtime.Context, batch int) (rnnCell, error) {

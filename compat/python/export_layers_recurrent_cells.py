@@ -7,8 +7,8 @@
                                                RNN(StackedRNNCells) its nested initial_state
                                                [[h1, c1], h2], with weights, inputs, predictions
   layers/testdata/rnn_dropout/cases.json       Keras 3: LSTM, GRU, SimpleRNN and RNN(StackedRNNCells)
-                                               trained with dropout (LSTM and SimpleRNN also
-                                               recurrent_dropout; LSTM's per-gate masks),
+                                               trained with dropout and recurrent_dropout (LSTM's
+                                               and GRU's per-gate masks),
                                                the masks drawn here and given to the cells (their
                                                cached _dropout_mask), recorded for Go to use
 
@@ -91,6 +91,11 @@ def dropout_cases():
         ("LSTM_both_dropouts_per_gate", lambda: L.LSTM(3, dropout=0.2, recurrent_dropout=0.3, return_state=True)),
         ("LSTM_recurrent_dropout_backwards", lambda: L.LSTM(2, recurrent_dropout=0.4, go_backwards=True, return_sequences=True)),
         ("LSTM_dropout_implementation_1", lambda: L.LSTM(3, dropout=0.35, implementation=1, use_cudnn=False, return_sequences=True)),
+        ("GRU_both_dropouts_per_gate", lambda: L.GRU(3, dropout=0.2, recurrent_dropout=0.3, return_state=True)),
+        ("GRU_reset_before_recurrent_dropout", lambda: L.GRU(2, recurrent_dropout=0.4, reset_after=False, go_backwards=True,
+                                                              return_sequences=True)),
+        ("GRU_reset_before_both_dropouts", lambda: L.GRU(3, dropout=0.3, recurrent_dropout=0.25, reset_after=False, return_sequences=True)),
+        ("GRU_dropout_implementation_1", lambda: L.GRU(3, dropout=0.35, implementation=1, use_cudnn=False, return_sequences=True)),
     ]:
         layer = make()
         x = rng.uniform(-1, 1, size=SEQ).astype(np.float32)
