@@ -162,8 +162,37 @@ func axisGather(x []float32, shape []int, maps [][]int) ([]float32, []int) {
 		outShape[a] = len(m)
 	}
 	out := make([]float32, runtime.ShapeSize(outShape))
+	// Trailing axes that are copied whole (the channels of a padding or a
+	// crop) move as blocks.
+	k := len(maps)
+	for k > 0 && isIdentityMap(maps[k-1], shape[k-1]) {
+		k--
+	}
+	if k == 0 {
+		copy(out, x)
+		return out, outShape
+	}
+	if inner := runtime.ShapeSize(shape[k:]); inner > 1 {
+		walkAxisMaps(shape[:k], outShape[:k], maps[:k], func(in, o int) {
+			copy(out[o*inner:(o+1)*inner], x[in*inner:(in+1)*inner])
+		})
+		return out, outShape
+	}
 	walkAxisMaps(shape, outShape, maps, func(in, o int) { out[o] = x[in] })
 	return out, outShape
+}
+
+// isIdentityMap reports whether m maps each of the n positions to itself.
+func isIdentityMap(m []int, n int) bool {
+	if len(m) != n {
+		return false
+	}
+	for i, v := range m {
+		if v != i {
+			return false
+		}
+	}
+	return true
 }
 
 // axisScatter is the gradient of axisGather: it sums g (of the gathered

@@ -28,6 +28,9 @@ type unaryAsm func(dst, x *float32, n int)
 // The AVX-512 activation loops, set by the amd64 start-up code.
 var expAsm, sigmoidAsm, tanhAsm, geluTanhAsm, reluAsm unaryAsm
 
+// clampAsm is the AVX-512 loop of ClampTo, set by the amd64 start-up code.
+var clampAsm func(dst, x *float32, n int, lo, hi float32)
+
 // runAsm runs f on dst and x when the AVX-512 level is active and reports
 // whether it did.
 func runAsm(f unaryAsm, dst, x []float32) bool {
@@ -164,6 +167,16 @@ func Relu(dst, x []float32) {
 // relu6 and the other clipped activations.
 func ClampTo(dst, x []float32, act Clamp) {
 	checkUnary("ClampTo", dst, x)
+	if act.Lo == 0 && math.IsInf(float64(act.Hi), 1) {
+		Relu(dst, x)
+		return
+	}
+	if clampAsm != nil && active >= levelAVX512 {
+		if len(dst) > 0 {
+			clampAsm(&dst[0], &x[0], len(dst), act.Lo, act.Hi)
+		}
+		return
+	}
 	x = x[:len(dst)]
 	lo, hi := act.Lo, act.Hi
 	for i, v := range x {

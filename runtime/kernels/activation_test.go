@@ -46,6 +46,7 @@ func testActivations(t *testing.T) {
 		{"Sigmoid", Sigmoid, func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }, 3, 0},
 		{"Relu", Relu, func(v float64) float64 { return math.Max(v, 0) }, 0, 0},
 		{"Relu6", func(dst, x []float32) { ClampTo(dst, x, Clamp{0, 6}) }, func(v float64) float64 { return math.Min(math.Max(v, 0), 6) }, 0, 0},
+		{"Clamp", func(dst, x []float32) { ClampTo(dst, x, Clamp{-2.5, 40}) }, func(v float64) float64 { return math.Min(math.Max(v, -2.5), 40) }, 0, 0},
 		{"GeluTanh", GeluTanh, gelu, 4, 1e-7},
 		{"GeluErf", GeluErf, func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) }, 1, 1e-30},
 	} {
@@ -55,7 +56,7 @@ func testActivations(t *testing.T) {
 		worst := 0.0
 		for i, x := range xs {
 			want := tc.ref(float64(x))
-			if (tc.name == "Relu" || tc.name == "Relu6") && x != x {
+			if (tc.name == "Relu" || tc.name == "Relu6" || tc.name == "Clamp") && x != x {
 				want = math.NaN()
 			}
 			u := ulps(dst[i], want)

@@ -4359,6 +4359,36 @@ relu512_done:
 	VZEROUPPER
 	RET
 
+// func clamp512(dst, x *float32, n int, lo, hi float32)
+TEXT ·clamp512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS lo+24(FP), Z2
+	VBROADCASTSS hi+28(FP), Z3
+clamp512_loop:
+	TESTQ CX, CX
+	JEQ clamp512_done
+	MOVQ $-1, AX
+	CMPQ CX, $16
+	JGE clamp512_full
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+clamp512_full:
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMAXPS Z0, Z2, Z1
+	VMINPS Z1, Z3, Z1
+	VMOVUPS Z1, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT clamp512_loop
+clamp512_done:
+	VZEROUPPER
+	RET
+
 DATA pooliota<>+0(SB)/4, $0
 DATA pooliota<>+4(SB)/4, $1
 DATA pooliota<>+8(SB)/4, $2

@@ -143,6 +143,11 @@ func geluTanh512(dst, x *float32, n int)
 //go:noescape
 func relu512(dst, x *float32, n int)
 
+// clamp512 writes min(max(x[i], lo), hi) to dst[i] for i < n (AVX-512F).
+//
+//go:noescape
+func clamp512(dst, x *float32, n int, lo, hi float32)
+
 // maxPool512 pools one output pixel over the window positions offs[:npos]
 // (see maxPoolPixel); non-zero when a NaN was read (AVX-512F).
 //

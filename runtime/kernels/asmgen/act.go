@@ -81,13 +81,20 @@ func (g *gen) exp512(x, y int) {
 
 // actLoop writes a function name(dst, x *float32, n int) whose body maps Z0
 // to Z1.
-func (g *gen) actLoop(name string, body func()) {
+func (g *gen) actLoop(name string, body func()) { g.actLoopArgs(name, "", 24, nil, body) }
+
+// actLoopArgs is actLoop for a function with more arguments after n
+// (args, of frame bytes in all), which pre loads.
+func (g *gen) actLoopArgs(name, args string, frame int, pre, body func()) {
 	g.p("")
-	g.p("// func %s(dst, x *float32, n int)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+	g.p("// func %s(dst, x *float32, n int%s)", name, args)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	g.p("\tMOVQ dst+0(FP), DI")
 	g.p("\tMOVQ x+8(FP), SI")
 	g.p("\tMOVQ n+16(FP), CX")
+	if pre != nil {
+		pre()
+	}
 	g.p("%s_loop:", name)
 	g.p("\tTESTQ CX, CX")
 	g.p("\tJEQ %s_done", name)
@@ -171,5 +178,13 @@ func (g *gen) activations() {
 	g.actLoop("relu512", func() {
 		g.p("\tVXORPS Z2, Z2, Z2")
 		g.p("\tVMAXPS Z0, Z2, Z1") // NaN and -0 pass (second source)
+	})
+	// clamp512: min(max(x, lo), hi); a NaN x passes both (second source).
+	g.actLoopArgs("clamp512", ", lo, hi float32", 32, func() {
+		g.p("\tVBROADCASTSS lo+24(FP), Z2")
+		g.p("\tVBROADCASTSS hi+28(FP), Z3")
+	}, func() {
+		g.p("\tVMAXPS Z0, Z2, Z1")
+		g.p("\tVMINPS Z1, Z3, Z1")
 	})
 }

@@ -93,6 +93,9 @@ func generate() (asm, decl []byte) {
 		d.p("//\n//go:noescape")
 		d.p("func %s(dst, x *float32, n int)\n", f)
 	}
+	d.p("// clamp512 writes min(max(x[i], lo), hi) to dst[i] for i < n (AVX-512F).")
+	d.p("//\n//go:noescape")
+	d.p("func clamp512(dst, x *float32, n int, lo, hi float32)\n")
 	d.p("// maxPool512 pools one output pixel over the window positions offs[:npos]")
 	d.p("// (see maxPoolPixel); non-zero when a NaN was read (AVX-512F).")
 	d.p("//\n//go:noescape")
