@@ -29,7 +29,7 @@ func init() {
 		}
 		return newRNNLayer(spec, cell)
 	}, Supports{Inference: true, Training: true})
-	rnnCellFactories["GRUCell"] = func(spec *kerasjson.Layer) (rnnCell, error) { return newGRUCell(spec, "") }
+	registerCell("GRUCell", func(spec *kerasjson.Layer) (rnnCell, error) { return newGRUCell(spec, "") })
 }
 
 func newGRUCell(spec *kerasjson.Layer, name string) (*GRUCell, error) {

@@ -22,7 +22,7 @@ func init() {
 		}
 		return newRNNLayer(spec, cell)
 	}, Supports{Inference: true, Training: true})
-	rnnCellFactories["LSTMCell"] = func(spec *kerasjson.Layer) (rnnCell, error) { return newLSTMCell(spec, "") }
+	registerCell("LSTMCell", func(spec *kerasjson.Layer) (rnnCell, error) { return newLSTMCell(spec, "") })
 }
 
 func newLSTMCell(spec *kerasjson.Layer, name string) (*LSTMCell, error) {

@@ -193,6 +193,14 @@ func init() {
 // rnnCellFactories builds the cells keras.layers.RNN can hold.
 var rnnCellFactories = map[string]func(spec *kerasjson.Layer) (rnnCell, error){}
 
+// registerCell makes a cell class available inside RNN and
+// StackedRNNCells, and registers it as a layer class (the README's layer
+// table lists it): a cell met outside an RNN is refused by its Build.
+func registerCell(class string, f func(spec *kerasjson.Layer) (rnnCell, error)) {
+	rnnCellFactories[class] = f
+	Register(class, func(spec *kerasjson.Layer) (Layer, error) { return f(spec) }, Supports{Inference: true, Training: true})
+}
+
 func newRNN(spec *kerasjson.Layer) (Layer, error) {
 	o, err := spec.Config.Object("cell")
 	if err != nil {

@@ -20,7 +20,7 @@ func init() {
 		}
 		return newRNNLayer(spec, cell)
 	}, Supports{Inference: true, Training: true})
-	rnnCellFactories["SimpleRNNCell"] = func(spec *kerasjson.Layer) (rnnCell, error) { return newSimpleRNNCell(spec, "") }
+	registerCell("SimpleRNNCell", func(spec *kerasjson.Layer) (rnnCell, error) { return newSimpleRNNCell(spec, "") })
 }
 
 func newSimpleRNNCell(spec *kerasjson.Layer, name string) (*SimpleRNNCell, error) {

@@ -24,8 +24,7 @@ type StackedRNNCells struct {
 }
 
 func init() {
-	Register("StackedRNNCells", func(spec *kerasjson.Layer) (Layer, error) { return newStackedRNNCells(spec) }, Supports{Inference: true, Training: true})
-	rnnCellFactories["StackedRNNCells"] = func(spec *kerasjson.Layer) (rnnCell, error) { return newStackedRNNCells(spec) }
+	registerCell("StackedRNNCells", func(spec *kerasjson.Layer) (rnnCell, error) { return newStackedRNNCells(spec) })
 }
 
 func newStackedRNNCells(spec *kerasjson.Layer) (*StackedRNNCells, error) {
