@@ -23,12 +23,11 @@ import (
 // Keras 3 uses the population variance everywhere.
 type BatchNormalization struct {
 	Base
-	Axis          int
-	Momentum      float64
-	Epsilon       float64
-	Center, Scale bool
+	NormParams
+	Axis     int
+	Momentum float64
 
-	Gamma, Beta, MovingMean, MovingVariance *runtime.Variable
+	MovingMean, MovingVariance *runtime.Variable
 
 	// fusedKeras2 is set for a tf-keras layer: its moving variance takes
 	// the Bessel-corrected batch variance where tf-keras fuses.
@@ -45,30 +44,15 @@ func newBatchNormalization(spec *kerasjson.Layer) (Layer, error) {
 		return nil, err
 	}
 	l := &BatchNormalization{Base: b, fusedKeras2: spec.Keras2}
-	c := spec.Config
-	axes, err := c.Ints("axis", 0, []int{-1})
-	if err != nil {
-		return nil, err
+	r := &argReader{b: &l.Base, c: spec.Config}
+	l.Axis = r.normAxisArg()
+	l.Momentum = r.Float("momentum", 0.99)
+	l.NormParams = r.normParams(1e-3)
+	renorm := r.Bool("renorm", false)
+	if r.err != nil {
+		return nil, r.err
 	}
-	if len(axes) != 1 {
-		return nil, ShapeError(&l.Base, "axis must be one integer, got %v", axes)
-	}
-	l.Axis = axes[0]
-	if l.Momentum, err = c.Float("momentum", 0.99); err != nil {
-		return nil, err
-	}
-	if l.Epsilon, err = c.Float("epsilon", 1e-3); err != nil {
-		return nil, err
-	}
-	if l.Center, err = c.Bool("center", true); err != nil {
-		return nil, err
-	}
-	if l.Scale, err = c.Bool("scale", true); err != nil {
-		return nil, err
-	}
-	if renorm, err := c.Bool("renorm", false); err != nil {
-		return nil, err
-	} else if renorm {
+	if renorm {
 		return nil, ShapeError(&l.Base, "renorm=True is not supported")
 	}
 	return l, nil
@@ -89,21 +73,9 @@ func (l *BatchNormalization) Build(in [][]int) ([][]int, error) {
 		return nil, ShapeError(&l.Base, "axis %d of input %s must be known", l.Axis, runtime.FormatShape(s))
 	}
 	if l.MovingMean == nil {
-		newVar := func(name string, trainable bool, fill float32) *runtime.Variable {
-			t := runtime.NewTensor(d)
-			for i := range t.Data {
-				t.Data[i] = fill
-			}
-			return &runtime.Variable{Name: name, Value: t, Trainable: trainable}
-		}
-		if l.Scale {
-			l.Gamma = newVar("gamma", true, 1)
-		}
-		if l.Center {
-			l.Beta = newVar("beta", true, 0)
-		}
-		l.MovingMean = newVar("moving_mean", false, 0)
-		l.MovingVariance = newVar("moving_variance", false, 1)
+		l.buildAffine([]int{d}, l.Scale, l.Center)
+		l.MovingMean = filledVariable("moving_mean", []int{d}, false, 0)
+		l.MovingVariance = filledVariable("moving_variance", []int{d}, false, 1)
 	} else if l.MovingMean.Value.Shape[0] != d {
 		return nil, ShapeError(&l.Base, "built for %d features, called on %s", l.MovingMean.Value.Shape[0], runtime.FormatShape(s))
 	}
@@ -113,13 +85,7 @@ func (l *BatchNormalization) Build(in [][]int) ([][]int, error) {
 // Weights returns gamma, beta, moving_mean, moving_variance (those that
 // exist).
 func (l *BatchNormalization) Weights() []*runtime.Variable {
-	var ws []*runtime.Variable
-	for _, v := range []*runtime.Variable{l.Gamma, l.Beta, l.MovingMean, l.MovingVariance} {
-		if v != nil {
-			ws = append(ws, v)
-		}
-	}
-	return ws
+	return existing(l.Gamma, l.Beta, l.MovingMean, l.MovingVariance)
 }
 
 func varData(v *runtime.Variable) []float32 {

@@ -183,18 +183,7 @@ func TestConvMalformedConfig(t *testing.T) {
 		{"SeparableConvolution2D", `{"filters": 2, "kernel_size": 3, "padding": "valid ", "depth_multiplier": 1}`, "padding"},
 		{"SeparableConv2D", `{"filters": 2, "kernel_size": 3, "depth_multiplier": -1}`, "depth_multiplier"},
 	} {
-		err := newLayerError(t, c.class, c.config)
-		var ce *ConfigError
-		if !errors.As(err, &ce) {
-			t.Errorf("%s %s: %v, want a *ConfigError", c.class, c.config, err)
-			continue
-		}
-		if ce.Layer != "bad" || ce.ClassName != c.class || ce.Arg != c.arg {
-			t.Errorf("%s %s: ConfigError names layer %q, class %q, argument %q; want bad, %s, %s", c.class, c.config, ce.Layer, ce.ClassName, ce.Arg, c.class, c.arg)
-		}
-		if msg := err.Error(); !strings.HasPrefix(msg, "layer bad ("+c.class+"): config \""+c.arg+"\": ") {
-			t.Errorf("%s %s: message %q does not name layer, class and argument once", c.class, c.config, msg)
-		}
+		wantConfigError(t, c.class, c.config, c.arg)
 	}
 	for _, c := range []struct{ class, config string }{
 		{"Conv2D", `{"filters": 3, "kernel_size": 3, "lora_rank": 4}`},
@@ -203,11 +192,37 @@ func TestConvMalformedConfig(t *testing.T) {
 		{"DepthwiseConv2D", `{"kernel_size": 3, "activation": "no_such_activation"}`},
 		{"SeparableConv2D", `{"filters": 3, "kernel_size": 3, "activation": "no_such_activation"}`},
 	} {
-		err := newLayerError(t, c.class, c.config)
-		var ce *ConfigError
-		if err == nil || errors.As(err, &ce) {
-			t.Errorf("%s %s: %v, want an error that is not a *ConfigError", c.class, c.config, err)
-		}
+		wantOtherError(t, c.class, c.config)
+	}
+}
+
+// wantConfigError checks that building class from config fails with a
+// *ConfigError naming the layer "bad", its class and the argument arg, each
+// once in the message.
+func wantConfigError(t *testing.T, class, config, arg string) {
+	t.Helper()
+	err := newLayerError(t, class, config)
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Errorf("%s %s: %v, want a *ConfigError", class, config, err)
+		return
+	}
+	if ce.Layer != "bad" || ce.ClassName != class || ce.Arg != arg {
+		t.Errorf("%s %s: ConfigError names layer %q, class %q, argument %q; want bad, %s, %s", class, config, ce.Layer, ce.ClassName, ce.Arg, class, arg)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "layer bad ("+class+"): config \""+arg+"\": ") {
+		t.Errorf("%s %s: message %q does not name layer, class and argument once", class, config, msg)
+	}
+}
+
+// wantOtherError checks that building class from config fails with an
+// error that is not a *ConfigError (a feature kerasrun does not run).
+func wantOtherError(t *testing.T, class, config string) {
+	t.Helper()
+	err := newLayerError(t, class, config)
+	var ce *ConfigError
+	if err == nil || errors.As(err, &ce) {
+		t.Errorf("%s %s: %v, want an error that is not a *ConfigError", class, config, err)
 	}
 }
 

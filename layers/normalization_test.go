@@ -116,3 +116,21 @@ func TestBatchNormalizationInferencePath(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizationMalformedConfig: an argument Keras refuses is a
+// *ConfigError naming the layer, its class and the argument; renorm, valid
+// but not implemented, is not.
+func TestNormalizationMalformedConfig(t *testing.T) {
+	for _, c := range []struct{ class, config, arg string }{
+		{"BatchNormalization", `{"axis": [1, 2]}`, "axis"},
+		{"BatchNormalization", `{"axis": "last"}`, "axis"},
+		{"BatchNormalization", `{"momentum": "high"}`, "momentum"},
+		{"BatchNormalization", `{"epsilon": true}`, "epsilon"},
+		{"BatchNormalization", `{"center": 1}`, "center"},
+		{"BatchNormalization", `{"scale": "yes"}`, "scale"},
+		{"BatchNormalization", `{"renorm": "no"}`, "renorm"},
+	} {
+		wantConfigError(t, c.class, c.config, c.arg)
+	}
+	wantOtherError(t, "BatchNormalization", `{"renorm": true}`)
+}
