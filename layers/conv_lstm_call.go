@@ -230,9 +230,16 @@ func addTo(dst, src []float32) {
 }
 
 // masked returns x * m for x holding batch samples of steps × size
-// elements and m one mask of batch × size, the same at every step.
+// elements and m one mask of batch × size, the same at every step, or a
+// mask of x's size.
 func masked(x, m []float32, batch, size int) []float32 {
 	out := make([]float32, len(x))
+	if len(m) == len(x) {
+		for i, v := range x {
+			out[i] = v * m[i]
+		}
+		return out
+	}
 	steps := len(x) / max(batch*size, 1)
 	for b := 0; b < batch; b++ {
 		mb := m[b*size : (b+1)*size]

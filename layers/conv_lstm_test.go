@@ -1,10 +1,13 @@
 package layers
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
 )
 
@@ -19,73 +22,91 @@ func TestConvLSTMDropoutFixtures(t *testing.T) {
 		DropoutMasks          []fixtureArray `json:"dropout_masks"`
 		RecurrentDropoutMasks []fixtureArray `json:"recurrent_dropout_masks"`
 	}
-	doc := readFixture[struct {
-		Tolerance fixtureTolerance `json:"tolerance"`
-		Cases     []dropoutCase    `json:"cases"`
-	}](t, "testdata/conv_lstm_dropout/cases.json")
-	if len(doc.Cases) == 0 {
-		t.Fatal("no cases")
+	for _, path := range []string{"testdata/conv_lstm_dropout/cases.json", "testdata/conv_lstm_dropout/keras2.json"} {
+		doc := readFixture[struct {
+			Tolerance fixtureTolerance `json:"tolerance"`
+			Cases     []dropoutCase    `json:"cases"`
+		}](t, path)
+		if len(doc.Cases) == 0 {
+			t.Fatalf("%s: no cases", path)
+		}
+		for _, c := range doc.Cases {
+			runConvLSTMDropoutCase(t, c.fixtureCase, c.DropoutMasks, c.RecurrentDropoutMasks, doc.Tolerance, strings.HasSuffix(path, "keras2.json"))
+		}
 	}
-	for _, c := range doc.Cases {
-		t.Run(c.Name, func(t *testing.T) {
-			spec, err := specFromKeras(c.ClassName, c.Config)
+}
+
+func runConvLSTMDropoutCase(t *testing.T, c fixtureCase, dropoutMasks, recurrentMasks []fixtureArray, tol fixtureTolerance, keras2 bool) {
+	t.Run(c.Name, func(t *testing.T) {
+		if keras2 {
+			var cfg map[string]any
+			if err := json.Unmarshal(c.Config, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			RenameKeras2Activations(kerasjson.Config(cfg))
+			raw, err := json.Marshal(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, _ := Lookup(spec)
-			l, err := f(spec)
-			if err != nil {
-				t.Fatal(err)
+			c.Config = raw
+		}
+		spec, err := specFromKeras(c.ClassName, c.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := Lookup(spec)
+		l, err := f(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := c.Inputs[0].tensor()
+		if _, err := l.Build([][]int{append([]int{-1}, x.Shape[1:]...)}); err != nil {
+			t.Fatal(err)
+		}
+		ws := AllWeights(l)
+		for i, w := range c.Weights {
+			copy(ws[i].Value.Data, w.Data)
+			ws[i].Touch()
+		}
+		r := l.(*RNN)
+		masks := func(a []fixtureArray) [][]float32 {
+			if a == nil {
+				return nil
 			}
-			x := c.Inputs[0].tensor()
-			if _, err := l.Build([][]int{append([]int{-1}, x.Shape[1:]...)}); err != nil {
-				t.Fatal(err)
+			var out [][]float32
+			for _, m := range a {
+				out = append(out, m.Data)
 			}
-			ws := AllWeights(l)
-			for i, w := range c.Weights {
-				copy(ws[i].Value.Data, w.Data)
-				ws[i].Touch()
-			}
-			r := l.(*RNN)
-			masks := func(a []fixtureArray) [][]float32 {
-				if a == nil {
-					return nil
-				}
-				var out [][]float32
-				for _, m := range a {
-					out = append(out, m.Data)
-				}
-				return out
-			}
-			r.Cell = r.Cell.(*ConvLSTMCell).withMasks(x.Shape[0], masks(c.DropoutMasks), masks(c.RecurrentDropoutMasks))
-			ctx := &runtime.Context{Training: true, Grad: true}
-			out, back, err := l.Forward(ctx, []*runtime.Tensor{x})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range c.Outputs {
-				if err := compareArrays(fmt.Sprintf("output %d", i), out[i], c.Outputs[i], doc.Tolerance); err != nil {
-					t.Error(err)
-				}
-			}
-			var probes []*runtime.Tensor
-			for _, p := range c.Probes {
-				probes = append(probes, p.tensor())
-			}
-			gin, err := back(probes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := compareArrays("input gradient", gin[0], c.InputGrads[0], doc.Tolerance); err != nil {
+			return out
+		}
+		r.Cell = r.Cell.(*ConvLSTMCell).withMasks(x.Shape[0], masks(dropoutMasks), masks(recurrentMasks))
+		ctx := &runtime.Context{Training: true, Grad: true}
+		out, back, err := l.Forward(ctx, []*runtime.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range c.Outputs {
+			if err := compareArrays(fmt.Sprintf("output %d", i), out[i], c.Outputs[i], tol); err != nil {
 				t.Error(err)
 			}
-			for i, want := range c.WeightGrads {
-				if err := compareArrays(fmt.Sprintf("weight %d gradient", i), ctx.Grads[ws[i]], want, doc.Tolerance); err != nil {
-					t.Error(err)
-				}
+		}
+		var probes []*runtime.Tensor
+		for _, p := range c.Probes {
+			probes = append(probes, p.tensor())
+		}
+		gin, err := back(probes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := compareArrays("input gradient", gin[0], c.InputGrads[0], tol); err != nil {
+			t.Error(err)
+		}
+		for i, want := range c.WeightGrads {
+			if err := compareArrays(fmt.Sprintf("weight %d gradient", i), ctx.Grads[ws[i]], want, tol); err != nil {
+				t.Error(err)
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestConvLSTMDropoutMasks: in training the layer draws Keras's masks from

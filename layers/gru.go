@@ -27,6 +27,9 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if cell.perStepDropout, err = tfKerasFusedDropout(spec.Config, &cell.cellCore, cell.ResetAfter); err != nil {
+			return nil, err
+		}
 		return newRNNLayer(spec, cell)
 	}, Supports{Inference: true, Training: true})
 	registerCell("GRUCell", func(spec *kerasjson.Layer) (rnnCell, error) { return newGRUCell(spec, "") })

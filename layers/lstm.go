@@ -20,6 +20,9 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if cell.perStepDropout, err = tfKerasFusedDropout(spec.Config, &cell.cellCore, true); err != nil {
+			return nil, err
+		}
 		return newRNNLayer(spec, cell)
 	}, Supports{Inference: true, Training: true})
 	registerCell("LSTMCell", func(spec *kerasjson.Layer) (rnnCell, error) { return newLSTMCell(spec, "") })

@@ -577,8 +577,9 @@ type cellCore struct {
 	RecurrentKernel     *runtime.Variable
 	Bias                *runtime.Variable
 	gates               int
-	states              int // 2 for LSTMCell (h, c), 1 for GRUCell and SimpleRNNCell
-	implementation      int // Keras's implementation argument: 1 draws a dropout mask per gate (LSTM, GRU)
+	states              int  // 2 for LSTMCell (h, c), 1 for GRUCell and SimpleRNNCell
+	implementation      int  // Keras's implementation argument: 1 draws a dropout mask per gate (LSTM, GRU)
+	perStepDropout      bool // dropout draws a mask per step, not per sequence (tfKerasFusedDropout)
 
 	packedKernel    runtime.Packed[*kernels.PackedB]
 	packedKernelT   runtime.Packed[*kernels.PackedB]

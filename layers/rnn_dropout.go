@@ -2,6 +2,9 @@ package layers
 
 import (
 	"fmt"
+	"math/rand/v2"
+
+	"github.com/kerasrun/kerasrun/kerasjson"
 
 	"github.com/kerasrun/kerasrun/runtime"
 )
@@ -16,7 +19,28 @@ import (
 type rnnDropout struct {
 	rnnCell
 	batch   int
-	in, rec []float32 // batch × features and batch × units masks; nil when off
+	in, rec []float32 // batch × features (× steps, per step) and batch × units masks; nil when off
+
+	perStep *rand.Rand // set: project draws the input mask for every step
+	rate    float64
+}
+
+// tfKerasFusedDropout reports whether tf-keras would run an LSTM or GRU
+// layer on its fused path (LSTM.call's "new defun approach"), where
+// dropout multiplies the whole sequence by one mask of its shape, a new
+// mask at every step, instead of one mask per sequence: a tf-keras
+// configuration (it records implementation, Keras 3's does not) with
+// implementation 2, tanh and sigmoid, no recurrent_dropout, a bias, not
+// unrolled, and for GRU reset_after (fusedOK).
+func tfKerasFusedDropout(cfg kerasjson.Config, c *cellCore, fusedOK bool) (bool, error) {
+	if !cfg.Has("implementation") || c.implementation != 2 || !fusedOK {
+		return false, nil
+	}
+	unroll, err := cfg.Bool("unroll", false)
+	if err != nil {
+		return false, err
+	}
+	return !unroll && c.UseBias && c.RecurrentDropout == 0 && c.Activation.name == "tanh" && c.RecurrentActivation.name == "sigmoid", nil
 }
 
 // dropoutCall returns self for one training call of batch sequences: with
@@ -30,7 +54,9 @@ func (c *cellCore) dropoutCall(self rnnCell, ctx *runtime.Context, batch int) (r
 		return nil, fmt.Errorf("training with dropout needs a random source (Context.Rand)")
 	}
 	d := &rnnDropout{rnnCell: self, batch: batch}
-	if inOn {
+	if inOn && c.perStepDropout {
+		d.perStep, d.rate = ctx.Rand, c.Dropout
+	} else if inOn {
 		d.in = dropoutMasks(ctx.Rand, 1, batch*c.frameShape()[0], c.Dropout)[0]
 	}
 	if recOn {
@@ -47,6 +73,9 @@ func (c *SimpleRNNCell) forCall(ctx *runtime.Context, batch int) (rnnCell, error
 func (d *rnnDropout) forCall(*runtime.Context, int) (rnnCell, error) { return d, nil }
 
 func (d *rnnDropout) project(x []float32, rows int) []float32 {
+	if d.perStep != nil && d.in == nil {
+		d.in = dropoutMasks(d.perStep, 1, len(x), d.rate)[0]
+	}
 	if d.in == nil {
 		return d.rnnCell.project(x, rows)
 	}

@@ -1,10 +1,13 @@
 package layers
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
 )
 
@@ -15,102 +18,138 @@ import (
 // testdata/rnn_dropout, compat/python/export_layers_recurrent_cells.py):
 // outputs, input and weight gradients.
 func TestRNNDropoutFixtures(t *testing.T) {
-	type cellMasks struct {
-		Dropout        *fixtureArray  `json:"dropout"`
-		Recurrent      *fixtureArray  `json:"recurrent"`
-		DropoutGates   []fixtureArray `json:"dropout_gates"`   // implementation=1: one per gate
-		RecurrentGates []fixtureArray `json:"recurrent_gates"` // implementation=1: one per gate
-	}
 	type dropoutCase struct {
 		fixtureCase
 		CellMasks []cellMasks `json:"cell_masks"`
 	}
-	doc := readFixture[struct {
-		Tolerance fixtureTolerance `json:"tolerance"`
-		Cases     []dropoutCase    `json:"cases"`
-	}](t, "testdata/rnn_dropout/cases.json")
-	if len(doc.Cases) == 0 {
-		t.Fatal("no cases")
+	for _, path := range []string{"testdata/rnn_dropout/cases.json", "testdata/rnn_dropout/keras2.json"} {
+		doc := readFixture[struct {
+			Tolerance fixtureTolerance `json:"tolerance"`
+			Cases     []dropoutCase    `json:"cases"`
+		}](t, path)
+		if len(doc.Cases) == 0 {
+			t.Fatalf("%s: no cases", path)
+		}
+		keras2 := strings.HasSuffix(path, "keras2.json")
+		for _, c := range doc.Cases {
+			runDropoutCase(t, c.fixtureCase, c.CellMasks, doc.Tolerance, keras2)
+		}
 	}
-	for _, c := range doc.Cases {
-		t.Run(c.Name, func(t *testing.T) {
-			spec, err := specFromKeras(c.ClassName, c.Config)
+}
+
+type cellMasks struct {
+	Dropout        *fixtureArray  `json:"dropout"`
+	Recurrent      *fixtureArray  `json:"recurrent"`
+	DropoutGates   []fixtureArray `json:"dropout_gates"`   // implementation=1: one per gate
+	RecurrentGates []fixtureArray `json:"recurrent_gates"` // implementation=1: one per gate
+}
+
+// runDropoutCase replays one training case with the recorded masks; a
+// tf-keras case's configuration is renamed as a loader does, and a mask
+// per step (tf-keras's fused LSTM and GRU) must be what the layer would
+// draw itself.
+func runDropoutCase(t *testing.T, c fixtureCase, masks []cellMasks, tol fixtureTolerance, keras2 bool) {
+	t.Run(c.Name, func(t *testing.T) {
+		if keras2 {
+			var cfg map[string]any
+			if err := json.Unmarshal(c.Config, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			RenameKeras2Activations(kerasjson.Config(cfg))
+			raw, err := json.Marshal(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, _ := Lookup(spec)
-			l, err := f(spec)
-			if err != nil {
-				t.Fatal(err)
+			c.Config = raw
+		}
+		spec, err := specFromKeras(c.ClassName, c.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := Lookup(spec)
+		l, err := f(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := c.Inputs[0].tensor()
+		if _, err := l.Build([][]int{append([]int{-1}, x.Shape[1:]...)}); err != nil {
+			t.Fatal(err)
+		}
+		ws := AllWeights(l)
+		for i, w := range c.Weights {
+			copy(ws[i].Value.Data, w.Data)
+			ws[i].Touch()
+		}
+		r := l.(*RNN)
+		gates := func(a []fixtureArray) [][]float32 {
+			var out [][]float32
+			for _, m := range a {
+				out = append(out, m.Data)
 			}
-			x := c.Inputs[0].tensor()
-			if _, err := l.Build([][]int{append([]int{-1}, x.Shape[1:]...)}); err != nil {
-				t.Fatal(err)
-			}
-			ws := AllWeights(l)
-			for i, w := range c.Weights {
-				copy(ws[i].Value.Data, w.Data)
-				ws[i].Touch()
-			}
-			r := l.(*RNN)
-			gates := func(a []fixtureArray) [][]float32 {
-				var out [][]float32
-				for _, m := range a {
-					out = append(out, m.Data)
+			return out
+		}
+		withMasks := func(cell rnnCell, m cellMasks) rnnCell {
+			if m.DropoutGates != nil || m.RecurrentGates != nil {
+				if gc, ok := cell.(*GRUCell); ok {
+					return &gruGateDropout{GRUCell: gc, batch: x.Shape[0], in: gates(m.DropoutGates), rec: gates(m.RecurrentGates)}
 				}
-				return out
+				return &lstmGateDropout{LSTMCell: cell.(*LSTMCell), batch: x.Shape[0], in: gates(m.DropoutGates), rec: gates(m.RecurrentGates)}
 			}
-			withMasks := func(cell rnnCell, m cellMasks) rnnCell {
-				if m.DropoutGates != nil || m.RecurrentGates != nil {
-					if gc, ok := cell.(*GRUCell); ok {
-						return &gruGateDropout{GRUCell: gc, batch: x.Shape[0], in: gates(m.DropoutGates), rec: gates(m.RecurrentGates)}
-					}
-					return &lstmGateDropout{LSTMCell: cell.(*LSTMCell), batch: x.Shape[0], in: gates(m.DropoutGates), rec: gates(m.RecurrentGates)}
-				}
-				d := &rnnDropout{rnnCell: cell, batch: x.Shape[0]}
-				if m.Dropout != nil {
-					d.in = m.Dropout.Data
-				}
-				if m.Recurrent != nil {
-					d.rec = m.Recurrent.Data
-				}
-				return d
+			d := &rnnDropout{rnnCell: cell, batch: x.Shape[0]}
+			if m.Dropout != nil {
+				d.in = m.Dropout.Data
 			}
-			if s, ok := r.Cell.(*StackedRNNCells); ok {
-				for i := range s.Cells {
-					s.Cells[i] = withMasks(s.Cells[i], c.CellMasks[i])
-				}
-			} else {
-				r.Cell = withMasks(r.Cell, c.CellMasks[0])
+			if m.Recurrent != nil {
+				d.rec = m.Recurrent.Data
 			}
-			ctx := &runtime.Context{Training: true, Grad: true}
-			out, back, err := l.Forward(ctx, []*runtime.Tensor{x})
-			if err != nil {
-				t.Fatal(err)
+			return d
+		}
+		if m := masks[0].Dropout; m != nil {
+			perStep := false
+			switch cell := r.Cell.(type) {
+			case *LSTMCell:
+				perStep = cell.perStepDropout
+			case *GRUCell:
+				perStep = cell.perStepDropout
 			}
-			for i := range c.Outputs {
-				if err := compareArrays(fmt.Sprintf("output %d", i), out[i], c.Outputs[i], doc.Tolerance); err != nil {
-					t.Error(err)
-				}
+			if perStep != (len(m.Shape) == 3) {
+				t.Fatalf("the layer draws a mask per step: %v; the case has a mask of shape %v", perStep, m.Shape)
 			}
-			var probes []*runtime.Tensor
-			for _, p := range c.Probes {
-				probes = append(probes, p.tensor())
+		}
+		if s, ok := r.Cell.(*StackedRNNCells); ok {
+			for i := range s.Cells {
+				s.Cells[i] = withMasks(s.Cells[i], masks[i])
 			}
-			gin, err := back(probes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := compareArrays("input gradient", gin[0], c.InputGrads[0], doc.Tolerance); err != nil {
+		} else {
+			r.Cell = withMasks(r.Cell, masks[0])
+		}
+		ctx := &runtime.Context{Training: true, Grad: true}
+		out, back, err := l.Forward(ctx, []*runtime.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range c.Outputs {
+			if err := compareArrays(fmt.Sprintf("output %d", i), out[i], c.Outputs[i], tol); err != nil {
 				t.Error(err)
 			}
-			for i, want := range c.WeightGrads {
-				if err := compareArrays(fmt.Sprintf("weight %d gradient", i), ctx.Grads[ws[i]], want, doc.Tolerance); err != nil {
-					t.Error(err)
-				}
+		}
+		var probes []*runtime.Tensor
+		for _, p := range c.Probes {
+			probes = append(probes, p.tensor())
+		}
+		gin, err := back(probes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := compareArrays("input gradient", gin[0], c.InputGrads[0], tol); err != nil {
+			t.Error(err)
+		}
+		for i, want := range c.WeightGrads {
+			if err := compareArrays(fmt.Sprintf("weight %d gradient", i), ctx.Grads[ws[i]], want, tol); err != nil {
+				t.Error(err)
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestRNNDropoutTraining: in training an LSTM with dropout draws its mask

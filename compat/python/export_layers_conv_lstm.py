@@ -10,6 +10,8 @@
                                          in training, with the dropout masks drawn here and given
                                          to the cell (its cached _dropout_mask and
                                          _recurrent_dropout_mask), recorded for Go to use
+  layers/testdata/conv_lstm_dropout/keras2.json
+                                         the same from tf_keras (tfkeras_dropout.py)
 
 Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_layers_conv_lstm.py
 """
@@ -124,6 +126,26 @@ def dropout_cases():
         json.dump({"keras_version": keras.__version__, "tolerance": {"atol": 1e-5, "rtol": 1e-4}, "cases": out}, f, separators=(",", ":"))
         f.write("\n")
     print(d, len(out), "cases")
+
+    # tf_keras, its masks given through the mask getters (tfkeras_dropout.py).
+    import tf_keras
+    import tfkeras_dropout
+    T = tf_keras.layers
+    out = []
+    for name, make, shape in [
+        ("keras2_ConvLSTM1D_both_dropouts", lambda: T.ConvLSTM1D(2, 3, padding="same", dropout=0.3, recurrent_dropout=0.2,
+                                                                  return_sequences=True), S1),
+        ("keras2_ConvLSTM2D_dropout_channels_first", lambda: T.ConvLSTM2D(2, 2, data_format="channels_first", dropout=0.4,
+                                                                           return_state=True), F2),
+    ]:
+        c = tfkeras_dropout.record(make, rng.uniform(-1, 1, size=shape).astype(np.float32), rng)
+        c.pop("per_gate")
+        c["dropout_masks"], c["recurrent_dropout_masks"] = c.pop("dropout"), c.pop("recurrent")
+        out.append({"name": name, **c})
+    with open(os.path.join(d, "keras2.json"), "w") as f:
+        json.dump({"keras_version": tf_keras.__version__, "tolerance": {"atol": 1e-5, "rtol": 1e-4}, "cases": out}, f, separators=(",", ":"))
+        f.write("\n")
+    print(d, len(out), "tf_keras cases")
 
 
 if __name__ == "__main__":

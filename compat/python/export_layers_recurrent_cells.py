@@ -11,6 +11,7 @@
                                                and GRU's per-gate masks),
                                                the masks drawn here and given to the cells (their
                                                cached _dropout_mask), recorded for Go to use
+  layers/testdata/rnn_dropout/keras2.json      the same from tf_keras (tfkeras_dropout.py)
 
 Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_layers_recurrent_cells.py
 """
@@ -139,6 +140,33 @@ def dropout_cases():
         json.dump({"keras_version": keras.__version__, "tolerance": {"atol": 1e-5, "rtol": 1e-4}, "cases": out}, f, separators=(",", ":"))
         f.write("\n")
     print(d, len(out), "cases")
+
+    # tf_keras, its masks given through the mask getters (tfkeras_dropout.py).
+    import tf_keras
+    import tfkeras_dropout
+    T = tf_keras.layers
+    out = []
+    for name, make in [
+        # The fused path: a dropout mask per step.
+        ("keras2_LSTM_dropout_fused", lambda: T.LSTM(3, dropout=0.3, return_sequences=True)),
+        ("keras2_GRU_dropout_fused", lambda: T.GRU(3, dropout=0.4, go_backwards=True)),
+        # The cell path: one mask per sequence (hard_sigmoid; per gate with
+        # recurrent_dropout).
+        ("keras2_LSTM_dropout_cell", lambda: T.LSTM(3, dropout=0.3, recurrent_activation="hard_sigmoid", return_sequences=True)),
+        ("keras2_LSTM_both_dropouts_per_gate", lambda: T.LSTM(3, dropout=0.2, recurrent_dropout=0.3, return_state=True)),
+        ("keras2_GRU_both_dropouts_reset_before", lambda: T.GRU(2, dropout=0.3, recurrent_dropout=0.25, reset_after=False,
+                                                                recurrent_activation="hard_sigmoid", return_sequences=True)),
+        ("keras2_SimpleRNN_both_dropouts", lambda: T.SimpleRNN(3, dropout=0.3, recurrent_dropout=0.4, return_sequences=True)),
+    ]:
+        c = tfkeras_dropout.record(make, rng.uniform(-1, 1, size=SEQ).astype(np.float32), rng)
+        g = c.pop("per_gate")
+        dm, rm = c.pop("dropout"), c.pop("recurrent")
+        c["cell_masks"] = [{("dropout_gates" if g else "dropout"): dm, ("recurrent_gates" if g else "recurrent"): rm}]
+        out.append({"name": name, **c})
+    with open(os.path.join(d, "keras2.json"), "w") as f:
+        json.dump({"keras_version": tf_keras.__version__, "tolerance": {"atol": 1e-5, "rtol": 1e-4}, "cases": out}, f, separators=(",", ":"))
+        f.write("\n")
+    print(d, len(out), "tf_keras cases")
 
 
 def models():
