@@ -65,7 +65,7 @@ fixtures:
 	$(PY) compat/python/export_fixed_batch.py
 	$(PY) compat/python/export_stateful.py
 	$(PY) compat/python/export_quirks.py
-	$(PY) compat/python/export_keras2_layer_args.py keras2_layers.json
+	$(PY) compat/python/export_keras2_layer_args.py kerasjson/keras2_layers.json
 	$(PY) compat/python/export_train.py
 	$(PY) compat/python/h5corpus.py
 	$(PY) compat/python/npy_samples.py internal/npy/testdata

@@ -45,7 +45,7 @@ func SaveFormat(format Format) SaveOption { return func(o *saveOptions) { o.form
 // does not accept (unless it holds Keras 3's default and can be dropped),
 // an activation it lacks, or Keras 3's hard_sigmoid (another formula under
 // the same name in Keras 2). The table of what tf-keras accepts,
-// keras2_layers.json, is written by compat/python/export_keras2_layer_args.py.
+// kerasjson/keras2_layers.json, is written by compat/python/export_keras2_layer_args.py.
 func Keras2Compatible() SaveOption { return func(o *saveOptions) { o.keras2 = true } }
 
 // WithoutOptimizer leaves the optimizer state out of the file, as Keras's

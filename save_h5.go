@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kerasrun/kerasrun/h5"
+	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/runtime"
 	"github.com/kerasrun/kerasrun/saving"
 	"github.com/kerasrun/kerasrun/train"
@@ -198,7 +199,7 @@ func (m *Model) writeLegacyOptimizer(root *h5.GroupWriter, keras2 bool) error {
 	var values []*h5.Array
 	if keras2 {
 		_, paths := m.trainableVariables()
-		class := optimizerClasses3[strings.ToLower(strings.TrimPrefix(m.optimizerConfig().ClassName, "Custom>"))]
+		class, _ := kerasjson.Keras3OptimizerClass(strings.TrimPrefix(m.optimizerConfig().ClassName, "Custom>"))
 		if class == "" {
 			class = m.optimizer.Name()
 		}
@@ -285,7 +286,7 @@ func (t *groupTree) dataset(name string, v *h5.Array) error {
 // translates a Keras 3 config to Keras 2's form.
 func (m *Model) legacyModelConfig(o *saveOptions) ([]byte, error) {
 	var top map[string]any
-	if err := decodeJSON(m.rawConfig, &top); err != nil {
+	if err := kerasjson.DecodeNumbers(m.rawConfig, &top); err != nil {
 		return nil, fmt.Errorf("model config: %w", err)
 	}
 	if o.keras2 && !m.isKeras2Source() {
@@ -302,10 +303,10 @@ func (m *Model) legacyModelConfig(o *saveOptions) ([]byte, error) {
 			return m.rawConfig, nil
 		}
 	}
-	out := jsonObject{}
+	out := kerasjson.Ordered{}
 	for _, k := range []string{"module", "class_name", "config", "registered_name"} {
 		if v, ok := top[k]; ok {
-			out = append(out, jsonField{k, v})
+			out = append(out, kerasjson.Field{k, v})
 		}
 	}
 	return json.Marshal(out)
@@ -328,7 +329,7 @@ func (m *Model) isKeras2Source() bool {
 // lacks.
 func (m *Model) legacyTrainingConfig(keras2 bool) ([]byte, error) {
 	var raw map[string]any
-	if err := decodeJSON(m.rawCompile, &raw); err != nil {
+	if err := kerasjson.DecodeNumbers(m.rawCompile, &raw); err != nil {
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
 	opt, isKeras3 := raw["optimizer"]
@@ -338,19 +339,19 @@ func (m *Model) legacyTrainingConfig(keras2 bool) ([]byte, error) {
 	if keras2 {
 		delete(raw, "optimizer")
 		delete(raw, "optimizer_config")
-		out := jsonObject{}
+		out := kerasjson.Ordered{}
 		for _, k := range slices.Sorted(maps.Keys(raw)) {
-			out = append(out, jsonField{k, raw[k]})
+			out = append(out, kerasjson.Field{k, raw[k]})
 		}
 		tr, err := train.NewOptimizer(m.optimizerConfig())
 		if err != nil {
 			return nil, err
 		}
 		class := strings.TrimPrefix(m.optimizerConfig().ClassName, "Custom>")
-		if c, ok := optimizerClasses3[strings.ToLower(class)]; ok {
+		if c, ok := kerasjson.Keras3OptimizerClass(class); ok {
 			class = c
 		}
-		cfg := floatsAsFloats(tr.GetConfig())
+		cfg := kerasjson.FloatsAsFloats(tr.GetConfig())
 		delete(cfg, "loss_scale_factor")
 		delete(cfg, "gradient_accumulation_steps")
 		cfg["jit_compile"] = false
@@ -360,19 +361,19 @@ func (m *Model) legacyTrainingConfig(keras2 bool) ([]byte, error) {
 			// name, and Keras 3 reading a Keras 2 file resolves by it.
 			cfg["name"] = class
 		}
-		out = append(out, jsonField{"optimizer_config", jsonObject{{"class_name", "Custom>" + class}, {"config", cfg}}})
+		out = append(out, kerasjson.Field{"optimizer_config", kerasjson.Ordered{{"class_name", "Custom>" + class}, {"config", cfg}}})
 		return json.Marshal(out)
 	}
-	out := jsonObject{}
+	out := kerasjson.Ordered{}
 	for _, k := range []string{"loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile"} {
 		if v, ok := raw[k]; ok {
-			out = append(out, jsonField{k, v})
+			out = append(out, kerasjson.Field{k, v})
 		}
 	}
 	if o, ok := opt.(map[string]any); ok {
-		out = append(out, jsonField{"optimizer_config", jsonObject{{"class_name", o["class_name"]}, {"config", o["config"]}}})
+		out = append(out, kerasjson.Field{"optimizer_config", kerasjson.Ordered{{"class_name", o["class_name"]}, {"config", o["config"]}}})
 	} else if s, ok := opt.(string); ok {
-		out = append(out, jsonField{"optimizer_config", jsonObject{{"class_name", s}, {"config", map[string]any{}}}})
+		out = append(out, kerasjson.Field{"optimizer_config", kerasjson.Ordered{{"class_name", s}, {"config", map[string]any{}}}})
 	}
 	return json.Marshal(out)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kerasrun/kerasrun/h5"
+	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
 	"github.com/kerasrun/kerasrun/saving"
@@ -29,7 +30,7 @@ func (m *Model) kerasArchiveBytes(o *saveOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta, err := json.Marshal(jsonObject{
+	meta, err := json.Marshal(kerasjson.Ordered{
 		{"keras_version", kerasVersionWritten},
 		{"date_saved", o.now().Format("2006-01-02@15:04:05")},
 	})
@@ -193,7 +194,7 @@ func (w h5VarsWriter) Int64(i int, shape []int, data []int64) error {
 // re-serialized in that form with its compile config translated.
 func (m *Model) keras3ConfigJSON(o *saveOptions) ([]byte, error) {
 	var top map[string]any
-	if err := decodeJSON(m.rawConfig, &top); err == nil && top["module"] != nil && top["config"] != nil {
+	if err := kerasjson.DecodeNumbers(m.rawConfig, &top); err == nil && top["module"] != nil && top["config"] != nil {
 		if _, has := top["compile_config"]; has || m.training == nil {
 			return m.rawConfig, nil
 		}
@@ -204,7 +205,7 @@ func (m *Model) keras3ConfigJSON(o *saveOptions) ([]byte, error) {
 		top["compile_config"] = cc
 		return json.Marshal(top)
 	}
-	obj, err := keras3ModelObject(m.spec, m.net.Trainable)
+	obj, err := kerasjson.EncodeKeras3Model(m.spec, m.net.Trainable)
 	if err != nil {
 		return nil, err
 	}
@@ -212,13 +213,13 @@ func (m *Model) keras3ConfigJSON(o *saveOptions) ([]byte, error) {
 	if m.spec.ClassName == "Sequential" && len(m.spec.Layers) > 0 && m.spec.Layers[0].ClassName == "InputLayer" {
 		inputShape = m.spec.Layers[0].Config["batch_shape"]
 	}
-	obj = append(obj, jsonField{"build_config", jsonObject{{"input_shape", inputShape}}})
+	obj = append(obj, kerasjson.Field{"build_config", kerasjson.Ordered{{"input_shape", inputShape}}})
 	if m.training != nil {
 		cc, err := m.keras3CompileConfig()
 		if err != nil {
 			return nil, err
 		}
-		obj = append(obj, jsonField{"compile_config", cc})
+		obj = append(obj, kerasjson.Field{"compile_config", cc})
 	}
 	out, err := json.Marshal(obj)
 	if err != nil {
@@ -231,44 +232,4 @@ func (m *Model) keras3ConfigJSON(o *saveOptions) ([]byte, error) {
 		return nil, &UnsupportedError{Feature: "Keras 2's hard_sigmoid (clip(0.2x + 0.5)), which a Keras 3 .keras archive cannot express; save as legacy .h5 instead"}
 	}
 	return out, nil
-}
-
-// decodeJSON decodes with numbers kept exact.
-func decodeJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	return dec.Decode(v)
-}
-
-// jsonObject is a JSON object that keeps its keys in order, so that the
-// configs Save writes read like Keras's.
-type jsonObject []jsonField
-
-type jsonField struct {
-	Key   string
-	Value any
-}
-
-// MarshalJSON writes the fields in order.
-func (o jsonObject) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range o {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		k, err := json.Marshal(f.Key)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(f.Value)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
-		b.WriteString(": ")
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
 }

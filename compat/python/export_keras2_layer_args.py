@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write keras2_layers.json: what tf-keras's layers accept, and Keras 3's defaults.
 
-Usage: export_keras2_layer_args.py [OUT]   (default: keras2_layers.json)
+Usage: export_keras2_layer_args.py [OUT]   (default: kerasjson/keras2_layers.json)
 
 Model.Save(path, Keras2Compatible()) translates a Keras 3 model config into
 tf-keras's form. What tf-keras accepts is read here from tf-keras itself:
@@ -160,7 +160,7 @@ def main():
         side = tf_keras_side(sys.argv[2:]) if sys.argv[1] == "--tf-keras" else keras3_side()
         json.dump(side, sys.stdout)
         return 0
-    out = sys.argv[1] if len(sys.argv) > 1 else "keras2_layers.json"
+    out = sys.argv[1] if len(sys.argv) > 1 else "kerasjson/keras2_layers.json"
     table = {}
     for flag in ("--keras3", "--tf-keras"):
         extra = table.get("keras3_activations", []) if flag == "--tf-keras" else []
