@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/kerasrun/kerasrun"
 )
@@ -20,16 +21,35 @@ func loadModel(path, weights string) (*kerasrun.Model, error) {
 	return kerasrun.Load(path, opts...)
 }
 
-func readInputs(paths []string) ([]*kerasrun.Tensor, error) {
-	var xs []*kerasrun.Tensor
-	for _, p := range paths {
-		x, err := kerasrun.ReadNPY(p)
-		if err != nil {
-			return nil, err
-		}
-		xs = append(xs, x)
+// stdin is where an argument - reads from; a test replaces it.
+var stdin io.Reader = os.Stdin
+
+// readArrays reads the arguments as arrays and places them in slots
+// (assign); the inputs among them are checked against the model's shapes.
+func readArrays(m *kerasrun.Model, slots []slot, args []string, stream bool) ([]value, error) {
+	r := &reader{m: m, stdin: stdin, stream: stream}
+	vs, err := r.read(args)
+	if err != nil {
+		return nil, err
 	}
-	return xs, nil
+	vs, err = assign(slots, vs)
+	if err != nil {
+		return nil, err
+	}
+	return vs, checkInputShapes(slots, vs)
+}
+
+// checkTargets refuses targets that cannot be the outputs' labels
+// (kerasrun.Model.CheckTargets), naming the files.
+func checkTargets(m *kerasrun.Model, vs []value, ys []*kerasrun.Tensor) error {
+	if err := m.CheckTargets(ys); err != nil {
+		var from []string
+		for _, v := range vs {
+			from = append(from, v.name+"="+v.from)
+		}
+		return fmt.Errorf("%w; targets given: %s", err, strings.Join(from, " "))
+	}
+	return nil
 }
 
 // predictExts are the output formats predict -o writes.
@@ -44,7 +64,7 @@ func predict(args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) < 2 {
-		return fmt.Errorf("predict: need MODEL and at least one INPUT.npy")
+		return fmt.Errorf("predict: need MODEL and at least one INPUT")
 	}
 	if *out != "" {
 		if err := checkOutputPath("predict", "-o", *out, predictExts...); err != nil {
@@ -70,7 +90,11 @@ func predict(args []string, stdout io.Writer) error {
 			}
 		}
 	}
-	xs, err := readInputs(pos[1:])
+	vs, err := readArrays(m, inputSlots(m), pos[1:], false)
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	xs, err := tensors(vs)
 	if err != nil {
 		return err
 	}
@@ -121,18 +145,22 @@ func evaluate(args []string, stdout io.Writer) error {
 		return fmt.Errorf("evaluate: --batch-size %d: must be at least 1", *batch)
 	}
 	if len(pos) < 3 {
-		return fmt.Errorf("evaluate: need MODEL, X.npy and Y.npy")
+		return fmt.Errorf("evaluate: need MODEL, X and Y")
 	}
 	m, err := loadModel(pos[0], *weights)
 	if err != nil {
 		return err
 	}
-	nin, nout := len(m.Inputs()), len(m.Outputs())
-	if len(pos)-1 != nin+nout {
-		return fmt.Errorf("evaluate: the model has %d input(s) and %d output(s): give %d X files then %d Y files", nin, nout, nin, nout)
-	}
-	arrays, err := readInputs(pos[1:])
+	nin := len(m.Inputs())
+	vs, err := readArrays(m, append(inputSlots(m), outputSlots(m)...), pos[1:], false)
 	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	arrays, err := tensors(vs)
+	if err != nil {
+		return err
+	}
+	if err := checkTargets(m, vs[nin:], arrays[nin:]); err != nil {
 		return err
 	}
 	res, err := m.Evaluate(arrays[:nin], arrays[nin:], kerasrun.EvaluateOptions{BatchSize: *batch})

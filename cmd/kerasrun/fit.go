@@ -29,8 +29,8 @@ func (l *fileList) Set(v string) error {
 func fit(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
 	var xs, ys fileList
-	fs.Var(&xs, "x", "input array .npy (repeat, or comma-separate, for several inputs)")
-	fs.Var(&ys, "y", "target array .npy (repeat, or comma-separate, for several outputs)")
+	fs.Var(&xs, "x", "input array, FILE or NAME=FILE (repeat, or comma-separate, for several inputs)")
+	fs.Var(&ys, "y", "target array, FILE or NAME=FILE (repeat, or comma-separate, for several outputs)")
 	epochs := fs.Int("epochs", 1, "index of the last epoch, as Keras's fit(epochs=...)")
 	initial := fs.Int("initial-epoch", 0, "epoch to start from, as Keras's fit(initial_epoch=...)")
 	batch := fs.Int("batch-size", 32, "samples per step")
@@ -48,7 +48,7 @@ func fit(args []string, stdout io.Writer) error {
 		return fmt.Errorf("fit: need exactly one MODEL (got %d positional arguments)", len(pos))
 	}
 	if len(xs) == 0 || len(ys) == 0 {
-		return fmt.Errorf("fit: need --x X.npy and --y Y.npy")
+		return fmt.Errorf("fit: need --x X and --y Y")
 	}
 	if *out == "" {
 		return fmt.Errorf("fit: need -o OUT for the trained model")
@@ -67,12 +67,23 @@ func fit(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	x, err := readInputs(xs)
+	xv, err := readArrays(m, inputSlots(m), xs, false)
+	if err != nil {
+		return fmt.Errorf("fit: --x: %w", err)
+	}
+	yv, err := readArrays(m, outputSlots(m), ys, false)
+	if err != nil {
+		return fmt.Errorf("fit: --y: %w", err)
+	}
+	x, err := tensors(xv)
 	if err != nil {
 		return err
 	}
-	y, err := readInputs(ys)
+	y, err := tensors(yv)
 	if err != nil {
+		return err
+	}
+	if err := checkTargets(m, yv, y); err != nil {
 		return err
 	}
 	_, err = m.Fit(x, y, kerasrun.FitOptions{

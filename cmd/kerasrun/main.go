@@ -1,18 +1,19 @@
 // Command kerasrun runs Keras models from the command line.
 //
-//	kerasrun predict MODEL INPUT.npy [INPUT2.npy ...] [-o OUT.npy|.npz|.json|.csv] [--weights W]
+//	kerasrun predict MODEL INPUT [INPUT2 ...] [-o OUT.npy|.npz|.json|.csv] [--weights W]
 //	kerasrun summary MODEL [--weights W]
-//	kerasrun evaluate MODEL X.npy Y.npy [--weights W] [--batch-size N] [--json]
+//	kerasrun evaluate MODEL X [X2 ...] Y [Y2 ...] [--weights W] [--batch-size N] [--json]
 //	kerasrun inspect FILE
 //	kerasrun inspect --model MODEL [--weights W]
 //	kerasrun convert IN OUT [--weights W]
-//	kerasrun fit MODEL --x X.npy --y Y.npy [--epochs N ...] -o OUT
+//	kerasrun fit MODEL --x X --y Y [--epochs N ...] -o OUT
 //	kerasrun serve MODEL_OR_REPOSITORY [--http :8080] [--grpc :8081] [--batching ...]
 //	kerasrun version
 //	kerasrun help [COMMAND]      (or kerasrun COMMAND -h)
 //
 // MODEL is any file Keras writes: .keras, legacy .h5, or model JSON (with
-// --weights). Errors go to stderr with a non-zero exit status.
+// --weights). An array (INPUT, X, Y) is a file or NAME=FILE (inputsHelp).
+// Errors go to stderr with a non-zero exit status.
 package main
 
 import (
@@ -32,18 +33,21 @@ type command struct {
 	run                           func(args []string, stdout io.Writer) error
 }
 
+// notes are paragraphs of a command's help after what it does.
+var notes = map[string]string{"predict": inputsHelp, "evaluate": inputsHelp, "fit": inputsHelp}
+
 // commands is the command table; the top-level usage and every
 // `kerasrun CMD -h` are printed from it.
 var commands []command
 
 func init() {
 	commands = []command{
-		{"predict", "predict MODEL INPUT.npy [INPUT2.npy ...] [-o OUT.npy|OUT.npz|OUT.json|OUT.csv] [--weights W]",
+		{"predict", "predict MODEL INPUT [INPUT2 ...] [-o OUT.npy|OUT.npz|OUT.json|OUT.csv] [--weights W]",
 			"the model's outputs: JSON keyed by output name on stdout, or -o by extension",
 			"kerasrun predict testdata/mlp_relu/model_k3.keras testdata/mlp_relu/x.npy -o pred.npy", predict},
 		{"summary", "summary MODEL [--weights W]", "the layers, output shapes and parameter counts",
 			"kerasrun summary testdata/cifar_cnn/model_k3.keras", summary},
-		{"evaluate", "evaluate MODEL X.npy [X2.npy ...] Y.npy [Y2.npy ...] [--weights W] [--batch-size N] [--json]",
+		{"evaluate", "evaluate MODEL X [X2 ...] Y [Y2 ...] [--weights W] [--batch-size N] [--json]",
 			"the compiled loss and metrics on X and Y",
 			"kerasrun evaluate testdata/cifar_cnn/model_k3.keras testdata/cifar_cnn/x.npy testdata/cifar_cnn/y.npy", evaluate},
 		{"inspect", "inspect FILE\ninspect --model MODEL [--weights W]",
@@ -51,7 +55,7 @@ func init() {
 			"kerasrun inspect --model testdata/cifar_cnn/model_k3.keras", inspect},
 		{"convert", "convert IN OUT [--weights W]", "any readable model file to .keras, .h5 or .weights.h5",
 			"kerasrun convert testdata/cifar_cnn/model_k2.h5 cnn.keras", convert},
-		{"fit", "fit MODEL --x X.npy --y Y.npy [--epochs N] [--batch-size N] [--validation-split F]\n    [--shuffle] [--seed N] [--verbose 0|1|2] [--initial-epoch N] -o OUT",
+		{"fit", "fit MODEL --x X --y Y [--epochs N] [--batch-size N] [--validation-split F]\n    [--shuffle] [--seed N] [--verbose 0|1|2] [--initial-epoch N] -o OUT",
 			"continue training with the file's loss, metrics and optimizer state; save to OUT (.keras, .h5, .weights.h5)",
 			"kerasrun fit testdata/mlp_relu/model_k3.keras --x testdata/mlp_relu/x.npy --y testdata/mlp_relu/y.npy --epochs 2 -o tuned.keras", fit},
 		{"serve", "serve MODEL_OR_REPOSITORY [--http :8080] [--grpc :8081] [--batching]\n    [--max-batch-size N] [--batch-timeout D] [--poll D] [--version-policy P]",
@@ -150,7 +154,11 @@ type helpRequest struct{ fs *flag.FlagSet }
 func (h *helpRequest) Error() string { return h.fs.Name() + ": help requested" }
 
 func (h *helpRequest) print(w io.Writer, c *command) {
-	fmt.Fprintf(w, "Usage:\n%s\n%s.\n\nExample:\n  %s\n", synopsis(c, "  "), upperFirst(c.what), c.example)
+	fmt.Fprintf(w, "Usage:\n%s\n%s.\n", synopsis(c, "  "), upperFirst(c.what))
+	if n := notes[c.name]; n != "" {
+		fmt.Fprintf(w, "\n%s\n", n)
+	}
+	fmt.Fprintf(w, "\nExample:\n  %s\n", c.example)
 	n := 0
 	h.fs.VisitAll(func(*flag.Flag) { n++ })
 	if n > 0 {

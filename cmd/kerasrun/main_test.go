@@ -120,7 +120,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"predict", filepath.Join(dir, "nope.keras"), filepath.Join(dir, "x.npy")}, "nope.keras"},
 		{[]string{"predict", filepath.Join(dir, "model_k3.keras"), filepath.Join(testdata, "cifar_cnn", "x.npy")}, "shape"},
 		{[]string{"predict", filepath.Join(dir, "model_k3.json"), filepath.Join(dir, "x.npy")}, "weights"},
-		{[]string{"evaluate", filepath.Join(dir, "model_k3.keras"), filepath.Join(dir, "x.npy")}, "Y.npy"},
+		{[]string{"evaluate", filepath.Join(dir, "model_k3.keras"), filepath.Join(dir, "x.npy")}, "need MODEL, X and Y"},
 		{[]string{"predict", filepath.Join(dir, "x.npy"), filepath.Join(dir, "x.npy")}, "not a Keras model"},
 	} {
 		_, err := runCLI(t, c.args...)

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kerasrun/kerasrun"
+)
+
+// twoIO is a model with two named inputs, in_a (None, 4) and in_b
+// (None, 3), and two named outputs, out_reg (None, 2) and out_cls
+// (None, 3), with Keras's predictions and evaluate results.
+var twoIO = filepath.Join(testdata, "func_two_io")
+
+func twoIOFile(name string) string { return filepath.Join(twoIO, name) }
+
+// TestNamedInputsAnyOrder replays "predict tab.keras numeric.npy
+// category.npy fails, numeric=tab_num.npy is read as a file name": NAME=FILE
+// in any order, an .npz keyed by input name and np.savez's positional
+// arr_0, arr_1 all give Keras's numbers.
+func TestNamedInputsAnyOrder(t *testing.T) {
+	model := twoIOFile("model_k3.keras")
+	x0, x1 := twoIOFile("x0.npy"), twoIOFile("x1.npy")
+	want := map[string]*kerasrun.Tensor{}
+	for i, name := range []string{"out_reg", "out_cls"} {
+		w, err := kerasrun.ReadNPY(twoIOFile("k3_keras_pred" + itoa(i) + ".npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[name] = w
+	}
+	a, err := kerasrun.ReadNPY(x0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := kerasrun.ReadNPY(x1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	named, positional := filepath.Join(tmp, "named.npz"), filepath.Join(tmp, "positional.npz")
+	if err := kerasrun.WriteNPZ(named, []string{"in_b", "in_a"}, []*kerasrun.Tensor{b, a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kerasrun.WriteNPZ(positional, []string{"arr_1", "arr_0"}, []*kerasrun.Tensor{b, a}); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{x0, x1},
+		{"in_b=" + x1, "in_a=" + x0},
+		{"in_a=" + x0, "in_b=" + x1},
+		{"in_b=" + x1, x0}, // the unnamed one fills the input left
+		{named},
+		{positional},
+		{"in_b=" + named, "in_a=" + named},
+	} {
+		out, err := runCLI(t, append([]string{"predict", model}, args...)...)
+		if err != nil {
+			t.Errorf("%v: %v", args, err)
+			continue
+		}
+		checkPredictJSON(t, strings.Join(args, " "), out, want)
+	}
+}
+
+func checkPredictJSON(t *testing.T, what, out string, want map[string]*kerasrun.Tensor) {
+	t.Helper()
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != len(want) {
+		t.Fatalf("%s: not JSON with outputs %v: %v\n%s", what, keys(want), err, out)
+	}
+	for name, w := range want {
+		var rows [][]float32
+		if err := json.Unmarshal(got[name], &rows); err != nil {
+			t.Fatalf("%s: output %s: %v", what, name, err)
+		}
+		if len(rows) != w.Shape[0] {
+			t.Fatalf("%s: output %s has %d rows, Keras %d", what, name, len(rows), w.Shape[0])
+		}
+		cols := w.Shape[1]
+		for i, row := range rows {
+			for j, v := range row {
+				if d := abs(v - w.Data[i*cols+j]); d > 1e-5+1e-4*abs(w.Data[i*cols+j]) {
+					t.Fatalf("%s: %s[%d][%d] = %v, Keras %v", what, name, i, j, v, w.Data[i*cols+j])
+				}
+			}
+		}
+	}
+}
+
+func keys(m map[string]*kerasrun.Tensor) []string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	return k
+}
+
+// TestInputMismatchErrors: a wrong count, name or shape is an error
+// naming the inputs and the shapes.
+func TestInputMismatchErrors(t *testing.T) {
+	model := twoIOFile("model_k3.keras")
+	x0, x1 := twoIOFile("x0.npy"), twoIOFile("x1.npy")
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{x0}, []string{`no array for input "in_b"`, "in_a (None, 4), in_b (None, 3)"}},
+		{[]string{x0, x1, x1}, []string{"1 array(s) too many", "in_a (None, 4), in_b (None, 3)"}},
+		{[]string{x1, x0}, []string{`input "in_a"`, "x1.npy has shape (8, 3), the model takes (None, 4)"}},
+		{[]string{"numeric=" + x0, x1}, []string{`no input named "numeric"`, "in_a (None, 4)"}},
+		{[]string{"in_a=" + x0, "in_a=" + x0}, []string{`input "in_a" is given twice`}},
+		{[]string{"in_a=" + twoIOFile("nope.npy"), x1}, []string{"nope.npy"}},
+	} {
+		_, err := runCLI(t, append([]string{"predict", model}, c.args...)...)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: want an error containing %q, got %v", c.args, w, err)
+			}
+		}
+	}
+}
+
+// TestSwappedTargets replays "evaluate with two target files swapped
+// printed wrong losses with exit code 0": swapped positional targets of
+// different shapes are refused, named targets in any order give Keras's
+// results, and so does fit's --y.
+func TestSwappedTargets(t *testing.T) {
+	model := twoIOFile("model_k3.keras")
+	x0, x1, y0, y1 := twoIOFile("x0.npy"), twoIOFile("x1.npy"), twoIOFile("y0.npy"), twoIOFile("y1.npy")
+	_, stderr, code := runMain(t, "evaluate", model, x0, x1, y1, y0)
+	if code == 0 || !strings.Contains(stderr, `target for output "out_reg" has shape (8, 3), the output (None, 2)`) {
+		t.Errorf("swapped targets: exit %d, stderr %q; want a refusal naming out_reg and the shapes", code, stderr)
+	}
+	var want map[string]float64
+	for _, m := range readCase(t, "func_two_io").Models {
+		if m.ID == "k3_keras" {
+			want = m.Evaluate
+		}
+	}
+	for _, args := range [][]string{
+		{x0, x1, y0, y1},
+		{x0, x1, "out_cls=" + y1, "out_reg=" + y0},
+		{"out_cls=" + y1, "in_b=" + x1, "out_reg=" + y0, "in_a=" + x0},
+	} {
+		out, err := runCLI(t, append(append([]string{"evaluate", model}, args...), "--json")...)
+		if err != nil {
+			t.Errorf("%v: %v", args, err)
+			continue
+		}
+		var got map[string]float64
+		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != len(want) || len(want) == 0 {
+			t.Fatalf("%v: got %v (%v), Keras %v", args, got, err, want)
+		}
+		for k, w := range want {
+			if g := got[k]; abs(float32(g-w)) > 1e-5+1e-4*abs(float32(w)) {
+				t.Errorf("%v: %s = %v, Keras %v", args, k, g, w)
+			}
+		}
+	}
+	tmp := t.TempDir()
+	if _, err := runCLI(t, "fit", model, "--x", x0+","+x1, "--y", y1+","+y0, "--verbose", "0", "-o", filepath.Join(tmp, "m.keras")); err == nil || !strings.Contains(err.Error(), `target for output "out_reg"`) {
+		t.Errorf("fit with swapped --y: want a refusal, got %v", err)
+	}
+	if _, err := runCLI(t, "fit", model, "--x", "in_b="+x1, "--x", "in_a="+x0, "--y", "out_cls="+y1+",out_reg="+y0, "--verbose", "0", "-o", filepath.Join(tmp, "m.keras")); err != nil {
+		t.Errorf("fit with named --x and --y: %v", err)
+	}
+}
