@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/train"
 )
 
@@ -57,7 +58,7 @@ func (m *Model) trainer(withOptimizer bool) (*train.Trainer, error) {
 			return nil, err
 		}
 		t.Optimizer = m.optimizer
-		t.Variables, _ = m.trainableVariables()
+		t.Variables, _ = layers.TrainableVariables(m.net)
 	}
 	return t, nil
 }

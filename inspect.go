@@ -12,6 +12,7 @@ import (
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
 	"github.com/kerasrun/kerasrun/saving"
+	"github.com/kerasrun/kerasrun/saving/legacyh5"
 )
 
 // Inspection is what a model file says about the model, read without
@@ -83,7 +84,7 @@ func Inspect(path string, opts ...LoadOption) (*Inspection, error) {
 		}
 		defer f.Close()
 		root := f.Root()
-		s, err := stringAttr(root, "model_config")
+		s, err := legacyh5.StringAttr(root, "model_config")
 		if errors.Is(err, h5.ErrNotFound) {
 			return nil, fmt.Errorf("kerasrun: %s: HDF5 file has no model_config: it holds weights only", path)
 		}
@@ -91,9 +92,9 @@ func Inspect(path string, opts ...LoadOption) (*Inspection, error) {
 			return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 		}
 		cfg = []byte(s)
-		in.KerasVersion, _ = stringAttr(root, "keras_version")
-		in.Backend, _ = stringAttr(root, "backend")
-		if tc, err := stringAttr(root, "training_config"); err == nil {
+		in.KerasVersion, _ = legacyh5.StringAttr(root, "keras_version")
+		in.Backend, _ = legacyh5.StringAttr(root, "backend")
+		if tc, err := legacyh5.StringAttr(root, "training_config"); err == nil {
 			if in.TrainingConfig, err = kerasjson.ParseTrainingConfig([]byte(tc)); err != nil {
 				return nil, fmt.Errorf("kerasrun: %s: training_config: %w", path, err)
 			}
@@ -249,33 +250,8 @@ type weightShapes interface {
 type legacyShapes map[string]int
 
 func legacyWeightShapes(g *h5.Group) (legacyShapes, error) {
-	names, err := readStringList(g, "layer_names")
-	if err != nil {
-		return nil, err
-	}
-	out := legacyShapes{}
-	for _, name := range names {
-		lg, err := g.Group(name)
-		if err != nil {
-			return nil, fmt.Errorf("layer group %q: %w", name, err)
-		}
-		wn, err := readStringList(lg, "weight_names")
-		if err != nil {
-			return nil, err
-		}
-		for _, w := range wn {
-			ds, err := lg.Dataset(w)
-			if err != nil {
-				return nil, fmt.Errorf("layer %q: %w", name, err)
-			}
-			n, err := runtime.CheckedShapeSize(ds.Shape(), maxWeightElements)
-			if err != nil {
-				return nil, fmt.Errorf("layer %q weight %q: %w", name, w, err)
-			}
-			out[name] += n
-		}
-	}
-	return out, nil
+	counts, err := legacyh5.WeightCounts(g)
+	return legacyShapes(counts), err
 }
 
 func (s legacyShapes) counts(spec *kerasjson.Model) (map[*kerasjson.Layer]int, int, error) {
@@ -346,7 +322,7 @@ func (s keras3WeightShapes) varsSize(path string) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			k, err := runtime.CheckedShapeSize(ds.Shape(), maxWeightElements)
+			k, err := runtime.CheckedShapeSize(ds.Shape(), legacyh5.MaxWeightElements)
 			if err != nil {
 				return 0, err
 			}
@@ -396,7 +372,7 @@ func nestedVarsSize(g *h5.Group, depth int) (int, error) {
 				if err != nil {
 					return 0, err
 				}
-				k, err := runtime.CheckedShapeSize(ds.Shape(), maxWeightElements)
+				k, err := runtime.CheckedShapeSize(ds.Shape(), legacyh5.MaxWeightElements)
 				if err != nil {
 					return 0, err
 				}

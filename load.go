@@ -14,6 +14,7 @@ import (
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/saving"
+	"github.com/kerasrun/kerasrun/saving/legacyh5"
 )
 
 // Format is a model file format (saving.Format).
@@ -268,7 +269,7 @@ func quantizedLayers(spec *kerasjson.Model, out []layers.UnsupportedLayer) []lay
 
 func loadH5(f *h5.File, path string, o *loadOptions) (*Model, error) {
 	root := f.Root()
-	cfgJSON, err := stringAttr(root, "model_config")
+	cfgJSON, err := legacyh5.StringAttr(root, "model_config")
 	if errors.Is(err, h5.ErrNotFound) {
 		return nil, fmt.Errorf("kerasrun: %s: HDF5 file has no model_config: it holds weights only; load the model's JSON with kerasrun.Load(json, kerasrun.WithWeights(%q))", path, path)
 	}
@@ -279,15 +280,15 @@ func loadH5(f *h5.File, path string, o *loadOptions) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: model_config: %w", path, err)
 	}
-	version, _ := stringAttr(root, "keras_version")
+	version, _ := legacyh5.StringAttr(root, "keras_version")
 	m, err := buildModel(path, spec, version)
 	if err != nil {
 		return nil, err
 	}
 	m.rawConfig = []byte(cfgJSON)
-	m.info.KerasVersion, _ = stringAttr(root, "keras_version")
-	m.info.Backend, _ = stringAttr(root, "backend")
-	if tc, err := stringAttr(root, "training_config"); err == nil {
+	m.info.KerasVersion, _ = legacyh5.StringAttr(root, "keras_version")
+	m.info.Backend, _ = legacyh5.StringAttr(root, "backend")
+	if tc, err := legacyh5.StringAttr(root, "training_config"); err == nil {
 		if m.training, err = kerasjson.ParseTrainingConfig([]byte(tc)); err != nil {
 			return nil, fmt.Errorf("kerasrun: %s: training_config: %w", path, err)
 		}
@@ -297,7 +298,7 @@ func loadH5(f *h5.File, path string, o *loadOptions) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
-	if err := loadLegacyWeights(wg, m); err != nil {
+	if err := legacyh5.LoadWeights(wg, m.net); err != nil {
 		return nil, fmt.Errorf("kerasrun: %s: %w", path, err)
 	}
 	m.info.Path, m.logger = path, o.logger
@@ -329,19 +330,6 @@ func keras1SplitGates(m *Model) bool {
 		}
 	}
 	return false
-}
-
-// stringAttr reads a string attribute (variable or fixed length).
-func stringAttr(g *h5.Group, name string) (string, error) {
-	a, err := g.Attr(name)
-	if err != nil {
-		return "", err
-	}
-	ss, err := a.Strings()
-	if err != nil || len(ss) != 1 {
-		return "", fmt.Errorf("attribute %s of %s is not a single string", name, g.Path())
-	}
-	return ss[0], nil
 }
 
 func loadJSON(data []byte, path string, o *loadOptions) (*Model, error) {
@@ -411,11 +399,11 @@ func loadWeightsH5(f *h5.File, path string, m *Model) error {
 	root := f.Root()
 	// err must not be shadowed here: each branch's error is returned below.
 	if _, aerr := root.Attr("layer_names"); aerr == nil {
-		m.info.KerasVersion, _ = stringAttr(root, "keras_version")
-		m.info.Backend, _ = stringAttr(root, "backend")
-		err = loadLegacyWeights(root, m)
+		m.info.KerasVersion, _ = legacyh5.StringAttr(root, "keras_version")
+		m.info.Backend, _ = legacyh5.StringAttr(root, "backend")
+		err = legacyh5.LoadWeights(root, m.net)
 	} else if wg, gerr := root.Group("model_weights"); gerr == nil {
-		err = loadLegacyWeights(wg, m)
+		err = legacyh5.LoadWeights(wg, m.net)
 	} else {
 		err = loadKeras3Weights(saving.H5Store{Root: root}, m)
 	}
@@ -479,11 +467,7 @@ func loadKerasArchive(path string, a *saving.Archive, o *loadOptions) (*Model, e
 
 // UnsupportedError reports a valid file that uses a Keras feature kerasrun
 // cannot run (layers that cannot run are reported by *layers.UnsupportedError).
-type UnsupportedError struct {
-	Feature string
-}
-
-func (e *UnsupportedError) Error() string { return "unsupported: " + e.Feature }
+type UnsupportedError = legacyh5.UnsupportedError
 
 // IsUnsupported reports whether err says a valid file uses something
 // kerasrun cannot run or read: a layer (*layers.UnsupportedError, naming

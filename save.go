@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kerasrun/kerasrun/internal/atomicfile"
+	"github.com/kerasrun/kerasrun/saving/legacyh5"
 )
 
 // Saving, in three files: save.go chooses the format and writes the file
@@ -111,7 +112,10 @@ func (m *Model) Save(path string, opts ...SaveOption) error {
 		}
 		write = func(w io.Writer) error { _, err := hw.WriteTo(w); return err }
 	case FormatH5:
-		hw, err := m.legacyH5Writer(&o)
+		hw, err := legacyh5.NewWriter(&legacyh5.Model{
+			Net: m.net, Spec: m.spec, Config: m.rawConfig, Compile: m.rawCompile, Training: m.training,
+			KerasVersion: m.info.KerasVersion, Optimizer: m.optimizer, OptimizerConfig: m.optimizerConfig(),
+		}, legacyh5.Options{Keras2: o.keras2, NoOptimizer: o.noOptimizer, KerasVersion: kerasVersionWritten})
 		if err != nil {
 			return fmt.Errorf("kerasrun: save %s: %w", path, err)
 		}

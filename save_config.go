@@ -44,15 +44,3 @@ func (m *Model) keras3CompileConfig() (any, error) {
 		{"jit_compile", false},
 	}, nil
 }
-
-
-// keras2ModelJSON serializes a model in Keras 2's (tf-keras) form
-// (kerasjson.EncodeKeras2Model), refusing with an *UnsupportedError
-// naming them all what tf-keras cannot load.
-func keras2ModelJSON(spec *kerasjson.Model, trainable bool) ([]byte, error) {
-	out, problems, err := kerasjson.EncodeKeras2Model(spec, trainable)
-	if len(problems) > 0 {
-		return nil, &UnsupportedError{Feature: "Keras2Compatible: " + strings.Join(problems, "; ")}
-	}
-	return out, err
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
 	"github.com/kerasrun/kerasrun/saving"
+	"github.com/kerasrun/kerasrun/saving/legacyh5"
 )
 
 // kerasVersionWritten is the Keras release whose file layout Save
@@ -98,34 +99,13 @@ func (m *Model) keras3WeightsWriter(o *saveOptions) (*h5.Writer, error) {
 		if err := vg.SetAttr("name", h5.StringAttr(m.optimizer.Name())); err != nil {
 			return nil, err
 		}
-		for i, arr := range m.optimizerArrays() {
+		for i, arr := range legacyh5.OptimizerArrays(m.optimizer) {
 			if _, err := vg.CreateDataset(strconv.Itoa(i), arr); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return w, nil
-}
-
-// optimizerArrays returns the optimizer's variables as Keras stores them:
-// the iteration count as a scalar int64, the rest as float32.
-func (m *Model) optimizerArrays() []*h5.Array {
-	vars := m.optimizer.Variables()
-	out := make([]*h5.Array, len(vars))
-	for i, v := range vars {
-		if i == 0 {
-			// Iterations is exact; the float32 variable is not past 2^24
-			// but is the raw count when gradients are accumulated.
-			it := m.optimizer.Iterations()
-			if len(v.Value.Data) == 1 && float32(it) != v.Value.Data[0] {
-				it = int64(v.Value.Data[0])
-			}
-			out[i] = &h5.Array{DType: h5.DType{Kind: h5.Int64, Size: 8}, Data: []int64{it}}
-			continue
-		}
-		out[i] = h5.Float32Array(append([]int(nil), v.Value.Shape...), v.Value.Data)
-	}
-	return out
 }
 
 // writeKeras3Layers writes every layer's vars group at its saving_lib

@@ -718,4 +718,3 @@ func TestSaveKeras2CompatibleChecksTFKeras(t *testing.T) {
 		}
 	}
 }
-

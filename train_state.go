@@ -10,6 +10,7 @@ import (
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/saving/legacyh5"
 	"github.com/kerasrun/kerasrun/train"
 )
 
@@ -80,7 +81,7 @@ func (m *Model) ensureOptimizer() error {
 	if err != nil {
 		return fmt.Errorf("kerasrun: %s: optimizer: %w", m.info.Path, err)
 	}
-	vars, paths := m.trainableVariables()
+	vars, paths := layers.TrainableVariables(m.net)
 	if err := opt.Build(vars, paths); err != nil {
 		return fmt.Errorf("kerasrun: %s: optimizer: %w", m.info.Path, err)
 	}
@@ -236,7 +237,7 @@ func (m *Model) restoreOptimizerLegacy(root *h5.Group) error {
 	if err != nil {
 		return err
 	}
-	names, err := readStringList(og, "weight_names")
+	names, err := legacyh5.ReadStringList(og, "weight_names")
 	if err != nil || len(names) == 0 {
 		return err
 	}

@@ -20,21 +20,7 @@ type modelVariable struct {
 func (m *Model) variables() []modelVariable {
 	var out []modelVariable
 	for _, v := range layers.WalkVariables(m.net) {
-		out = append(out, modelVariable{v: v.V, path: v.Owner.Common().Name + "/" + v.V.Name, trainable: v.Trainable})
+		out = append(out, modelVariable{v: v.V, path: v.Path(), trainable: v.Trainable})
 	}
 	return out
-}
-
-// trainableVariables lists the variables training updates, in Keras 3's
-// model.trainable_variables order, with their paths.
-func (m *Model) trainableVariables() ([]*runtime.Variable, []string) {
-	var vars []*runtime.Variable
-	var paths []string
-	for _, mv := range m.variables() {
-		if mv.trainable {
-			vars = append(vars, mv.v)
-			paths = append(paths, mv.path)
-		}
-	}
-	return vars, paths
 }

@@ -56,3 +56,34 @@ func KerasWeights(l Layer) (weights []*runtime.Variable, nTrainable int) {
 	}
 	return append(weights, frozen...), len(weights)
 }
+
+// Path is the variable's Keras 3 path: the owning layer's name and the
+// weight's name ("dense/kernel"), as a loaded Keras 3 model names it.
+func (v Variable) Path() string { return v.Owner.Common().Name + "/" + v.V.Name }
+
+// TrainableVariables lists the variables of l training updates, in Keras
+// 3's model.trainable_variables order, with their paths.
+func TrainableVariables(l Layer) ([]*runtime.Variable, []string) {
+	var vars []*runtime.Variable
+	var paths []string
+	for _, v := range WalkVariables(l) {
+		if v.Trainable {
+			vars = append(vars, v.V)
+			paths = append(paths, v.Path())
+		}
+	}
+	return vars, paths
+}
+
+// ModelLayers lists a model's layers as Keras's model.layers does: a
+// Sequential model leaves out its InputLayer.
+func ModelLayers(m *Model) []Layer {
+	var out []Layer
+	for _, l := range m.Layers {
+		if _, isInput := l.(*InputLayer); isInput && m.ClassName == "Sequential" {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}

@@ -1,10 +1,9 @@
 package saving
 
 import (
-	"regexp"
 	"strconv"
-	"strings"
 
+	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/layers"
 )
 
@@ -38,7 +37,7 @@ func walkSaveable(path string, l layers.Layer, visit func(string, layers.Layer) 
 	if !ok {
 		return nil
 	}
-	children := ModelLayers(m)
+	children := layers.ModelLayers(m)
 	classes := make([]string, len(children))
 	for i, ch := range children {
 		classes[i] = ch.Common().ClassName
@@ -58,7 +57,7 @@ func ChildPaths(path string, classes []string) []string {
 	used := map[string]int{}
 	out := make([]string, len(classes))
 	for i, c := range classes {
-		name := SnakeCase(c)
+		name := kerasjson.SnakeCase(c)
 		n := used[name]
 		used[name] = n + 1
 		if n > 0 {
@@ -67,31 +66,4 @@ func ChildPaths(path string, classes []string) []string {
 		out[i] = JoinPath(path, "layers/"+name)
 	}
 	return out
-}
-
-// ModelLayers lists a model's layers as Keras's model.layers does: a
-// Sequential model leaves out its InputLayer.
-func ModelLayers(m *layers.Model) []layers.Layer {
-	var out []layers.Layer
-	for _, l := range m.Layers {
-		if _, isInput := l.(*layers.InputLayer); isInput && m.ClassName == "Sequential" {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
-var (
-	snakeNonWord = regexp.MustCompile(`\W+`)
-	snakeUpper1  = regexp.MustCompile(`(.)([A-Z][a-z]+)`)
-	snakeUpper2  = regexp.MustCompile(`([a-z])([A-Z])`)
-)
-
-// SnakeCase is Keras's naming.to_snake_case.
-func SnakeCase(name string) string {
-	name = snakeNonWord.ReplaceAllString(name, "")
-	name = snakeUpper1.ReplaceAllString(name, "${1}_${2}")
-	name = snakeUpper2.ReplaceAllString(name, "${1}_${2}")
-	return strings.ToLower(name)
 }

@@ -1,4 +1,4 @@
-package kerasrun
+package legacyh5
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/kerasjson"
+	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
-	"github.com/kerasrun/kerasrun/saving"
 	"github.com/kerasrun/kerasrun/train"
 )
 
@@ -19,22 +19,51 @@ import (
 // attribute whose fixed-length form is larger is split in chunks.
 const hdf5ObjectHeaderLimit = 64512
 
-// legacyH5Writer lays out a legacy full-model .h5 as Keras 3's
+// Model is what a legacy .h5 is written from: the model and what the file
+// it was loaded from said.
+type Model struct {
+	Net  *layers.Model
+	Spec *kerasjson.Model
+	// Config is the model config JSON as loaded, Compile the compile or
+	// training config JSON (nil when not compiled) and Training its parsed
+	// form.
+	Config, Compile []byte
+	Training        *kerasjson.TrainingConfig
+	// KerasVersion is the Keras version that wrote the loaded file.
+	KerasVersion string
+	// Optimizer is the model's optimizer (nil: none yet), built from
+	// OptimizerConfig.
+	Optimizer       train.Optimizer
+	OptimizerConfig *kerasjson.Object
+}
+
+// Options say how NewWriter writes a model.
+type Options struct {
+	// Keras2 writes a model config and optimizer weights tf-keras (Keras
+	// 2) reads as well as Keras 3.
+	Keras2 bool
+	// NoOptimizer leaves the training config and optimizer state out.
+	NoOptimizer bool
+	// KerasVersion is the Keras release the file names as its writer.
+	KerasVersion string
+}
+
+// NewWriter lays out a legacy full-model .h5 as Keras 3's
 // legacy_h5_format.save_model_to_hdf5 (and tf-keras's hdf5_format) write
 // it: root attributes keras_version, backend, model_config and
 // training_config; /model_weights with layer_names and one group per
 // layer holding weight_names and the weights, plus top_level_model_weights;
 // /optimizer_weights with weight_names. Both loaders match weights by
 // position, so names only need to be unique.
-func (m *Model) legacyH5Writer(o *saveOptions) (*h5.Writer, error) {
-	version := kerasVersionWritten
+func NewWriter(m *Model, o Options) (*h5.Writer, error) {
+	version := o.KerasVersion
 	switch {
-	case o.keras2:
+	case o.Keras2:
 		version = "2.21.0"
 	case m.isKeras2Source():
 		// The config is the Keras 1/2 one as loaded: keep its writer's
 		// version, so that readers apply Keras 2 semantics (hard_sigmoid).
-		version = m.info.KerasVersion
+		version = m.KerasVersion
 	}
 	modelConfig, err := m.legacyModelConfig(o)
 	if err != nil {
@@ -50,8 +79,8 @@ func (m *Model) legacyH5Writer(o *saveOptions) (*h5.Writer, error) {
 		{"keras_version", h5.StringAttr(version)},
 		{"model_config", asciiAttr(string(modelConfig))},
 	}
-	if m.training != nil && !o.noOptimizer {
-		tc, err := m.legacyTrainingConfig(o.keras2 && !m.isKeras2Source())
+	if m.Training != nil && !o.NoOptimizer {
+		tc, err := m.legacyTrainingConfig(o.Keras2 && !m.isKeras2Source())
 		if err != nil {
 			return nil, err
 		}
@@ -69,15 +98,36 @@ func (m *Model) legacyH5Writer(o *saveOptions) (*h5.Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.writeLegacyWeights(mw, version, o.keras2); err != nil {
+	if err := writeWeights(mw, m.Net, version, o.Keras2); err != nil {
 		return nil, err
 	}
-	if m.optimizer != nil && m.training != nil && !o.noOptimizer {
-		if err := m.writeLegacyOptimizer(root, o.keras2); err != nil {
+	if m.Optimizer != nil && m.Training != nil && !o.NoOptimizer {
+		if err := m.writeOptimizer(root, o.Keras2); err != nil {
 			return nil, err
 		}
 	}
 	return w, nil
+}
+
+// OptimizerArrays returns an optimizer's variables as Keras stores them:
+// the iteration count as a scalar int64, the rest as float32.
+func OptimizerArrays(opt train.Optimizer) []*h5.Array {
+	vars := opt.Variables()
+	out := make([]*h5.Array, len(vars))
+	for i, v := range vars {
+		if i == 0 {
+			// Iterations is exact; the float32 variable is not past 2^24
+			// but is the raw count when gradients are accumulated.
+			it := opt.Iterations()
+			if len(v.Value.Data) == 1 && float32(it) != v.Value.Data[0] {
+				it = int64(v.Value.Data[0])
+			}
+			out[i] = &h5.Array{DType: h5.DType{Kind: h5.Int64, Size: 8}, Data: []int64{it}}
+			continue
+		}
+		out[i] = h5.Float32Array(append([]int(nil), v.Value.Shape...), v.Value.Data)
+	}
+	return out
 }
 
 // asciiAttr is a scalar variable-length ASCII string, as h5py stores the
@@ -126,15 +176,15 @@ func setStringList(g *h5.GroupWriter, name string, list []string) error {
 	return nil
 }
 
-// writeLegacyWeights fills /model_weights. Weight names are the Keras
+// writeWeights fills /model_weights. Weight names are the Keras
 // variable paths ("dense/kernel"; Keras 2 style "dense/kernel:0" for
 // Keras2Compatible), each '/' making a subgroup as h5py does.
-func (m *Model) writeLegacyWeights(g *h5.GroupWriter, version string, keras2 bool) error {
+func writeWeights(g *h5.GroupWriter, net *layers.Model, version string, keras2 bool) error {
 	paths := map[*runtime.Variable]string{}
-	for _, mv := range m.variables() {
-		paths[mv.v] = mv.path
+	for _, v := range layers.WalkVariables(net) {
+		paths[v.V] = v.Path()
 	}
-	ls := kerasLayers(m.net)
+	ls := layers.ModelLayers(net)
 	names := make([]string, len(ls))
 	for i, l := range ls {
 		names[i] = l.Common().Name
@@ -153,7 +203,7 @@ func (m *Model) writeLegacyWeights(g *h5.GroupWriter, version string, keras2 boo
 		if err != nil {
 			return fmt.Errorf("layer %s: %w", l.Common(), err)
 		}
-		vars := legacyWeights(l)
+		vars := kerasWeights(l)
 		wnames := make([]string, len(vars))
 		used := map[string]bool{}
 		for i, v := range vars {
@@ -187,21 +237,21 @@ func (m *Model) writeLegacyWeights(g *h5.GroupWriter, version string, keras2 boo
 	return setStringList(top, "weight_names", nil)
 }
 
-// writeLegacyOptimizer fills /optimizer_weights: Keras 3's
+// writeOptimizer fills /optimizer_weights: Keras 3's
 // optimizer.variables in order, named "<optimizer>/<variable>"; or, for
 // Keras2Compatible, tf-keras's layout: "iteration:0" then the slots
 // (without the learning rate and other Keras 3-only variables), named
 // "<Class>/<slot>/<variable path>:0".
-func (m *Model) writeLegacyOptimizer(root *h5.GroupWriter, keras2 bool) error {
-	vars := m.optimizer.Variables()
-	arrays := m.optimizerArrays()
+func (m *Model) writeOptimizer(root *h5.GroupWriter, keras2 bool) error {
+	vars := m.Optimizer.Variables()
+	arrays := OptimizerArrays(m.Optimizer)
 	var names []string
 	var values []*h5.Array
 	if keras2 {
-		_, paths := m.trainableVariables()
-		class, _ := kerasjson.Keras3OptimizerClass(strings.TrimPrefix(m.optimizerConfig().ClassName, "Custom>"))
+		_, paths := layers.TrainableVariables(m.Net)
+		class, _ := kerasjson.Keras3OptimizerClass(strings.TrimPrefix(m.OptimizerConfig.ClassName, "Custom>"))
 		if class == "" {
-			class = m.optimizer.Name()
+			class = m.Optimizer.Name()
 		}
 		names, values = append(names, "iteration:0"), append(values, arrays[0])
 		for i, v := range vars[1:] {
@@ -216,7 +266,7 @@ func (m *Model) writeLegacyOptimizer(root *h5.GroupWriter, keras2 bool) error {
 		}
 	} else {
 		for i, v := range vars {
-			names = append(names, m.optimizer.Name()+"/"+v.Name)
+			names = append(names, m.Optimizer.Name()+"/"+v.Name)
 			values = append(values, arrays[i])
 		}
 	}
@@ -284,13 +334,13 @@ func (t *groupTree) dataset(name string, v *h5.Array) error {
 // that a .keras config.json loses its compile_config and build_config
 // (the .h5 keeps them elsewhere or not at all), and Keras2Compatible
 // translates a Keras 3 config to Keras 2's form.
-func (m *Model) legacyModelConfig(o *saveOptions) ([]byte, error) {
+func (m *Model) legacyModelConfig(o Options) ([]byte, error) {
 	var top map[string]any
-	if err := kerasjson.DecodeNumbers(m.rawConfig, &top); err != nil {
+	if err := kerasjson.DecodeNumbers(m.Config, &top); err != nil {
 		return nil, fmt.Errorf("model config: %w", err)
 	}
-	if o.keras2 && !m.isKeras2Source() {
-		out, err := keras2ModelJSON(m.spec, m.net.Trainable)
+	if o.Keras2 && !m.isKeras2Source() {
+		out, err := keras2ModelJSON(m.Spec, m.Net.Trainable)
 		// Keras 3's hard_sigmoid (relu6(x + 3) / 6) is not Keras 2's
 		// (clip(0.2x + 0.5)): a Keras 2 reader would compute other outputs.
 		if err == nil && bytes.Contains(out, []byte(`"hard_sigmoid"`)) {
@@ -300,7 +350,7 @@ func (m *Model) legacyModelConfig(o *saveOptions) ([]byte, error) {
 	}
 	if _, has := top["compile_config"]; !has {
 		if _, has := top["build_config"]; !has {
-			return m.rawConfig, nil
+			return m.Config, nil
 		}
 	}
 	out := kerasjson.Ordered{}
@@ -315,7 +365,7 @@ func (m *Model) legacyModelConfig(o *saveOptions) ([]byte, error) {
 // isKeras2Source reports whether the model's file was written by Keras 1
 // or 2, whose configs tf-keras reads as they are.
 func (m *Model) isKeras2Source() bool {
-	v := m.info.KerasVersion
+	v := m.KerasVersion
 	return strings.HasPrefix(v, "1.") || strings.HasPrefix(v, "2.")
 }
 
@@ -329,12 +379,12 @@ func (m *Model) isKeras2Source() bool {
 // lacks.
 func (m *Model) legacyTrainingConfig(keras2 bool) ([]byte, error) {
 	var raw map[string]any
-	if err := kerasjson.DecodeNumbers(m.rawCompile, &raw); err != nil {
+	if err := kerasjson.DecodeNumbers(m.Compile, &raw); err != nil {
 		return nil, fmt.Errorf("compile config: %w", err)
 	}
 	opt, isKeras3 := raw["optimizer"]
 	if !isKeras3 && !keras2 {
-		return m.rawCompile, nil
+		return m.Compile, nil
 	}
 	if keras2 {
 		delete(raw, "optimizer")
@@ -343,11 +393,11 @@ func (m *Model) legacyTrainingConfig(keras2 bool) ([]byte, error) {
 		for _, k := range slices.Sorted(maps.Keys(raw)) {
 			out = append(out, kerasjson.Field{k, raw[k]})
 		}
-		tr, err := train.NewOptimizer(m.optimizerConfig())
+		tr, err := train.NewOptimizer(m.OptimizerConfig)
 		if err != nil {
 			return nil, err
 		}
-		class := strings.TrimPrefix(m.optimizerConfig().ClassName, "Custom>")
+		class := strings.TrimPrefix(m.OptimizerConfig.ClassName, "Custom>")
 		if c, ok := kerasjson.Keras3OptimizerClass(class); ok {
 			class = c
 		}
@@ -356,7 +406,7 @@ func (m *Model) legacyTrainingConfig(keras2 bool) ([]byte, error) {
 		delete(cfg, "gradient_accumulation_steps")
 		cfg["jit_compile"] = false
 		cfg["is_legacy_optimizer"] = false
-		if cfg["name"] == saving.SnakeCase(class) {
+		if cfg["name"] == kerasjson.SnakeCase(class) {
 			// Keras 3's default name ("rm_sprop"); tf-keras's is the class
 			// name, and Keras 3 reading a Keras 2 file resolves by it.
 			cfg["name"] = class
@@ -376,4 +426,15 @@ func (m *Model) legacyTrainingConfig(keras2 bool) ([]byte, error) {
 		out = append(out, kerasjson.Field{"optimizer_config", kerasjson.Ordered{{"class_name", s}, {"config", map[string]any{}}}})
 	}
 	return json.Marshal(out)
+}
+
+// keras2ModelJSON serializes a model in Keras 2's (tf-keras) form
+// (kerasjson.EncodeKeras2Model), refusing with an *UnsupportedError
+// naming them all what tf-keras cannot load.
+func keras2ModelJSON(spec *kerasjson.Model, trainable bool) ([]byte, error) {
+	out, problems, err := kerasjson.EncodeKeras2Model(spec, trainable)
+	if len(problems) > 0 {
+		return nil, &UnsupportedError{Feature: "Keras2Compatible: " + strings.Join(problems, "; ")}
+	}
+	return out, err
 }
