@@ -1,7 +1,9 @@
 package kerasrun
 
 import (
+	"archive/zip"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,13 +23,31 @@ import (
 // finds nothing a small one does not.
 const fuzzSeedLimit = 64 << 10
 
-// addSeeds adds every file of testdata and the real-world corpus whose
-// name ends in one of exts and that is under fuzzSeedLimit bytes.
-func addSeeds(f *testing.F, exts ...string) {
-	n := 0
-	for _, root := range []string{"testdata", realworldDir} {
+// seedRoots are the directories seeds come from: testdata, the
+// real-world corpus beside the repository, and KERASRUN_FUZZ_SEEDS (a
+// list of directories, as PATH) when set.
+func seedRoots() []string {
+	roots := []string{"testdata", realworldDir}
+	if s := os.Getenv("KERASRUN_FUZZ_SEEDS"); s != "" {
+		roots = append(roots, filepath.SplitList(s)...)
+	}
+	return roots
+}
+
+// seedFiles returns every file under seedRoots whose name ends in one of
+// exts and that is under fuzzSeedLimit bytes, except the crashers of
+// testdata/fuzz (the fuzz engine runs those itself).
+func seedFiles(f *testing.F, exts ...string) [][]byte {
+	var out [][]byte
+	for _, root := range seedRoots() {
 		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
+			if err != nil {
+				return nil
+			}
+			if d.IsDir() {
+				if p == filepath.Join("testdata", "fuzz") {
+					return filepath.SkipDir
+				}
 				return nil
 			}
 			info, err := d.Info()
@@ -37,8 +57,7 @@ func addSeeds(f *testing.F, exts ...string) {
 			for _, e := range exts {
 				if strings.HasSuffix(p, e) {
 					if data, err := os.ReadFile(p); err == nil {
-						f.Add(data)
-						n++
+						out = append(out, data)
 					}
 					return nil
 				}
@@ -46,8 +65,16 @@ func addSeeds(f *testing.F, exts ...string) {
 			return nil
 		})
 	}
-	if n == 0 {
-		f.Fatalf("no seed file ending in %v under testdata", exts)
+	if len(out) == 0 {
+		f.Fatalf("no seed file ending in %v under %v", exts, seedRoots())
+	}
+	return out
+}
+
+// addSeeds adds the seedFiles ending in one of exts.
+func addSeeds(f *testing.F, exts ...string) {
+	for _, data := range seedFiles(f, exts...) {
+		f.Add(data)
 	}
 }
 
@@ -165,4 +192,139 @@ func checkLoaded(t *testing.T, m *Model) {
 	checkErr(t, m.Summary(&b))
 	_ = m.Inputs()
 	_ = m.Outputs()
+}
+
+// fuzzDir is a directory for the targets whose input is a set of files,
+// made once per target (a t.TempDir per execution would cost more than
+// the load): the fuzz function of one worker never runs concurrently
+// with itself, and the seeds run one after another in go test.
+func fuzzDir(f *testing.F) string {
+	dir, err := os.MkdirTemp("", "kerasrun-fuzz-")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// writeFiles replaces dir's files with files (name -> content; a nil
+// content leaves the file out).
+func writeFiles(t *testing.T, dir string, files map[string][]byte) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range files {
+		if data == nil {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// archiveMembers is the config, metadata and weights members of a .keras
+// seed (nil for a member it lacks).
+func archiveMembers(data []byte) (cfg, meta, weights []byte, ok bool) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, nil, nil, false
+	}
+	read := func(name string) []byte {
+		rc, err := zr.Open(name)
+		if err != nil {
+			return nil
+		}
+		defer rc.Close()
+		b, _ := io.ReadAll(rc)
+		return b
+	}
+	cfg, meta, weights = read("config.json"), read("metadata.json"), read("model.weights.h5")
+	return cfg, meta, weights, cfg != nil && len(weights) <= fuzzSeedLimit
+}
+
+// FuzzLoadKerasDir: Load on a .keras directory (an unzipped archive:
+// config.json, metadata.json, model.weights.h5), seeded with the members
+// of the .keras seeds.
+func FuzzLoadKerasDir(f *testing.F) {
+	n := 0
+	for _, data := range seedFiles(f, ".keras") {
+		if cfg, meta, w, ok := archiveMembers(data); ok {
+			f.Add(cfg, meta, w)
+			n++
+		}
+	}
+	if n == 0 {
+		f.Fatal("no .keras seed to unzip")
+	}
+	dir := fuzzDir(f)
+	f.Fuzz(func(t *testing.T, cfg, meta, weights []byte) {
+		writeFiles(t, dir, map[string][]byte{"config.json": cfg, "metadata.json": meta, "model.weights.h5": weights})
+		m, err := Load(dir)
+		if checkErr(t, err) {
+			checkLoaded(t, m)
+		} else if m != nil {
+			t.Fatalf("a model came back with the error %v", err)
+		}
+	})
+}
+
+// FuzzLoadSharded: Load on a model JSON whose weights are sharded (a
+// .weights.json map naming three .weights.h5 shards), seeded with
+// testdata/sharded.
+func FuzzLoadSharded(f *testing.F) {
+	names := []string{"model.json", "model.weights.json", "model_00000.weights.h5", "model_00001.weights.h5", "model_00002.weights.h5"}
+	var seed [5][]byte
+	for i, n := range names {
+		b, err := os.ReadFile(filepath.Join("testdata", "sharded", n))
+		if err != nil {
+			f.Fatal(err)
+		}
+		seed[i] = b
+	}
+	f.Add(seed[0], seed[1], seed[2], seed[3], seed[4])
+	dir := fuzzDir(f)
+	f.Fuzz(func(t *testing.T, js, wmap, s0, s1, s2 []byte) {
+		files := map[string][]byte{}
+		for i, b := range [][]byte{js, wmap, s0, s1, s2} {
+			files[names[i]] = b
+		}
+		writeFiles(t, dir, files)
+		m, err := Load(filepath.Join(dir, names[0]), WithWeights(filepath.Join(dir, names[1])))
+		if checkErr(t, err) {
+			checkLoaded(t, m)
+		} else if m != nil {
+			t.Fatalf("a model came back with the error %v", err)
+		}
+	})
+}
+
+// FuzzInspect: Inspect on a .keras or .h5 file. A file Inspect reads
+// gives an Inspection that prints, with every declared input shape.
+func FuzzInspect(f *testing.F) {
+	addSeeds(f, ".keras", ".h5")
+	dir := fuzzDir(f)
+	path := filepath.Join(dir, "model")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in, err := Inspect(path)
+		if !checkErr(t, err) {
+			if in != nil {
+				t.Fatalf("an Inspection came back with the error %v", err)
+			}
+			return
+		}
+		if in == nil {
+			t.Fatal("Inspect returned neither an Inspection nor an error")
+		}
+		_ = in.String()
+		if in.Config == nil && in.ClassName == "" {
+			t.Fatalf("an Inspection with neither a configuration nor a class: %+v", in)
+		}
+	})
 }
