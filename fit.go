@@ -44,7 +44,7 @@ var ErrStopTraining = train.ErrStopTraining
 // trainer sets up train's Trainer on the model's compiled loss and
 // metrics, with the optimizer when it will train.
 func (m *Model) trainer(withOptimizer bool) (*train.Trainer, error) {
-	c, regs, err := m.compile()
+	c, regs, err := m.f.Compile()
 	if err != nil {
 		return nil, err
 	}
@@ -52,12 +52,12 @@ func (m *Model) trainer(withOptimizer bool) (*train.Trainer, error) {
 		Save: func(path string) error { return m.Save(path) }}
 	if withOptimizer {
 		m.mu.Lock()
-		err = m.ensureOptimizer()
+		err = m.f.EnsureOptimizer()
 		m.mu.Unlock()
 		if err != nil {
 			return nil, err
 		}
-		t.Optimizer = m.optimizer
+		t.Optimizer = m.f.Optimizer
 		t.Variables, _ = layers.TrainableVariables(m.net)
 	}
 	return t, nil

@@ -90,12 +90,4 @@ func TestKeras2FilesKeepKeras2HardSigmoid(t *testing.T) {
 	if err := m3.Save(t.TempDir()+"/model.h5", Keras2Compatible()); err == nil || !strings.Contains(err.Error(), "hard_sigmoid") {
 		t.Fatalf("saving Keras 3's hard_sigmoid for Keras 2: want an error naming hard_sigmoid, got %v", err)
 	}
-	for _, c := range []struct {
-		v    string
-		want int
-	}{{"2.21.0", 2}, {"3.15.1", 3}, {"1.2.2", 1}, {"", 0}, {"2.2.4-tf", 2}, {"10.0", 10}} {
-		if got := kerasMajor(c.v); got != c.want {
-			t.Errorf("kerasMajor(%q) = %d, want %d", c.v, got, c.want)
-		}
-	}
 }

@@ -14,14 +14,13 @@ package kerasrun
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"sync"
 
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
-	"github.com/kerasrun/kerasrun/train"
+	"github.com/kerasrun/kerasrun/saving"
 )
 
 // Tensor is a dense row-major float32 array with a shape.
@@ -32,61 +31,45 @@ func NewTensor(shape []int, data []float32) (*Tensor, error) { return runtime.Fr
 
 // Model is a loaded Keras model.
 type Model struct {
-	net      *layers.Model
-	spec     *kerasjson.Model
-	training *kerasjson.TrainingConfig
-	info     FileInfo
-
-	// optimizer is restored from the file or built on first training;
-	// optimizerSkipped says why the file's optimizer state was not
-	// restored, logger (never nil) takes the warnings.
-	optimizer        train.Optimizer
-	optimizerSkipped string
-	logger           *slog.Logger
+	// f is the model as its file gave it (config, compile config,
+	// optimizer state: what Save writes back); net and info are f.Net and
+	// f.Info, fixed at load.
+	f    *saving.Model
+	net  *layers.Model
+	info FileInfo
 	// mu lets Predict and Evaluate run concurrently while training steps
 	// and weight changes run alone.
 	mu sync.RWMutex
-	// rawConfig is the model config JSON exactly as the file held it
-	// (config.json of a .keras archive, model_config of a legacy .h5, the
-	// to_json() text) and rawCompile the compile or training config JSON
-	// (nil when not compiled): Save writes them back unchanged.
-	rawConfig, rawCompile []byte
+}
+
+// newModel wraps what saving loaded.
+func newModel(f *saving.Model, err error) (*Model, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &Model{f: f, net: f.Net, info: f.Info}, nil
 }
 
 // FileInfo describes where a model came from.
-type FileInfo struct {
-	Path         string // the file (or directory) loaded
-	Format       Format
-	KerasVersion string // the writer's Keras version, when the file says
-	Backend      string // the writer's backend, when the file says
-}
+type FileInfo = saving.FileInfo
 
 // TensorInfo names and shapes a model input or output; -1 marks an
 // unknown dimension (the batch).
-type TensorInfo struct {
-	Name  string
-	Shape []int
-}
+type TensorInfo = saving.TensorInfo
 
 // Info returns where the model came from.
 func (m *Model) Info() FileInfo { return m.info }
 
 // Inputs describes the model's inputs in Keras's order.
-func (m *Model) Inputs() []TensorInfo { return tensorInfos(m.net.InputNames, m.net.InputShapes) }
+func (m *Model) Inputs() []TensorInfo { return saving.TensorInfos(m.net.InputNames, m.net.InputShapes) }
 
 // Outputs describes the model's outputs in Keras's order.
-func (m *Model) Outputs() []TensorInfo { return tensorInfos(m.net.OutputNames, m.net.OutputShapes) }
-
-func tensorInfos(names []string, shapes [][]int) []TensorInfo {
-	out := make([]TensorInfo, len(names))
-	for i := range names {
-		out[i] = TensorInfo{Name: names[i], Shape: append([]int(nil), shapes[i]...)}
-	}
-	return out
+func (m *Model) Outputs() []TensorInfo {
+	return saving.TensorInfos(m.net.OutputNames, m.net.OutputShapes)
 }
 
 // TrainingConfig returns what model.compile() recorded in the file, or nil.
-func (m *Model) TrainingConfig() *kerasjson.TrainingConfig { return m.training }
+func (m *Model) TrainingConfig() *kerasjson.TrainingConfig { return m.f.Training }
 
 // Predict runs the model on one batch per input and returns one tensor per
 // output. Inputs are checked against the model's input shapes. A model
@@ -182,3 +165,6 @@ func checkFinite(x *Tensor) error {
 // Summary writes a table of layers, output shapes and parameter counts,
 // as Keras's model.summary() does.
 func (m *Model) Summary(w io.Writer) error { return writeSummary(w, m) }
+
+// kerasLayers lists a model's layers as Keras's model.layers does.
+func kerasLayers(m *layers.Model) []layers.Layer { return layers.ModelLayers(m) }

@@ -87,10 +87,10 @@ func loadCases(t *testing.T) []*compat.Case {
 }
 
 func iterations(m *Model) int64 {
-	if m.optimizer == nil {
+	if m.f.Optimizer == nil {
 		return -1
 	}
-	return m.optimizer.Iterations()
+	return m.f.Optimizer.Iterations()
 }
 
 // TestSaveRoundTrip saves every fixture model (every source file) in
@@ -137,8 +137,8 @@ func TestSaveRoundTrip(t *testing.T) {
 						if a, b := iterations(back), iterations(src); a != b {
 							t.Errorf("%s: optimizer iterations %d, source %d", tg.id, a, b)
 						}
-						if src.optimizer != nil && back.optimizer != nil {
-							sv, bv := src.optimizer.Variables(), back.optimizer.Variables()
+						if src.f.Optimizer != nil && back.f.Optimizer != nil {
+							sv, bv := src.f.Optimizer.Variables(), back.f.Optimizer.Variables()
 							if len(sv) != len(bv) {
 								t.Errorf("%s: %d optimizer variables, source %d", tg.id, len(bv), len(sv))
 							} else {
@@ -460,25 +460,27 @@ func TestSaveRejectsUnknownExtension(t *testing.T) {
 // trainsInGo reports whether Fit can train the model: it was compiled and
 // has no layer that refuses training (random augmentation).
 func trainsInGo(m *Model) bool {
-	if m.training == nil {
+	if m.f.Training == nil {
 		return false
 	}
-	for _, l := range allLayers(m.net) {
+	trains := true
+	layers.Walk(m.net, func(l layers.Layer, _ bool) {
 		if _, ok := l.(layers.InferenceOnly); ok {
-			return false
+			trains = false
 		}
-	}
-	return true
+	})
+	return trains
 }
 
 func hasRandomLayer(m *Model) bool {
-	for _, l := range allLayers(m.net) {
+	random := false
+	layers.Walk(m.net, func(l layers.Layer, _ bool) {
 		switch l.Common().ClassName {
 		case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout":
-			return true
+			random = true
 		}
-	}
-	return false
+	})
+	return random
 }
 
 // savedEntry describes one Go-written file for compat/python/check_saved.py.
@@ -600,8 +602,8 @@ func TestWriteSaved(t *testing.T) {
 				}
 				prefix := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 				e.Pred = writePreds(strings.ReplaceAll(prefix, ".", "_"), back)
-				if tg.id != "weights" && back.optimizer != nil {
-					e.Iterations = back.optimizer.Iterations()
+				if tg.id != "weights" && back.f.Optimizer != nil {
+					e.Iterations = back.f.Optimizer.Iterations()
 				}
 				if compiled && tg.id != "weights" {
 					if _, err := back.Fit(x, y, FitOptions{Epochs: 1, BatchSize: batch}); err != nil {
@@ -655,7 +657,7 @@ func TestSaveWithoutOptimizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.optimizer == nil {
+	if m.f.Optimizer == nil {
 		t.Fatal("fixture has no optimizer state")
 	}
 	for _, name := range []string{"m.keras", "m.h5"} {
@@ -667,7 +669,7 @@ func TestSaveWithoutOptimizer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if back.optimizer != nil {
+		if back.f.Optimizer != nil {
 			t.Errorf("%s: optimizer state restored from a file saved without it", name)
 		}
 	}

@@ -7,38 +7,17 @@ import (
 
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
+	"github.com/kerasrun/kerasrun/saving"
 )
 
 // ParamCounts are a model's parameter counts as model.summary() reports
 // them.
-type ParamCounts struct {
-	Total, Trainable, NonTrainable int
-}
+type ParamCounts = saving.ParamCounts
 
 // Params counts the model's parameters.
-func (m *Model) Params() ParamCounts {
-	var c ParamCounts
-	for _, l := range kerasLayers(m.net) {
-		lc := layerParams(l)
-		c.Trainable += lc.Trainable
-		c.NonTrainable += lc.NonTrainable
-	}
-	c.Total = c.Trainable + c.NonTrainable
-	return c
-}
+func (m *Model) Params() ParamCounts { return saving.ModelParams(m.net) }
 
-func layerParams(l layers.Layer) ParamCounts {
-	var c ParamCounts
-	for _, v := range layers.WalkVariables(l) {
-		if v.Trainable {
-			c.Trainable += v.V.Value.Size()
-		} else {
-			c.NonTrainable += v.V.Value.Size()
-		}
-	}
-	c.Total = c.Trainable + c.NonTrainable
-	return c
-}
+func layerParams(l layers.Layer) ParamCounts { return saving.LayerParams(l) }
 
 // writeSummary prints the layer table of model.summary().
 func writeSummary(w io.Writer, m *Model) error {

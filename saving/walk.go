@@ -15,39 +15,95 @@ import (
 // layer reached twice is visited at its first path only, as Keras saves
 // it once. Load, Save and Inspect all place variables by this walk.
 func WalkSaveable(l layers.Layer, visit func(path string, l layers.Layer) error) error {
-	return walkSaveable("", l, visit, map[layers.Layer]bool{})
+	return walkSaveable("", l, layerTree{}, visit, map[layers.Layer]bool{})
 }
 
-func walkSaveable(path string, l layers.Layer, visit func(string, layers.Layer) error, visited map[layers.Layer]bool) error {
-	if visited[l] {
+// walkConfig is WalkSaveable on a model's configuration, for Inspect,
+// which reads models it cannot build: the layers of spec and of its nested
+// models at the paths WalkSaveable gives them once built. A configuration
+// does not say what a layer tracks, so a layer's sub-objects are not
+// visited (their variables are below its path).
+func walkConfig(spec *kerasjson.Model, visit func(path string, l *kerasjson.Layer) error) error {
+	return walkSaveable("", &kerasjson.Layer{Model: spec}, configTree{}, visit, map[*kerasjson.Layer]bool{})
+}
+
+// saveableTree is what the walk needs of the objects it walks: their
+// tracked attributes, and a model's layers with their classes.
+type saveableTree[T comparable] interface {
+	tracked(x T) []tracked[T]
+	modelLayers(x T) (children []T, classes []string)
+}
+
+type tracked[T any] struct {
+	name string
+	x    T
+}
+
+func walkSaveable[T comparable](path string, x T, tree saveableTree[T], visit func(string, T) error, visited map[T]bool) error {
+	if visited[x] {
 		return nil
 	}
-	visited[l] = true
-	if err := visit(path, l); err != nil {
+	visited[x] = true
+	if err := visit(path, x); err != nil {
 		return err
 	}
-	if t, ok := l.(layers.Tracked); ok {
-		for _, ch := range t.TrackedChildren() {
-			if err := walkSaveable(JoinPath(path, ch.Name), ch.Layer, visit, visited); err != nil {
-				return err
-			}
+	for _, ch := range tree.tracked(x) {
+		if err := walkSaveable(JoinPath(path, ch.name), ch.x, tree, visit, visited); err != nil {
+			return err
 		}
 	}
-	m, ok := l.(*layers.Model)
+	children, classes := tree.modelLayers(x)
+	for i, p := range ChildPaths(path, classes) {
+		if err := walkSaveable(p, children[i], tree, visit, visited); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// layerTree walks built layers.
+type layerTree struct{}
+
+func (layerTree) tracked(l layers.Layer) []tracked[layers.Layer] {
+	t, ok := l.(layers.Tracked)
 	if !ok {
 		return nil
+	}
+	var out []tracked[layers.Layer]
+	for _, ch := range t.TrackedChildren() {
+		out = append(out, tracked[layers.Layer]{ch.Name, ch.Layer})
+	}
+	return out
+}
+
+func (layerTree) modelLayers(l layers.Layer) ([]layers.Layer, []string) {
+	m, ok := l.(*layers.Model)
+	if !ok {
+		return nil, nil
 	}
 	children := layers.ModelLayers(m)
 	classes := make([]string, len(children))
 	for i, ch := range children {
 		classes[i] = ch.Common().ClassName
 	}
-	for i, p := range ChildPaths(path, classes) {
-		if err := walkSaveable(p, children[i], visit, visited); err != nil {
-			return err
-		}
+	return children, classes
+}
+
+// configTree walks a configuration's layers.
+type configTree struct{}
+
+func (configTree) tracked(*kerasjson.Layer) []tracked[*kerasjson.Layer] { return nil }
+
+func (configTree) modelLayers(ls *kerasjson.Layer) ([]*kerasjson.Layer, []string) {
+	if ls.Model == nil {
+		return nil, nil
 	}
-	return nil
+	children := specLayers(ls.Model)
+	classes := make([]string, len(children))
+	for i, ch := range children {
+		classes[i] = ch.ClassName
+	}
+	return children, classes
 }
 
 // ChildPaths returns the saving_lib paths of a model's layers at path,

@@ -1,4 +1,4 @@
-package kerasrun
+package saving
 
 import (
 	"archive/zip"
@@ -13,27 +13,27 @@ import (
 	"github.com/kerasrun/kerasrun/kerasjson"
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
-	"github.com/kerasrun/kerasrun/saving"
 	"github.com/kerasrun/kerasrun/saving/legacyh5"
+	"github.com/kerasrun/kerasrun/train"
 )
 
-// kerasVersionWritten is the Keras release whose file layout Save
+// KerasVersionWritten is the Keras release whose file layout Save
 // reproduces; files name it as their writer, as Keras reads it.
-const kerasVersionWritten = "3.15.1"
+const KerasVersionWritten = "3.15.1"
 
 // kerasArchiveBytes builds a .keras archive as Keras 3's saving_lib writes
 // it: a zip of stored members metadata.json, config.json and
 // model.weights.h5, in that order. Member times are fixed (1980-01-01, as
 // Python's zipfile writes members it is given as bytes) so that the bytes
 // depend on the model and the save date only.
-func (m *Model) kerasArchiveBytes(o *saveOptions) ([]byte, error) {
+func (m *Model) kerasArchiveBytes(o *SaveOptions) ([]byte, error) {
 	config, err := m.keras3ConfigJSON(o)
 	if err != nil {
 		return nil, err
 	}
 	meta, err := json.Marshal(kerasjson.Ordered{
-		{"keras_version", kerasVersionWritten},
-		{"date_saved", o.now().Format("2006-01-02@15:04:05")},
+		{"keras_version", KerasVersionWritten},
+		{"date_saved", o.Now().Format("2006-01-02@15:04:05")},
 	})
 	if err != nil {
 		return nil, err
@@ -80,14 +80,14 @@ func (m *Model) kerasArchiveBytes(o *saveOptions) ([]byte, error) {
 // saving_lib does (model.weights.h5 of a .keras archive, or a
 // .weights.h5): for every layer <path>/vars/<i> with a "name" attribute
 // on each vars group (Keras 3.6+), the paths from the same walk Load uses
-// (saving.WalkSaveable), the model's own vars at the root, and the optimizer's
+// (WalkSaveable), the model's own vars at the root, and the optimizer's
 // variables at optimizer/vars/<i> in Keras order.
-func (m *Model) keras3WeightsWriter(o *saveOptions) (*h5.Writer, error) {
+func (m *Model) keras3WeightsWriter(o *SaveOptions) (*h5.Writer, error) {
 	w := h5.NewWriter()
-	if err := writeKeras3Layers(w.Root(), m.net); err != nil {
+	if err := writeKeras3Layers(w.Root(), m.Net); err != nil {
 		return nil, err
 	}
-	if m.optimizer != nil && !o.noOptimizer {
+	if m.Optimizer != nil && !o.NoOptimizer {
 		og, err := w.Root().CreateGroup("optimizer")
 		if err != nil {
 			return nil, err
@@ -96,10 +96,10 @@ func (m *Model) keras3WeightsWriter(o *saveOptions) (*h5.Writer, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := vg.SetAttr("name", h5.StringAttr(m.optimizer.Name())); err != nil {
+		if err := vg.SetAttr("name", h5.StringAttr(m.Optimizer.Name())); err != nil {
 			return nil, err
 		}
-		for i, arr := range legacyh5.OptimizerArrays(m.optimizer) {
+		for i, arr := range legacyh5.OptimizerArrays(m.Optimizer) {
 			if _, err := vg.CreateDataset(strconv.Itoa(i), arr); err != nil {
 				return nil, err
 			}
@@ -132,7 +132,7 @@ func writeKeras3Layers(g *h5.GroupWriter, net layers.Layer) error {
 		groups[p] = gw
 		return gw, nil
 	}
-	return saving.WalkSaveable(net, func(path string, l layers.Layer) error {
+	return WalkSaveable(net, func(path string, l layers.Layer) error {
 		lg, err := groupAt(path)
 		if err != nil {
 			return err
@@ -172,11 +172,11 @@ func (w h5VarsWriter) Int64(i int, shape []int, data []int64) error {
 // the model was loaded with when it is already in Keras 3's serialization
 // form (a .keras archive or a Keras 3 to_json()), else the model
 // re-serialized in that form with its compile config translated.
-func (m *Model) keras3ConfigJSON(o *saveOptions) ([]byte, error) {
+func (m *Model) keras3ConfigJSON(o *SaveOptions) ([]byte, error) {
 	var top map[string]any
-	if err := kerasjson.DecodeNumbers(m.rawConfig, &top); err == nil && top["module"] != nil && top["config"] != nil {
-		if _, has := top["compile_config"]; has || m.training == nil {
-			return m.rawConfig, nil
+	if err := kerasjson.DecodeNumbers(m.RawConfig, &top); err == nil && top["module"] != nil && top["config"] != nil {
+		if _, has := top["compile_config"]; has || m.Training == nil {
+			return m.RawConfig, nil
 		}
 		cc, err := m.keras3CompileConfig()
 		if err != nil {
@@ -185,16 +185,16 @@ func (m *Model) keras3ConfigJSON(o *saveOptions) ([]byte, error) {
 		top["compile_config"] = cc
 		return json.Marshal(top)
 	}
-	obj, err := kerasjson.EncodeKeras3Model(m.spec, m.net.Trainable)
+	obj, err := kerasjson.EncodeKeras3Model(m.Spec, m.Net.Trainable)
 	if err != nil {
 		return nil, err
 	}
 	var inputShape any
-	if m.spec.ClassName == "Sequential" && len(m.spec.Layers) > 0 && m.spec.Layers[0].ClassName == "InputLayer" {
-		inputShape = m.spec.Layers[0].Config["batch_shape"]
+	if m.Spec.ClassName == "Sequential" && len(m.Spec.Layers) > 0 && m.Spec.Layers[0].ClassName == "InputLayer" {
+		inputShape = m.Spec.Layers[0].Config["batch_shape"]
 	}
 	obj = append(obj, kerasjson.Field{"build_config", kerasjson.Ordered{{"input_shape", inputShape}}})
-	if m.training != nil {
+	if m.Training != nil {
 		cc, err := m.keras3CompileConfig()
 		if err != nil {
 			return nil, err
@@ -212,4 +212,41 @@ func (m *Model) keras3ConfigJSON(o *saveOptions) ([]byte, error) {
 		return nil, &UnsupportedError{Feature: "Keras 2's hard_sigmoid (clip(0.2x + 0.5)), which a Keras 3 .keras archive cannot express; save as legacy .h5 instead"}
 	}
 	return out, nil
+}
+
+// keras3CompileConfig returns the model's compile_config in Keras 3's
+// form: as loaded from a .keras archive, or translated from a legacy
+// training_config (optimizer from its Keras 3 config, Keras 2 metric
+// wrappers by name).
+func (m *Model) keras3CompileConfig() (any, error) {
+	var raw map[string]any
+	if err := kerasjson.DecodeNumbers(m.RawCompile, &raw); err != nil {
+		return nil, fmt.Errorf("compile config: %w", err)
+	}
+	if _, isKeras3 := raw["optimizer"]; isKeras3 {
+		return raw, nil
+	}
+	var opt any
+	if o := m.Training.Optimizer; o != nil {
+		tr, err := train.NewOptimizer(o)
+		if err != nil {
+			return nil, err
+		}
+		class := strings.TrimPrefix(o.ClassName, "Custom>")
+		if c, ok := kerasjson.Keras3OptimizerClass(class); ok {
+			class = c
+		}
+		opt = kerasjson.Ordered{{"module", "keras.optimizers"}, {"class_name", class}, {"config", kerasjson.FloatsAsFloats(tr.GetConfig())}, {"registered_name", nil}}
+	}
+	outputs := m.Net.OutputNames
+	return kerasjson.Ordered{
+		{"optimizer", opt},
+		{"loss", kerasjson.Keras3Losses(raw["loss"])},
+		{"loss_weights", raw["loss_weights"]},
+		{"metrics", kerasjson.Keras3Metrics(raw["metrics"], outputs)},
+		{"weighted_metrics", kerasjson.Keras3Metrics(raw["weighted_metrics"], outputs)},
+		{"run_eagerly", false},
+		{"steps_per_execution", 1},
+		{"jit_compile", false},
+	}, nil
 }

@@ -1,4 +1,4 @@
-package kerasrun
+package saving
 
 import "testing"
 

@@ -1,4 +1,4 @@
-package kerasrun
+package saving
 
 import (
 	"fmt"
@@ -7,13 +7,8 @@ import (
 	"github.com/kerasrun/kerasrun/h5"
 	"github.com/kerasrun/kerasrun/layers"
 	"github.com/kerasrun/kerasrun/runtime"
-	"github.com/kerasrun/kerasrun/saving"
 	"github.com/kerasrun/kerasrun/saving/legacyh5"
 )
-
-// kerasLayers lists a model's layers as Keras's model.layers does: a
-// Sequential model leaves out its InputLayer.
-func kerasLayers(m *layers.Model) []layers.Layer { return layers.ModelLayers(m) }
 
 // loadVariable reads a weight dataset straight into a variable's memory,
 // with no intermediate copy: Keras 3 files need no load-time conversion.
@@ -38,13 +33,13 @@ func loadVariable(v *runtime.Variable, ds *h5.Dataset, where string) error {
 // each layer's variables live at <path>/vars/<i>, where paths follow
 // Keras's saving_lib walk of the model (layers/<snake_case class name,
 // made unique>).
-func loadKeras3Weights(store saving.Store, m *Model) error {
-	return saving.WalkSaveable(m.net, func(path string, l layers.Layer) error {
+func loadKeras3Weights(store Store, m *Model) error {
+	return WalkSaveable(m.Net, func(path string, l layers.Layer) error {
 		return loadKeras3Layer(store, path, l)
 	})
 }
 
-func loadKeras3Layer(store saving.Store, path string, l layers.Layer) error {
+func loadKeras3Layer(store Store, path string, l layers.Layer) error {
 	vars := layers.OwnKeras3Vars(l)
 	if len(vars) > 0 {
 		where := "layer " + l.Common().String()
@@ -89,7 +84,7 @@ func loadKeras3Layer(store saving.Store, path string, l layers.Layer) error {
 	return nil
 }
 
-func varsPath(path string) string { return "/" + saving.JoinPath(path, "vars") }
+func varsPath(path string) string { return "/" + JoinPath(path, "vars") }
 
 func findVar(groups []*h5.Group, key string) (*h5.Dataset, error) {
 	var err error

@@ -1,4 +1,4 @@
-package kerasrun
+package saving
 
 import (
 	"errors"
@@ -13,6 +13,11 @@ import (
 	"github.com/kerasrun/kerasrun/saving/legacyh5"
 	"github.com/kerasrun/kerasrun/train"
 )
+
+// Optimizer state in and out of a file: Keras 3's optimizer/vars, a
+// legacy .h5's optimizer_weights (Keras 3's order, or Keras 2's named
+// slots), and what happens when they do not fit (Keras's warning and a
+// fresh optimizer).
 
 // allLayers lists every layer of the model, nested ones included.
 func allLayers(net *layers.Model) []layers.Layer {
@@ -39,68 +44,57 @@ func (m *Model) skipOptimizer(err error) error {
 	if !errors.As(err, &mm) {
 		return err
 	}
-	m.optimizer = nil
-	m.optimizerSkipped = mm.reason
-	m.logger.Warn("kerasrun: skipping the saved optimizer state", "file", m.info.Path, "reason", mm.reason)
+	m.Optimizer = nil
+	m.OptimizerSkipped = mm.reason
+	m.Logger.Warn("kerasrun: skipping the saved optimizer state", "file", m.Info.Path, "reason", mm.reason)
 	return nil
 }
 
-// compile resolves the restored compile configuration: losses, metrics and
+// Compile resolves the restored compile configuration: losses, metrics and
 // the model's regularization penalties.
-func (m *Model) compile() (*train.Compiled, []train.RegularizedWeight, error) {
-	if m.training == nil {
-		return nil, nil, fmt.Errorf("kerasrun: %s: the model was saved without compiling it, so it has no loss or metrics", m.info.Path)
+func (m *Model) Compile() (*train.Compiled, []train.RegularizedWeight, error) {
+	if m.Training == nil {
+		return nil, nil, fmt.Errorf("kerasrun: %s: the model was saved without compiling it, so it has no loss or metrics", m.Info.Path)
 	}
-	c, err := train.Compile(m.training, m.net.OutputNames, m.net.OutputShapes)
+	c, err := train.Compile(m.Training, m.Net.OutputNames, m.Net.OutputShapes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
+		return nil, nil, fmt.Errorf("kerasrun: %s: %w", m.Info.Path, err)
 	}
-	regs, err := train.Regularizers(allLayers(m.net))
+	regs, err := train.Regularizers(allLayers(m.Net))
 	if err != nil {
-		return nil, nil, fmt.Errorf("kerasrun: %s: %w", m.info.Path, err)
+		return nil, nil, fmt.Errorf("kerasrun: %s: %w", m.Info.Path, err)
 	}
 	return c, regs, nil
 }
 
-// optimizerConfig is the compiled optimizer, or Keras's compile() default
+// OptimizerConfig is the compiled optimizer, or Keras's compile() default
 // (rmsprop) when the file records none.
-func (m *Model) optimizerConfig() *kerasjson.Object {
-	if m.training != nil && m.training.Optimizer != nil {
-		return m.training.Optimizer
+func (m *Model) OptimizerConfig() *kerasjson.Object {
+	if m.Training != nil && m.Training.Optimizer != nil {
+		return m.Training.Optimizer
 	}
 	return &kerasjson.Object{ClassName: "rmsprop", Config: kerasjson.Config{}}
 }
 
-// ensureOptimizer creates and builds the optimizer on the model's
+// EnsureOptimizer creates and builds the optimizer on the model's
 // trainable variables, unless the file already restored one.
-func (m *Model) ensureOptimizer() error {
-	if m.optimizer != nil {
+func (m *Model) EnsureOptimizer() error {
+	if m.Optimizer != nil {
 		return nil
 	}
-	opt, err := train.NewOptimizer(m.optimizerConfig())
+	opt, err := train.NewOptimizer(m.OptimizerConfig())
 	if err != nil {
-		return fmt.Errorf("kerasrun: %s: optimizer: %w", m.info.Path, err)
+		return fmt.Errorf("kerasrun: %s: optimizer: %w", m.Info.Path, err)
 	}
-	vars, paths := layers.TrainableVariables(m.net)
+	vars, paths := layers.TrainableVariables(m.Net)
 	if err := opt.Build(vars, paths); err != nil {
-		return fmt.Errorf("kerasrun: %s: optimizer: %w", m.info.Path, err)
+		return fmt.Errorf("kerasrun: %s: optimizer: %w", m.Info.Path, err)
 	}
-	m.optimizer = opt
-	if m.optimizerSkipped != "" {
-		m.logger.Warn("kerasrun: training starts with a fresh optimizer: the saved optimizer state did not fit", "file", m.info.Path, "optimizer", opt.Name(), "reason", m.optimizerSkipped)
+	m.Optimizer = opt
+	if m.OptimizerSkipped != "" {
+		m.Logger.Warn("kerasrun: training starts with a fresh optimizer: the saved optimizer state did not fit", "file", m.Info.Path, "optimizer", opt.Name(), "reason", m.OptimizerSkipped)
 	}
 	return nil
-}
-
-// Optimizer returns the model's optimizer (restored from the file, or
-// created from its compile configuration), building it if needed.
-func (m *Model) Optimizer() (train.Optimizer, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.ensureOptimizer(); err != nil {
-		return nil, err
-	}
-	return m.optimizer, nil
 }
 
 // readOptimizerValue reads one optimizer variable, returning the exact
@@ -127,16 +121,16 @@ func readOptimizerValue(ds *h5.Dataset) (*runtime.Tensor, int64, bool, error) {
 // file, when present and the model was compiled.
 func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 	vg, err := root.Group("optimizer/vars")
-	if errors.Is(err, h5.ErrNotFound) || m.training == nil {
+	if errors.Is(err, h5.ErrNotFound) || m.Training == nil {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if err := m.ensureOptimizer(); err != nil {
+	if err := m.EnsureOptimizer(); err != nil {
 		return err
 	}
-	want := m.optimizer.Variables()
+	want := m.Optimizer.Variables()
 	if unbuiltOptimizerVars(vg, want) {
 		// Saved compiled but never trained: Keras writes only the
 		// optimizer's iteration (and learning rate) and, finding fewer
@@ -147,7 +141,7 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 	// the learning rate Keras 3 keeps as its second variable: iteration,
 	// then the slots in Keras 3's order.
 	skipLR := -1
-	if kerasMajor(m.info.KerasVersion) == 2 && len(want) > 1 && want[1].Name == "learning_rate" {
+	if kerasMajor(m.Info.KerasVersion) == 2 && len(want) > 1 && want[1].Name == "learning_rate" {
 		if _, err := vg.Dataset(strconv.Itoa(len(want) - 1)); err != nil {
 			skipLR = 1
 		}
@@ -181,8 +175,8 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 	if n := countDatasets(vg); skipLR >= 0 && n != len(want)-1 || skipLR < 0 && n != len(want) {
 		return m.optimizerCountMismatch(len(want), n)
 	}
-	if err := m.optimizer.SetVariables(values, iterations); err != nil {
-		return fmt.Errorf("optimizer %s: %w", m.optimizer.Name(), err)
+	if err := m.Optimizer.SetVariables(values, iterations); err != nil {
+		return fmt.Errorf("optimizer %s: %w", m.Optimizer.Name(), err)
 	}
 	return nil
 }
@@ -190,7 +184,7 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 // optimizerCountMismatch words Keras's warning for an optimizer whose
 // saved variable count differs from the built one's.
 func (m *Model) optimizerCountMismatch(want, saved int) error {
-	return &optimizerMismatch{fmt.Sprintf("optimizer %q has %d variables whereas the saved optimizer has %d variables", m.optimizer.Name(), want, saved)}
+	return &optimizerMismatch{fmt.Sprintf("optimizer %q has %d variables whereas the saved optimizer has %d variables", m.Optimizer.Name(), want, saved)}
 }
 
 // countDatasets counts the datasets "0", "1", ... of an optimizer's vars.
@@ -231,7 +225,7 @@ func unbuiltOptimizerVars(vg *h5.Group, want []*runtime.Variable) bool {
 // writes named slots ("Adam/m/dense/kernel:0", ...), mapped by name.
 func (m *Model) restoreOptimizerLegacy(root *h5.Group) error {
 	og, err := root.Group("optimizer_weights")
-	if errors.Is(err, h5.ErrNotFound) || m.training == nil {
+	if errors.Is(err, h5.ErrNotFound) || m.Training == nil {
 		return nil
 	}
 	if err != nil {
@@ -241,7 +235,7 @@ func (m *Model) restoreOptimizerLegacy(root *h5.Group) error {
 	if err != nil || len(names) == 0 {
 		return err
 	}
-	if err := m.ensureOptimizer(); err != nil {
+	if err := m.EnsureOptimizer(); err != nil {
 		return err
 	}
 	values := make([]*runtime.Tensor, len(names))
@@ -266,42 +260,20 @@ func (m *Model) restoreOptimizerLegacy(root *h5.Group) error {
 	// loading the saved optimizer state ... starting with a freshly
 	// initialized optimizer": every misfit below is skipped likewise.
 	if keras2 {
-		mapped, iters, err := train.MapKeras2OptimizerWeights(m.optimizer, names, values)
+		mapped, iters, err := train.MapKeras2OptimizerWeights(m.Optimizer, names, values)
 		if err == nil {
-			err = m.optimizer.SetVariables(mapped, iters)
+			err = m.Optimizer.SetVariables(mapped, iters)
 		}
 		if err != nil {
-			return &optimizerMismatch{fmt.Sprintf("optimizer %q: %v", m.optimizer.Name(), err)}
+			return &optimizerMismatch{fmt.Sprintf("optimizer %q: %v", m.Optimizer.Name(), err)}
 		}
 		return nil
 	}
-	if want := len(m.optimizer.Variables()); want != len(values) {
-		return &optimizerMismatch{fmt.Sprintf("optimizer %q has %d variables whereas the file has %d optimizer weights", m.optimizer.Name(), want, len(values))}
+	if want := len(m.Optimizer.Variables()); want != len(values) {
+		return &optimizerMismatch{fmt.Sprintf("optimizer %q has %d variables whereas the file has %d optimizer weights", m.Optimizer.Name(), want, len(values))}
 	}
-	if err := m.optimizer.SetVariables(values, iterations); err != nil {
-		return &optimizerMismatch{fmt.Sprintf("optimizer %q: %v", m.optimizer.Name(), err)}
+	if err := m.Optimizer.SetVariables(values, iterations); err != nil {
+		return &optimizerMismatch{fmt.Sprintf("optimizer %q: %v", m.Optimizer.Name(), err)}
 	}
 	return nil
-}
-
-// Variable is one model weight: its Keras 3 variable path ("dense/kernel",
-// "batch_normalization/moving_mean"), whether training updates it, and a
-// copy of its value.
-type Variable struct {
-	Path      string
-	Trainable bool
-	Value     *Tensor
-}
-
-// Variables returns copies of the model's weights in Keras 3's order
-// (model.variables), trainable and not.
-func (m *Model) Variables() []Variable {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	mvs := m.variables()
-	out := make([]Variable, len(mvs))
-	for i, mv := range mvs {
-		out[i] = Variable{Path: mv.path, Trainable: mv.trainable, Value: mv.v.Value.Clone()}
-	}
-	return out
 }
