@@ -66,6 +66,7 @@ race:
 fixtures:
 	$(PY) compat/python/export.py --out testdata
 	$(PY) compat/python/export_fit.py --out testdata/fit
+	$(PY) compat/python/export_augment.py
 	$(PY) compat/python/export_transformer_models.py
 	$(PY) compat/python/export_ops.py
 	$(PY) compat/python/export_realworld.py

@@ -455,8 +455,6 @@ func TestSaveRejectsUnknownExtension(t *testing.T) {
 	}
 }
 
-// hasRandomLayer reports whether training the model draws random numbers
-// (dropout), which Keras and kerasrun cannot draw alike.
 // trainsInGo reports whether Fit can train the model: it was compiled and
 // has no layer that refuses training (random augmentation).
 func trainsInGo(m *Model) bool {
@@ -472,11 +470,14 @@ func trainsInGo(m *Model) bool {
 	return trains
 }
 
+// hasRandomLayer reports whether training the model draws random numbers
+// (dropout, augmentation), which Keras and kerasrun cannot draw alike.
 func hasRandomLayer(m *Model) bool {
 	random := false
 	layers.Walk(m.net, func(l layers.Layer, _ bool) {
 		switch l.Common().ClassName {
-		case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout":
+		case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+			"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop":
 			random = true
 		}
 	})

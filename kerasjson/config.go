@@ -104,6 +104,31 @@ func (c Config) Ints(key string, n int, def []int) ([]int, error) {
 	return out, nil
 }
 
+// Floats returns a numeric argument that is a number or a list of
+// numbers (an augmentation layer's factor, a value_range): a number comes
+// back as a one-element slice. ok is false when the key is absent or null.
+func (c Config) Floats(key string) (vals []float64, ok bool, err error) {
+	v, present := c[key]
+	if !present || v == nil {
+		return nil, false, nil
+	}
+	list, isList := v.([]any)
+	if !isList {
+		f, err := toFloat(v)
+		if err != nil {
+			return nil, false, fmt.Errorf("config %q: %v", key, err)
+		}
+		return []float64{f}, true, nil
+	}
+	vals = make([]float64, len(list))
+	for i, e := range list {
+		if vals[i], err = toFloat(e); err != nil {
+			return nil, false, fmt.Errorf("config %q[%d]: %v", key, i, err)
+		}
+	}
+	return vals, true, nil
+}
+
 // Shape returns a shape argument such as batch_shape, with -1 for each
 // null (unknown) dimension. ok is false when the key is absent or null.
 func (c Config) Shape(key string) (shape []int, ok bool, err error) {

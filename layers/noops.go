@@ -16,7 +16,7 @@ import (
 //	AlphaDropout            regularization: in training keeps SELU's mean and variance (Keras's a*(x*kept + alpha_p*(1-kept)) + b)
 //	ActivityRegularization  adds l1*sum|x| + l2*sum(x²), over the batch size, to ctx.Losses (in training and evaluation alike, as Keras's add_loss);
 //	                        the output is the input; in training its Backward adds that term's gradient
-//	Random* augmentation, AugMix, CutMix, MixUp, RandAugment, Solarization
+//	the random augmentation layers not yet implemented (their list below)
 //	                        data augmentation, applied by Keras in training only; training through them is refused (InferenceOnly)
 //
 // Training needs ctx.Rand for the random layers.
@@ -71,11 +71,11 @@ func init() {
 }
 
 // augmentationLayers are Keras's random image augmentation layers (Keras
-// 3, and Keras 2's RandomHeight/RandomWidth). RandomCrop is not among
-// them: at inference it crops or resizes.
+// 3, and Keras 2's RandomHeight/RandomWidth) whose training is not
+// implemented yet; the others have their own files (random_flip.go, ...,
+// on image_augment.go).
 var augmentationLayers = []string{
-	"RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast",
-	"RandomBrightness", "RandomGrayscale", "RandomHue", "RandomSaturation", "RandomSharpness",
+	"RandomGrayscale", "RandomHue", "RandomSaturation", "RandomSharpness",
 	"RandomShear", "RandomColorJitter", "RandomColorDegeneration", "RandomPosterization",
 	"RandomInvert", "RandomErasing", "RandomGaussianBlur", "RandomElasticTransform",
 	"RandomPerspective", "RandomHeight", "RandomWidth", "AugMix", "CutMix", "MixUp",

@@ -123,11 +123,11 @@ func TestNoopLayersTraining(t *testing.T) {
 		}
 	}
 	// Augmentation refuses training with a clear error.
-	aug := newTestLayer(t, "RandomFlip", `{}`)
+	aug := newTestLayer(t, "AugMix", `{}`)
 	if _, _, err := aug.Forward(&runtime.Context{Training: true}, []*runtime.Tensor{x}); err == nil || !strings.Contains(err.Error(), "training is not supported") {
-		t.Errorf("RandomFlip training: got %v", err)
+		t.Errorf("AugMix training: got %v", err)
 	}
 	if io, ok := aug.(InferenceOnly); !ok || io.TrainingUnsupported() == "" {
-		t.Error("RandomFlip should be InferenceOnly")
+		t.Error("AugMix should be InferenceOnly")
 	}
 }

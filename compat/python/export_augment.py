@@ -1,0 +1,223 @@
+"""Writes the fixtures of Keras 3's random image augmentation layers:
+
+  layers/testdata/augment/transforms.json  per case: a layer config, a few small
+      images, an explicit transformation (the parameters Keras's
+      get_random_transformation would draw, given here as fixed values and
+      completed the way that method completes them), and what Keras's
+      transform_images(images, transformation, training=True) returns;
+      also the layer's inference output (the identity). For RandomCrop's
+      deterministic branch (an image not larger than the crop) it also
+      records the transformation Keras draws ("keras_draw").
+  testdata/augment/  a compiled model made of the augmentation layers and a
+      small CNN, trained one epoch by Keras (model.keras), data (x.npy,
+      y.npy) and Keras's predictions (pred.npy): Go trains it further with
+      Fit and predicts as Keras.
+
+The layers draw from TensorFlow's generator in Keras and from Go's in
+kerasrun, so no fixture records a random draw; layers/augment_test.go
+checks the distributions of Go's draws statistically.
+
+Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_augment.py
+"""
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+LAYERS_OUT = os.path.join(ROOT, "layers", "testdata", "augment")
+MODEL_OUT = os.path.join(ROOT, "testdata", "augment")
+
+rng = np.random.default_rng(15)
+
+
+def _arr(a):
+    a = np.asarray(a, dtype=np.float32)
+    return {"shape": list(a.shape), "data": [float(v) for v in a.reshape(-1)]}
+
+
+def _default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def images(shape, hi=1.0):
+    return rng.uniform(0, hi, size=shape).astype(np.float32)
+
+
+def hw(layer, shape):
+    if layer.data_format == "channels_first":
+        return shape[2], shape[3]
+    return shape[1], shape[2]
+
+
+# Each maker returns (keras transformation, the same as flat Go arrays).
+
+
+def flip_t(layer, x, flips):
+    f = np.array(flips, dtype=bool).reshape(-1, 1, 1, 1)
+    return {"flips": tf.constant(f), "input_shape": x.shape}, {"flips": [float(v) for v in flips]}
+
+
+def rotation_t(layer, x, angles):
+    n = x.shape[0]
+    h, w = hw(layer, x.shape)
+    ops = layer.backend
+    angle = tf.constant(angles, dtype=tf.float32)
+    m = layer._compute_affine_matrix(
+        center_x=0.5, center_y=0.5, angle=angle,
+        translate_x=ops.numpy.zeros([n]), translate_y=ops.numpy.zeros([n]),
+        scale=ops.numpy.ones([n]), shear_x=ops.numpy.zeros([n]), shear_y=ops.numpy.zeros([n]),
+        height=h, width=w)
+    t = {"angle": angle, "rotation_matrix": m, "image_height": h, "image_width": w, "batch_size": n}
+    return t, {"angle": [float(a) for a in angles]}
+
+
+def zoom_t(layer, x, hz, wz):
+    t = {"height_zoom": tf.constant(np.array(hz, np.float32).reshape(-1, 1)),
+         "width_zoom": tf.constant(np.array(wz, np.float32).reshape(-1, 1)), "input_shape": x.shape}
+    return t, {"height_zoom": [float(v) for v in hz], "width_zoom": [float(v) for v in wz]}
+
+
+def translation_t(layer, x, pixels):
+    a = np.array(pixels, np.float32).reshape(-1, 2)  # (width shift, height shift) per image
+    return {"translations": tf.constant(a), "input_shape": x.shape}, {"translations": [float(v) for v in a.reshape(-1)]}
+
+
+def per_image_t(key):
+    def make(layer, x, values):
+        a = np.array(values, np.float32).reshape(-1, 1, 1, 1)
+        return {key: tf.constant(a)}, {key: [float(v) for v in values]}
+    return make
+
+
+def crop_t(layer, x, h_start, w_start):
+    return (h_start, w_start), {"h_start": [float(h_start)], "w_start": [float(w_start)]}
+
+
+CASES = [
+    # name, class, config, input shape, input scale, maker, maker args
+    ("flip_horizontal", "RandomFlip", {"mode": "horizontal"}, (3, 5, 7, 2), 1, flip_t, ([True, False, True],)),
+    ("flip_vertical", "RandomFlip", {"mode": "vertical"}, (2, 5, 7, 2), 1, flip_t, ([False, True],)),
+    ("flip_both", "RandomFlip", {}, (2, 5, 7, 2), 1, flip_t, ([True, False],)),
+    ("flip_channels_first", "RandomFlip", {"mode": "horizontal", "data_format": "channels_first"}, (2, 3, 4, 5), 1, flip_t, ([True, True],)),
+    ("crop_random", "RandomCrop", {"height": 5, "width": 6}, (2, 8, 8, 3), 1, crop_t, (2, 1)),
+    ("crop_random_corner", "RandomCrop", {"height": 5, "width": 6}, (2, 8, 8, 3), 1, crop_t, (3, 2)),
+    ("crop_channels_first", "RandomCrop", {"height": 4, "width": 3, "data_format": "channels_first"}, (2, 2, 6, 7), 1, crop_t, (1, 4)),
+    ("contrast", "RandomContrast", {"factor": 0.5}, (3, 6, 6, 3), 255, per_image_t("contrast_factor"), ([0.6, 1.4, 1.0],)),
+    ("contrast_unit_range", "RandomContrast", {"factor": (0.3, 0.7), "value_range": (0, 1)}, (2, 5, 4, 2), 1, per_image_t("contrast_factor"), ([1.6, 0.45],)),
+    ("contrast_channels_first", "RandomContrast", {"factor": 0.5, "data_format": "channels_first"}, (2, 3, 4, 5), 255, per_image_t("contrast_factor"), ([1.3, 0.7],)),
+    ("brightness", "RandomBrightness", {"factor": 0.3}, (3, 4, 4, 3), 255, per_image_t("rgb_delta"), ([25.5, -60.0, 0.0],)),
+    ("brightness_unit_range", "RandomBrightness", {"factor": (-0.2, 0.5), "value_range": (1, 0)}, (2, 4, 3, 2), 1, per_image_t("rgb_delta"), ([0.35, -0.15],)),
+]
+
+for mode in ("reflect", "wrap", "constant", "nearest"):
+    for interp in ("bilinear", "nearest"):
+        cfg = {"fill_mode": mode, "interpolation": interp, "fill_value": 0.25}
+        CASES += [
+            (f"rotation_{mode}_{interp}", "RandomRotation", {"factor": 0.5, **cfg}, (3, 7, 5, 2), 1, rotation_t, ([23.7, -131.2, 77.3],)),
+            (f"zoom_{mode}_{interp}", "RandomZoom", {"height_factor": 0.9, "width_factor": 0.9, **cfg}, (3, 6, 7, 2), 1, zoom_t, ([0.7, 1.35, 1.93], [1.2, 0.55, 1.81])),
+            (f"translation_{mode}_{interp}", "RandomTranslation", {"height_factor": 1.0, "width_factor": 1.0, **cfg}, (3, 6, 7, 2), 1, translation_t, ([[2.6, -1.3], [-3.4, 4.2], [-9.7, 13.1]],)),
+        ]
+CASES += [
+    ("rotation_channels_first", "RandomRotation", {"factor": 0.2, "data_format": "channels_first"}, (2, 2, 6, 5), 1, rotation_t, ([-33.3, 61.0],)),
+    ("zoom_height_only", "RandomZoom", {"height_factor": (-0.4, 0.3)}, (2, 6, 6, 1), 1, zoom_t, ([0.75, 1.2], [0.75, 1.2])),
+    ("translation_channels_first", "RandomTranslation", {"height_factor": 0.5, "width_factor": 0.5, "data_format": "channels_first"}, (2, 2, 5, 6), 1, translation_t, ([[1.7, -2.2], [-0.4, 0.9]],)),
+]
+
+# RandomCrop's deterministic branch: Keras's own transformation (no draw).
+DRAWN = [
+    ("crop_center_equal_height", "RandomCrop", {"height": 6, "width": 4}, (2, 6, 8, 2)),
+    ("crop_resize_smaller", "RandomCrop", {"height": 8, "width": 8}, (2, 6, 7, 2)),
+    ("crop_resize_smaller_channels_first", "RandomCrop", {"height": 5, "width": 9, "data_format": "channels_first"}, (2, 2, 6, 7)),
+]
+
+
+def record(name, cls, layer, x, kt, gt, drawn=False):
+    out = layer.transform_images(tf.constant(x), kt, training=True)
+    inf = layer(tf.constant(x), training=False)
+    case = {
+        "name": name,
+        "class_name": cls,
+        "config": json.loads(json.dumps(layer.get_config(), default=_default)),
+        "inputs": [_arr(x)],
+        "transformation": gt,
+        "outputs": [_arr(out)],
+        "inference": _arr(inf),
+    }
+    if drawn:
+        case["keras_draw"] = True
+    return case
+
+
+def layer_cases():
+    cases = []
+    for name, cls, cfg, shape, scale, maker, args in CASES:
+        layer = getattr(keras.layers, cls)(seed=1, **cfg)  # RandomCrop otherwise records a random seed
+        x = images(shape, scale)
+        kt, gt = maker(layer, x, *args)
+        cases.append(record(name, cls, layer, x, kt, gt))
+    for name, cls, cfg, shape in DRAWN:
+        layer = getattr(keras.layers, cls)(seed=1, **cfg)
+        x = images(shape)
+        hs, ws = layer.get_random_transformation(tf.constant(x), training=True)
+        kt, gt = crop_t(layer, x, int(hs), int(ws))
+        cases.append(record(name, cls, layer, x, kt, gt, drawn=True))
+    return cases
+
+
+def model_fixture():
+    keras.utils.set_random_seed(15)
+    L = keras.layers
+    model = keras.Sequential([
+        keras.Input((8, 8, 3)),
+        L.RandomFlip(),
+        L.RandomRotation(0.1),
+        L.RandomZoom(0.2),
+        L.RandomTranslation(0.1, 0.1),
+        L.RandomContrast(0.3, value_range=(0, 1)),
+        L.RandomBrightness(0.1, value_range=(0, 1)),
+        L.RandomCrop(6, 6, seed=1),
+        L.Conv2D(4, 3, activation="relu"),
+        L.GlobalAveragePooling2D(),
+        L.Dense(2, activation="softmax"),
+    ], name="augment")
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = images((16, 8, 8, 3))
+    # The class is whether the left half is brighter: a flip changes it,
+    # which is what augmentation does to a badly chosen task; the test only
+    # checks that training runs and is reproducible.
+    y = (x[:, :, :4].mean(axis=(1, 2, 3)) > x[:, :, 4:].mean(axis=(1, 2, 3))).astype(np.float32)
+    # Keras trains it one epoch first (its augmentation draws are not
+    # comparable with Go's), so the file holds a built optimizer.
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    os.makedirs(MODEL_OUT, exist_ok=True)
+    model.save(os.path.join(MODEL_OUT, "model.keras"))
+    np.save(os.path.join(MODEL_OUT, "x.npy"), x)
+    np.save(os.path.join(MODEL_OUT, "y.npy"), y)
+    np.save(os.path.join(MODEL_OUT, "pred.npy"), model.predict(x, verbose=0))
+
+
+def main():
+    doc = {"family": "augment", "keras_version": keras.__version__,
+           "tolerance": {"atol": 1e-5, "rtol": 1e-4}, "cases": layer_cases()}
+    os.makedirs(LAYERS_OUT, exist_ok=True)
+    path = os.path.join(LAYERS_OUT, "transforms.json")
+    with open(path, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+    print(path, len(doc["cases"]), "cases")
+    model_fixture()
+    print(MODEL_OUT)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+package layers
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/kerasrun/kerasrun/runtime"
+)
+
+// augmentFile is layers/testdata/augment/transforms.json, from
+// compat/python/export_augment.py.
+type augmentFile struct {
+	KerasVersion string           `json:"keras_version"`
+	Tolerance    fixtureTolerance `json:"tolerance"`
+	Cases        []struct {
+		fixtureCase
+		Transformation transformation `json:"transformation"`
+		Inference      fixtureArray   `json:"inference"`
+		KerasDraw      bool           `json:"keras_draw"`
+	} `json:"cases"`
+}
+
+func augmentationOf(t *testing.T, class string, config []byte) *augmentation {
+	t.Helper()
+	spec, err := specFromKeras(class, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := Lookup(spec)
+	if !ok {
+		t.Fatalf("%s is not registered", class)
+	}
+	l, err := f(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := l.(*augmentation)
+	if !ok {
+		t.Fatalf("%s is a %T, not an augmentation layer", class, l)
+	}
+	return a
+}
+
+// TestAugmentationFixedTransform applies Keras's transformations, given
+// as fixed parameters, and compares with Keras's transform_images; the
+// inference output is Keras's too (the input), and the backward pass
+// matches finite differences.
+func TestAugmentationFixedTransform(t *testing.T) {
+	ff := readFixture[augmentFile](t, "testdata/augment/transforms.json")
+	classes := map[string]bool{}
+	for _, c := range ff.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			classes[c.ClassName] = true
+			l := augmentationOf(t, c.ClassName, c.Config)
+			x := c.Inputs[0].tensor()
+			img := newImageShape(x.Shape, l.ChannelsFirst)
+			if c.KerasDraw {
+				// Keras's draw is deterministic here: Go's must be the same.
+				if got := l.aug.draw(rand.New(rand.NewPCG(1, 1)), img); !equalTransformations(got, c.Transformation) {
+					t.Errorf("draw %v, Keras %v", got, c.Transformation)
+				}
+			}
+			out, back, err := l.aug.apply(&runtime.Context{Training: true, Grad: true}, x, img, c.Transformation)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := compareArrays("output", out[0], c.Outputs[0], ff.Tolerance); err != nil {
+				t.Error(err)
+			}
+			inf, _, err := l.Forward(&runtime.Context{}, []*runtime.Tensor{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := compareArrays("inference", inf[0], c.Inference, fixtureTolerance{}); err != nil {
+				t.Error(err)
+			}
+			checkAugmentGrad(t, l, x, img, c.Transformation, out[0], back)
+		})
+	}
+	for _, class := range []string{"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop"} {
+		if !classes[class] {
+			t.Errorf("no fixture case for %s", class)
+		}
+	}
+}
+
+func equalTransformations(a, b transformation) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkAugmentGrad compares the backward pass of sum(out*probe) with
+// central differences at a few input elements. The transforms are
+// piecewise linear in the input, so the step stays within one piece
+// except at a clip boundary, which the comparison skips.
+func checkAugmentGrad(t *testing.T, l *augmentation, x *runtime.Tensor, img imageShape, tr transformation, out *runtime.Tensor, back runtime.Backward) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(3, 4))
+	probe := randomTensor(r, out.Shape...)
+	g, err := back([]*runtime.Tensor{probe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss := func() float64 {
+		o, _, err := l.aug.apply(&runtime.Context{Training: true}, x, img, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for i, v := range o[0].Data {
+			s += float64(v) * float64(probe.Data[i])
+		}
+		return s
+	}
+	eps := float32(1e-2)
+	for range 12 {
+		i := r.IntN(len(x.Data))
+		old := x.Data[i]
+		x.Data[i] = old + eps
+		up := loss()
+		x.Data[i] = old - eps
+		down := loss()
+		x.Data[i] = old
+		num := (up - down) / float64(2*eps)
+		// A value pushed across value_range's bounds has a kink inside the step.
+		if math.Abs(num-float64(g[0].Data[i])) > 2e-2*(1+math.Abs(num)) && !nearClip(l, x, img, tr, i, eps) {
+			t.Errorf("grad[%d] = %v, numeric %v", i, g[0].Data[i], num)
+		}
+	}
+}
+
+// nearClip reports whether moving x[i] by ±eps moves some output value of
+// a clipping layer across a bound.
+func nearClip(l *augmentation, x *runtime.Tensor, img imageShape, tr transformation, i int, eps float32) bool {
+	var lo, hi float32
+	switch a := l.aug.(type) {
+	case *randomContrast:
+		lo, hi = a.lo, a.hi
+	case *randomBrightness:
+		lo, hi = float32(a.lo), float32(a.hi)
+	default:
+		return false
+	}
+	old := x.Data[i]
+	var outs [2][]float32
+	for k, d := range []float32{eps, -eps} {
+		x.Data[i] = old + d
+		o, _, _ := l.aug.apply(&runtime.Context{Training: true}, x, img, tr)
+		outs[k] = o[0].Data
+	}
+	x.Data[i] = old
+	for j := range outs[0] {
+		a, b := outs[0][j], outs[1][j]
+		if (a == lo) != (b == lo) || (a == hi) != (b == hi) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkUniform fails unless the samples look uniform on [lo, hi): all in
+// range, and the Kolmogorov-Smirnov distance to the uniform distribution
+// below 2/sqrt(n) (a 0.1% level: a wrong range or a skew fails by far).
+func checkUniform(t *testing.T, what string, v []float64, lo, hi float64) {
+	t.Helper()
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	if s[0] < lo || s[len(s)-1] >= hi {
+		t.Errorf("%s: samples in [%v, %v], want [%v, %v)", what, s[0], s[len(s)-1], lo, hi)
+		return
+	}
+	var d float64
+	n := float64(len(s))
+	for i, x := range s {
+		cdf := (x - lo) / (hi - lo)
+		d = max(d, math.Abs(cdf-float64(i)/n), math.Abs(cdf-float64(i+1)/n))
+	}
+	if bound := 2 / math.Sqrt(n); d > bound {
+		t.Errorf("%s: Kolmogorov-Smirnov distance %.4f to uniform [%v, %v), bound %.4f", what, d, lo, hi, bound)
+	}
+}
+
+// TestAugmentationDraws checks the distributions of the drawn parameters
+// against Keras's get_random_transformation: 20,000 images per layer.
+func TestAugmentationDraws(t *testing.T) {
+	const n = 20000
+	r := rand.New(rand.NewPCG(15, 16))
+	img := imageShape{n: n, h: 6, w: 10, c: 1}
+	draw := func(class, config string) transformation {
+		return newTestLayer(t, class, config).(*augmentation).aug.draw(r, img)
+	}
+
+	flips := draw("RandomFlip", `{}`)["flips"]
+	var flipped float64
+	for _, f := range flips {
+		flipped += f
+	}
+	// Binomial(n, 1/2): standard deviation 0.0035.
+	if p := flipped / n; math.Abs(p-0.5) > 0.015 {
+		t.Errorf("RandomFlip flips %.4f of the images, want 0.5", p)
+	}
+
+	checkUniform(t, "RandomRotation(0.2) angle", draw("RandomRotation", `{"factor": 0.2}`)["angle"], -72, 72)
+	checkUniform(t, "RandomRotation([-0.1, 0.3]) angle", draw("RandomRotation", `{"factor": [0.3, -0.1]}`)["angle"], -36, 108)
+
+	z := draw("RandomZoom", `{"height_factor": [-0.3, 0.2]}`)
+	checkUniform(t, "RandomZoom height_zoom", z["height_zoom"], 0.7, 1.2)
+	if !slices.Equal(z["height_zoom"], z["width_zoom"]) {
+		t.Error("RandomZoom without width_factor: width_zoom differs from height_zoom")
+	}
+	z = draw("RandomZoom", `{"height_factor": 0.5, "width_factor": [0.1, 0.4]}`)
+	checkUniform(t, "RandomZoom height_zoom", z["height_zoom"], 0.5, 1.5)
+	checkUniform(t, "RandomZoom width_zoom", z["width_zoom"], 1.1, 1.4)
+
+	tr := draw("RandomTranslation", `{"height_factor": 0.5, "width_factor": [-0.2, 0.1]}`)["translations"]
+	var ws, hs []float64
+	for b := range n {
+		ws, hs = append(ws, tr[2*b]), append(hs, tr[2*b+1])
+	}
+	checkUniform(t, "RandomTranslation width shift (pixels)", ws, -2, 1)
+	checkUniform(t, "RandomTranslation height shift (pixels)", hs, -3, 3)
+
+	// Keras 3 reads a contrast factor f as (0, f): the factor is in [1, 1+f].
+	checkUniform(t, "RandomContrast(0.4) factor", draw("RandomContrast", `{"factor": 0.4}`)["contrast_factor"], 1, 1.4)
+	checkUniform(t, "RandomContrast([0.2, 0.5]) factor", draw("RandomContrast", `{"factor": [0.2, 0.5]}`)["contrast_factor"], 0.8, 1.5)
+
+	checkUniform(t, "RandomBrightness(0.2) delta", draw("RandomBrightness", `{"factor": 0.2}`)["rgb_delta"], -51, 51)
+	checkUniform(t, "RandomBrightness([-0.1, 0.3], (0, 1)) delta", draw("RandomBrightness", `{"factor": [-0.1, 0.3], "value_range": [0, 1]}`)["rgb_delta"], -0.1, 0.3)
+
+	// RandomCrop: one offset per batch, uniform over the 3×5 possible ones.
+	crop := newTestLayer(t, "RandomCrop", `{"height": 4, "width": 6}`).(*augmentation).aug
+	counts := map[[2]float64]int{}
+	for range n {
+		c := crop.draw(r, img)
+		counts[[2]float64{c["h_start"][0], c["w_start"][0]}]++
+	}
+	if len(counts) != 15 {
+		t.Errorf("RandomCrop drew %d distinct offsets, want 15: %v", len(counts), counts)
+	}
+	for off, k := range counts {
+		// Binomial(n, 1/15): standard deviation 35.
+		if math.Abs(float64(k)-n/15.0) > 175 || off[0] < 0 || off[0] > 2 || off[1] < 0 || off[1] > 4 {
+			t.Errorf("RandomCrop offset %v drawn %d times of %d", off, k, n)
+		}
+	}
+}
+
+// TestAugmentationForward checks the layers' Forward: the identity at
+// inference, a random source needed in training, and RandomFlip flipping
+// about half the images, each as a whole (both axes together in
+// horizontal_and_vertical mode).
+func TestAugmentationForward(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	x := randomTensor(r, 2000, 2, 3, 1)
+	l := newTestLayer(t, "RandomFlip", `{}`)
+	if out, _, err := l.Forward(&runtime.Context{}, []*runtime.Tensor{x}); err != nil || out[0] != x {
+		t.Fatalf("inference: not the identity (%v)", err)
+	}
+	if _, _, err := l.Forward(&runtime.Context{Training: true}, []*runtime.Tensor{x}); err == nil {
+		t.Error("training without a random source: no error")
+	}
+	out, _, err := l.Forward(&runtime.Context{Training: true, Rand: r}, []*runtime.Tensor{x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := 0
+	for b := range 2000 {
+		in, o := x.Data[b*6:b*6+6], out[0].Data[b*6:b*6+6]
+		switch {
+		case slices.Equal(in, o):
+		case slices.Equal(o, []float32{in[5], in[4], in[3], in[2], in[1], in[0]}):
+			flipped++
+		default:
+			t.Fatalf("image %d: %v is neither %v nor it turned half a turn", b, o, in)
+		}
+	}
+	if flipped < 900 || flipped > 1100 {
+		t.Errorf("%d of 2000 images flipped", flipped)
+	}
+	// A crop's training output has Build's shape.
+	crop := newTestLayer(t, "RandomCrop", `{"height": 1, "width": 2}`)
+	shapes, err := crop.Build([][]int{{-1, 2, 3, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = crop.Forward(&runtime.Context{Training: true, Rand: r}, []*runtime.Tensor{x})
+	if err != nil || !shapeCompatible(shapes[0], out[0].Shape) {
+		t.Errorf("RandomCrop: Build %v, training output %v (%v)", shapes, out, err)
+	}
+}
