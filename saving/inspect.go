@@ -302,21 +302,11 @@ func (s keras3WeightShapes) varsSize(path string) (int, error) {
 	}
 	n := 0
 	for _, g := range groups {
-		names, err := g.Children()
+		k, err := varsGroupSize(g)
 		if err != nil {
 			return 0, err
 		}
-		for _, name := range names {
-			ds, err := g.Dataset(name)
-			if err != nil {
-				return 0, err
-			}
-			k, err := runtime.CheckedShapeSize(ds.Shape(), legacyh5.MaxWeightElements)
-			if err != nil {
-				return 0, err
-			}
-			n += k
-		}
+		n += k
 	}
 	if h, ok := s.store.(H5Store); ok && path != "" {
 		// Sub-objects of a layer (an LSTM's cell, a wrapper's layer) keep
@@ -328,6 +318,27 @@ func (s keras3WeightShapes) varsSize(path string) (int, error) {
 			}
 			n += sub
 		}
+	}
+	return n, nil
+}
+
+// varsGroupSize sums the sizes of the datasets of a vars group.
+func varsGroupSize(vg *h5.Group) (int, error) {
+	names, err := vg.Children()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, name := range names {
+		ds, err := vg.Dataset(name)
+		if err != nil {
+			return 0, err
+		}
+		k, err := runtime.CheckedShapeSize(ds.Shape(), legacyh5.MaxWeightElements)
+		if err != nil {
+			return 0, err
+		}
+		n += k
 	}
 	return n, nil
 }
@@ -352,21 +363,11 @@ func nestedVarsSize(g *h5.Group, depth int) (int, error) {
 			if err != nil {
 				continue
 			}
-			vs, err := vg.Children()
+			k, err := varsGroupSize(vg)
 			if err != nil {
 				return 0, err
 			}
-			for _, v := range vs {
-				ds, err := vg.Dataset(v)
-				if err != nil {
-					return 0, err
-				}
-				k, err := runtime.CheckedShapeSize(ds.Shape(), legacyh5.MaxWeightElements)
-				if err != nil {
-					return 0, err
-				}
-				n += k
-			}
+			n += k
 			continue
 		}
 		if isGroup, err := g.IsGroup(name); err != nil || !isGroup {
