@@ -9,9 +9,8 @@ import (
 )
 
 // TestFitRandomAugmentation trains the model of testdata/augment
-// (compat/python/export_augment.py: RandomFlip, RandomRotation,
-// RandomZoom, RandomTranslation, RandomContrast, RandomBrightness and
-// RandomCrop before a small CNN) with Fit: no layer refuses training, the
+// (compat/python/export_augment.py: every augmentation layer kerasrun
+// trains, before a small CNN) with Fit: no layer refuses training, the
 // weights move, two runs from the same file give the same weights, and
 // at inference the layers are the identity, so Predict gives Keras's
 // numbers before and the trained model still predicts.

@@ -477,7 +477,8 @@ func hasRandomLayer(m *Model) bool {
 	layers.Walk(m.net, func(l layers.Layer, _ bool) {
 		switch l.Common().ClassName {
 		case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-			"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop":
+			"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
+			"RandomShear", "RandomGrayscale", "RandomInvert", "RandomColorDegeneration", "RandomPosterization", "Solarization":
 			random = true
 		}
 	})

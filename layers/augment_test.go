@@ -80,7 +80,8 @@ func TestAugmentationFixedTransform(t *testing.T) {
 			checkAugmentGrad(t, l, x, img, c.Transformation, out[0], back)
 		})
 	}
-	for _, class := range []string{"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop"} {
+	for _, class := range []string{"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
+		"RandomShear", "RandomGrayscale", "RandomInvert", "RandomColorDegeneration", "RandomPosterization", "Solarization"} {
 		if !classes[class] {
 			t.Errorf("no fixture case for %s", class)
 		}
@@ -105,6 +106,9 @@ func equalTransformations(a, b transformation) bool {
 // except at a clip boundary, which the comparison skips.
 func checkAugmentGrad(t *testing.T, l *augmentation, x *runtime.Tensor, img imageShape, tr transformation, out *runtime.Tensor, back runtime.Backward) {
 	t.Helper()
+	if _, ok := l.aug.(*randomPosterization); ok {
+		return // piecewise constant: no gradient, and a step crosses a level
+	}
 	r := rand.New(rand.NewPCG(3, 4))
 	probe := randomTensor(r, out.Shape...)
 	g, err := back([]*runtime.Tensor{probe})
@@ -190,6 +194,23 @@ func checkUniform(t *testing.T, what string, v []float64, lo, hi float64) {
 	}
 }
 
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// checkFraction fails unless a fraction of 20,000 draws is within 5
+// standard deviations of p.
+func checkFraction(t *testing.T, what string, got, p float64) {
+	t.Helper()
+	if sd := math.Sqrt(p * (1 - p) / 20000); math.Abs(got-p) > 5*sd {
+		t.Errorf("%s: fraction %.4f, want %v (±%.4f)", what, got, p, 5*sd)
+	}
+}
+
 // TestAugmentationDraws checks the distributions of the drawn parameters
 // against Keras's get_random_transformation: 20,000 images per layer.
 func TestAugmentationDraws(t *testing.T) {
@@ -200,15 +221,7 @@ func TestAugmentationDraws(t *testing.T) {
 		return newTestLayer(t, class, config).(*augmentation).aug.draw(r, img)
 	}
 
-	flips := draw("RandomFlip", `{}`)["flips"]
-	var flipped float64
-	for _, f := range flips {
-		flipped += f
-	}
-	// Binomial(n, 1/2): standard deviation 0.0035.
-	if p := flipped / n; math.Abs(p-0.5) > 0.015 {
-		t.Errorf("RandomFlip flips %.4f of the images, want 0.5", p)
-	}
+	checkFraction(t, "RandomFlip flipped", mean(draw("RandomFlip", `{}`)["flips"]), 0.5)
 
 	checkUniform(t, "RandomRotation(0.2) angle", draw("RandomRotation", `{"factor": 0.2}`)["angle"], -72, 72)
 	checkUniform(t, "RandomRotation([-0.1, 0.3]) angle", draw("RandomRotation", `{"factor": [0.3, -0.1]}`)["angle"], -36, 108)
@@ -236,6 +249,48 @@ func TestAugmentationDraws(t *testing.T) {
 
 	checkUniform(t, "RandomBrightness(0.2) delta", draw("RandomBrightness", `{"factor": 0.2}`)["rgb_delta"], -51, 51)
 	checkUniform(t, "RandomBrightness([-0.1, 0.3], (0, 1)) delta", draw("RandomBrightness", `{"factor": [-0.1, 0.3], "value_range": [0, 1]}`)["rgb_delta"], -0.1, 0.3)
+
+	// RandomShear: |factor| uniform in the range, x and y sharing a sign
+	// that is negative for half the images.
+	sh := draw("RandomShear", `{"x_factor": 0.3, "y_factor": [0.1, 0.4]}`)["shear_factor"]
+	var sx, sy []float64
+	negative := 0
+	for b := range n {
+		sign := math.Copysign(1, sh[2*b+1])
+		if sign < 0 {
+			negative++
+		}
+		sx, sy = append(sx, sh[2*b]*sign), append(sy, sh[2*b+1]*sign)
+	}
+	checkUniform(t, "RandomShear x factor", sx, -0.3, 0.3)
+	checkUniform(t, "RandomShear |y factor|", sy, 0.1, 0.4)
+	checkFraction(t, "RandomShear negated", float64(negative)/n, 0.5)
+
+	checkFraction(t, "RandomGrayscale(0.3) applied", mean(draw("RandomGrayscale", `{"factor": 0.3}`)["should_apply"]), 0.3)
+	checkFraction(t, "RandomInvert() applied", mean(draw("RandomInvert", `{}`)["apply_inversion"]), 0.5)
+	// The probability is itself uniform in [0, 0.4]: 0.2 on average.
+	checkFraction(t, "RandomInvert(0.4) applied", mean(draw("RandomInvert", `{"factor": 0.4}`)["apply_inversion"]), 0.2)
+	checkUniform(t, "RandomColorDegeneration(0.5) factor", draw("RandomColorDegeneration", `{"factor": 0.5}`)["factor"], -0.5, 0.5)
+
+	// RandomPosterization keeps an integer number of bits in [2, 6), as
+	// Keras's randint (maxval excluded).
+	shifts := map[float64]int{}
+	for _, s := range draw("RandomPosterization", `{"factor": [2, 6]}`)["shift_factor"] {
+		shifts[s]++
+	}
+	if len(shifts) != 4 {
+		t.Errorf("RandomPosterization shifts %v, want 3, 4, 5 and 6", shifts)
+	}
+	for s, k := range shifts {
+		if s < 3 || s > 6 {
+			t.Errorf("RandomPosterization shift %v drawn", s)
+		}
+		checkFraction(t, "RandomPosterization shift", float64(k)/n, 0.25)
+	}
+
+	sol := draw("Solarization", `{"addition_factor": 0.5, "threshold_factor": [0.2, 0.9]}`)
+	checkUniform(t, "Solarization addition", sol["additions"], 0, 127.5)
+	checkUniform(t, "Solarization threshold", sol["thresholds"], 0.2, 229.5)
 
 	// RandomCrop: one offset per batch, uniform over the 3×5 possible ones.
 	crop := newTestLayer(t, "RandomCrop", `{"height": 4, "width": 6}`).(*augmentation).aug

@@ -107,15 +107,18 @@ func (l *augmentation) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*r
 	}
 	img := newImageShape(x.Shape, l.ChannelsFirst)
 	out, back, err := l.aug.apply(ctx, x, img, l.aug.draw(ctx.Rand, img))
+	if err != nil {
+		return nil, nil, ShapeError(&l.Base, "%v", err)
+	}
 	if back == nil {
-		return out, nil, err
+		return out, nil, nil
 	}
 	return out, func(g []*runtime.Tensor) ([]*runtime.Tensor, error) {
 		if g[0] == nil {
 			return []*runtime.Tensor{nil}, nil
 		}
 		return back(g)
-	}, err
+	}, nil
 }
 
 // imageShape is the layout of an image batch.

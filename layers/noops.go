@@ -75,11 +75,9 @@ func init() {
 // implemented yet; the others have their own files (random_flip.go, ...,
 // on image_augment.go).
 var augmentationLayers = []string{
-	"RandomGrayscale", "RandomHue", "RandomSaturation", "RandomSharpness",
-	"RandomShear", "RandomColorJitter", "RandomColorDegeneration", "RandomPosterization",
-	"RandomInvert", "RandomErasing", "RandomGaussianBlur", "RandomElasticTransform",
-	"RandomPerspective", "RandomHeight", "RandomWidth", "AugMix", "CutMix", "MixUp",
-	"RandAugment", "Solarization",
+	"RandomHue", "RandomSaturation", "RandomSharpness", "RandomColorJitter",
+	"RandomErasing", "RandomGaussianBlur", "RandomElasticTransform", "RandomPerspective",
+	"RandomHeight", "RandomWidth", "AugMix", "CutMix", "MixUp", "RandAugment",
 }
 
 func newAugmentation(spec *kerasjson.Layer) (Layer, error) {

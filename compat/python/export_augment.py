@@ -99,6 +99,29 @@ def per_image_t(key):
     return make
 
 
+def shear_t(layer, x, factors):
+    a = np.array(factors, np.float32).reshape(-1, 2)  # (x, y) shear per image
+    return {"shear_factor": tf.constant(a), "input_shape": x.shape}, {"shear_factor": [float(v) for v in a.reshape(-1)]}
+
+
+def grayscale_t(layer, x, apply):
+    return tf.constant(np.array(apply, bool).reshape(-1, 1, 1, 1)), {"should_apply": [float(v) for v in apply]}
+
+
+def invert_t(layer, x, apply):
+    return {"apply_inversion": tf.constant(np.array(apply, bool))}, {"apply_inversion": [float(v) for v in apply]}
+
+
+def posterization_t(layer, x, shifts):
+    return {"shift_factor": tf.constant(np.array(shifts, np.uint8))}, {"shift_factor": [float(v) for v in shifts]}
+
+
+def solarization_t(layer, x, additions, thresholds):
+    t = {"additions": tf.constant(np.array(additions, np.float32).reshape(-1, 1, 1, 1)),
+         "thresholds": tf.constant(np.array(thresholds, np.float32).reshape(-1, 1, 1, 1))}
+    return t, {"additions": [float(v) for v in additions], "thresholds": [float(v) for v in thresholds]}
+
+
 def crop_t(layer, x, h_start, w_start):
     return (h_start, w_start), {"h_start": [float(h_start)], "w_start": [float(w_start)]}
 
@@ -119,6 +142,21 @@ CASES = [
     ("brightness_unit_range", "RandomBrightness", {"factor": (-0.2, 0.5), "value_range": (1, 0)}, (2, 4, 3, 2), 1, per_image_t("rgb_delta"), ([0.35, -0.15],)),
 ]
 
+CASES += [
+    ("grayscale", "RandomGrayscale", {}, (3, 4, 5, 3), 255, grayscale_t, ([True, False, True],)),
+    ("grayscale_one_channel", "RandomGrayscale", {"factor": 0.3}, (2, 4, 5, 1), 255, grayscale_t, ([True, False],)),
+    ("grayscale_channels_first", "RandomGrayscale", {"data_format": "channels_first"}, (2, 3, 4, 5), 1, grayscale_t, ([True, True],)),
+    ("invert", "RandomInvert", {}, (3, 4, 4, 3), 255, invert_t, ([True, False, True],)),
+    ("invert_unit_range", "RandomInvert", {"factor": 0.4, "value_range": (0, 1)}, (2, 4, 4, 2), 1, invert_t, ([False, True],)),
+    ("color_degeneration", "RandomColorDegeneration", {"factor": 0.8}, (3, 4, 5, 3), 255, per_image_t("factor"), ([0.6, -0.7, 0.0],)),
+    ("color_degeneration_channels_first", "RandomColorDegeneration", {"factor": (0.2, 0.9), "value_range": (0, 1), "data_format": "channels_first"}, (2, 3, 4, 4), 1, per_image_t("factor"), ([0.35, 0.8],)),
+    ("posterization", "RandomPosterization", {"factor": (1, 8)}, (4, 4, 4, 3), 255, posterization_t, ([7, 4, 1, 0],)),
+    ("posterization_unit_range", "RandomPosterization", {"factor": 5, "value_range": (0, 1)}, (2, 4, 4, 2), 1, posterization_t, ([3, 6],)),
+    ("solarization", "Solarization", {"addition_factor": 0.5, "threshold_factor": 0.7}, (3, 4, 4, 3), 255, solarization_t, ([0.0, 60.0, 110.0], [128.0, 200.0, 30.0])),
+    ("solarization_unit_range", "Solarization", {"threshold_factor": (0.2, 0.9), "value_range": (0, 1)}, (2, 4, 4, 2), 1, solarization_t, ([0.0, 20.0], [100.0, 170.0])),
+    ("shear_channels_first", "RandomShear", {"x_factor": 0.5, "y_factor": 0.5, "data_format": "channels_first"}, (2, 2, 6, 5), 1, shear_t, ([[0.3, -0.2], [-0.45, 0.1]],)),
+]
+
 for mode in ("reflect", "wrap", "constant", "nearest"):
     for interp in ("bilinear", "nearest"):
         cfg = {"fill_mode": mode, "interpolation": interp, "fill_value": 0.25}
@@ -126,6 +164,7 @@ for mode in ("reflect", "wrap", "constant", "nearest"):
             (f"rotation_{mode}_{interp}", "RandomRotation", {"factor": 0.5, **cfg}, (3, 7, 5, 2), 1, rotation_t, ([23.7, -131.2, 77.3],)),
             (f"zoom_{mode}_{interp}", "RandomZoom", {"height_factor": 0.9, "width_factor": 0.9, **cfg}, (3, 6, 7, 2), 1, zoom_t, ([0.7, 1.35, 1.93], [1.2, 0.55, 1.81])),
             (f"translation_{mode}_{interp}", "RandomTranslation", {"height_factor": 1.0, "width_factor": 1.0, **cfg}, (3, 6, 7, 2), 1, translation_t, ([[2.6, -1.3], [-3.4, 4.2], [-9.7, 13.1]],)),
+            (f"shear_{mode}_{interp}", "RandomShear", {"x_factor": 1.0, "y_factor": (0.2, 0.8), **cfg}, (3, 6, 7, 2), 1, shear_t, ([[0.37, -0.62], [-0.85, 0.23], [0.11, 0.74]],)),
         ]
 CASES += [
     ("rotation_channels_first", "RandomRotation", {"factor": 0.2, "data_format": "channels_first"}, (2, 2, 6, 5), 1, rotation_t, ([-33.3, 61.0],)),
@@ -185,6 +224,12 @@ def model_fixture():
         L.RandomTranslation(0.1, 0.1),
         L.RandomContrast(0.3, value_range=(0, 1)),
         L.RandomBrightness(0.1, value_range=(0, 1)),
+        L.RandomShear(0.2, 0.2),
+        L.RandomGrayscale(0.2),
+        L.RandomInvert(0.2, value_range=(0, 1)),
+        L.RandomColorDegeneration(0.3, value_range=(0, 1)),
+        L.RandomPosterization((4, 8), value_range=(0, 1)),
+        L.Solarization(0.1, 0.9, value_range=(0, 1)),
         L.RandomCrop(6, 6, seed=1),
         L.Conv2D(4, 3, activation="relu"),
         L.GlobalAveragePooling2D(),
