@@ -23,7 +23,7 @@ var allowedImports = map[string][]string{
 	"cmd/kerasrun":        {"", "serve"},
 	"serve":               {"", "serve/inferencepb"},
 	"serve/inferencepb":   {},
-	"":                    {"saving", "train", "layers", "runtime", "runtime/kernels", "kerasjson", "h5", "internal/npy", "internal/atomicfile"},
+	"":                    {"saving", "train", "layers", "runtime", "runtime/kernels", "kerasjson", "h5", "internal/npy", "internal/atomicfile", "internal/summary"},
 	"saving":              {"saving/legacyh5", "h5", "kerasjson", "layers", "train", "runtime", "internal/atomicfile"},
 	"saving/legacyh5":     {"h5", "kerasjson", "layers", "train", "runtime"},
 	"train":               {"layers", "runtime", "kerasjson"},
@@ -34,11 +34,12 @@ var allowedImports = map[string][]string{
 	"h5":                  {},
 	"internal/npy":        {"internal/atomicfile"},
 	"internal/atomicfile": {},
+	"internal/summary":    {},
 }
 
 // stdlibOnly lists the packages that may import nothing outside the
 // standard library.
-var stdlibOnly = map[string]bool{"h5": true, "kerasjson": true, "internal/npy": true, "internal/atomicfile": true, "runtime": true}
+var stdlibOnly = map[string]bool{"h5": true, "kerasjson": true, "internal/npy": true, "internal/atomicfile": true, "internal/summary": true, "runtime": true}
 
 // TestImportGraph checks every non-test Go file of the packages above.
 func TestImportGraph(t *testing.T) {

@@ -22,6 +22,10 @@ type LoadOptions struct {
 	WeightsSize   int64
 	// Logger takes the warnings (never nil).
 	Logger *slog.Logger
+	// ArchitectureOnly builds a model JSON given no weights file from its
+	// configuration alone, its weights left unloaded: for describing the
+	// model (summary, plot), never for running it.
+	ArchitectureOnly bool
 }
 
 // Load reads a model file or .keras directory of any format, detected
@@ -178,6 +182,9 @@ func loadJSON(data []byte, path string, o *LoadOptions) (*Model, error) {
 		if err := loadWeightsH5(f, path+" weights", m); err != nil {
 			return nil, err
 		}
+		return m, nil
+	}
+	if o.Weights == "" && o.ArchitectureOnly {
 		return m, nil
 	}
 	if o.Weights == "" {

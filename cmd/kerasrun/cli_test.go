@@ -48,7 +48,7 @@ func runMain(t *testing.T, args ...string) (string, string, int) {
 // and flags to stdout and exit 0, for every command.
 func TestHelpExitsZero(t *testing.T) {
 	flags := map[string][]string{
-		"predict": {"-o", "-weights"}, "summary": {"-weights"}, "evaluate": {"-batch-size", "-json", "-weights"},
+		"predict": {"-o", "-weights"}, "summary": {"-weights", "-expand-nested", "-show-trainable", "-line-length"}, "evaluate": {"-batch-size", "-json", "-weights"},
 		"inspect": {"-model", "-weights"}, "convert": {"-weights"},
 		"fit": {"-x", "-y", "-epochs", "-batch-size", "-verbose", "-o"}, "serve": {"-http", "-grpc", "-batching"},
 	}

@@ -115,23 +115,6 @@ func predict(args []string, stdout io.Writer) error {
 	return kerasrun.WriteNPY(*out, ys[0])
 }
 
-func summary(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
-	weights := fs.String("weights", "", "weights file for a model JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("summary: need exactly one MODEL")
-	}
-	m, err := loadModel(pos[0], *weights)
-	if err != nil {
-		return err
-	}
-	return m.Summary(stdout)
-}
-
 func evaluate(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	weights := fs.String("weights", "", "weights file for a model JSON")

@@ -1,7 +1,7 @@
 // Command kerasrun runs Keras models from the command line.
 //
 //	kerasrun predict MODEL INPUT [INPUT2 ...] [-o OUT.npy|.npz|.json|.csv] [--weights W]
-//	kerasrun summary MODEL [--weights W]
+//	kerasrun summary MODEL [--weights W] [--expand-nested] [--show-trainable] [--line-length N]
 //	kerasrun evaluate MODEL X [X2 ...] Y [Y2 ...] [--weights W] [--batch-size N] [--json]
 //	kerasrun inspect FILE
 //	kerasrun inspect --model MODEL [--weights W]
@@ -45,7 +45,8 @@ func init() {
 		{"predict", "predict MODEL INPUT [INPUT2 ...] [-o OUT.npy|OUT.npz|OUT.json|OUT.csv] [--weights W]",
 			"the model's outputs: JSON keyed by output name on stdout, or -o by extension",
 			"kerasrun predict testdata/mlp_relu/model_k3.keras testdata/mlp_relu/x.npy -o pred.npy", predict},
-		{"summary", "summary MODEL [--weights W]", "the layers, output shapes and parameter counts",
+		{"summary", "summary MODEL [--weights W] [--expand-nested] [--show-trainable] [--line-length N]",
+			"Keras 3's model.summary(): layers, output shapes, connections, parameter counts and sizes",
 			"kerasrun summary testdata/cifar_cnn/model_k3.keras", summary},
 		{"evaluate", "evaluate MODEL X [X2 ...] Y [Y2 ...] [--weights W] [--batch-size N] [--json]",
 			"the compiled loss and metrics on X and Y",

@@ -85,16 +85,43 @@ func TestPredictWritesNPYAndNPZ(t *testing.T) {
 	}
 }
 
-func TestSummaryCountsParams(t *testing.T) {
-	out, err := runCLI(t, "summary", filepath.Join(testdata, "cifar_cnn", "model_k2.h5"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The count Keras recorded for this file.
-	c := readCase(t, "cifar_cnn")
-	want := "Total params: " + itoa(c.Models[0].Params.Total)
-	if !strings.Contains(out, want) {
-		t.Fatalf("summary lacks %q:\n%s", want, out)
+// TestSummaryIsKeras: `kerasrun summary` prints Keras 3's model.summary()
+// text byte for byte (testdata/summary, exported by Keras), with the
+// terminal width taken from COLUMNS as Keras takes it; a model JSON needs
+// no weights file.
+func TestSummaryIsKeras(t *testing.T) {
+	for _, c := range []struct {
+		text    string
+		columns string
+		args    []string
+	}{
+		{"testdata__cifar_cnn__model_k3.keras.txt", "200", []string{"cifar_cnn/model_k3.keras"}},
+		{"testdata__cifar_cnn__model_k3.keras_cols70.txt", "70", []string{"cifar_cnn/model_k3.keras"}},
+		{"testdata__cifar_cnn__model_k3.keras_cols70_w100.txt", "70", []string{"cifar_cnn/model_k3.keras", "--line-length", "100"}},
+		{"testdata__func_two_io__model_k3.json.txt", "200", []string{"func_two_io/model_k3.json"}},
+		{"testdata__func_two_io__model_k3.json.txt", "200", []string{"func_two_io/model_k3.json", "--weights", "func_two_io/model_k3.weights.h5"}},
+		{"testdata__summary__models__shared_nested_mixed.keras_trainable.txt", "200", []string{"summary/models/shared_nested_mixed.keras", "--expand-nested", "--show-trainable"}},
+		{"testdata__func_in_seq__model_k3.keras_w64.txt", "200", []string{"func_in_seq/model_k3.keras", "--line-length", "64"}},
+	} {
+		t.Setenv("COLUMNS", c.columns)
+		args := []string{"summary"}
+		for i, a := range c.args {
+			if i == 0 || c.args[i-1] == "--weights" {
+				a = filepath.Join(testdata, a)
+			}
+			args = append(args, a)
+		}
+		out, err := runCLI(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		want, err := os.ReadFile(filepath.Join(testdata, "summary", c.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out != string(want) {
+			t.Errorf("%v: got\n%s\nwant (Keras)\n%s", args, out, want)
+		}
 	}
 }
 
