@@ -74,6 +74,7 @@ fixtures:
 	$(PY) compat/python/export_sharded.py
 	$(PY) compat/python/export_optimizer_tolerance.py
 	$(PY) compat/python/export_fixed_batch.py
+	$(PY) compat/python/export_inputs.py
 	$(PY) compat/python/export_stateful.py
 	$(PY) compat/python/export_quirks.py
 	$(PY) compat/python/export_keras2_layer_args.py kerasjson/keras2_layers.json

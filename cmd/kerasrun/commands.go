@@ -36,6 +36,9 @@ func readArrays(m *kerasrun.Model, slots []slot, args []string, stream bool) ([]
 	if err != nil {
 		return nil, err
 	}
+	if err := loadImages(m, slots, vs); err != nil {
+		return nil, err
+	}
 	return vs, checkInputShapes(slots, vs)
 }
 

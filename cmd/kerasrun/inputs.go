@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -15,19 +16,27 @@ import (
 
 // inputsHelp is the part of predict's, evaluate's and fit's help that says
 // how arrays are given and matched.
-const inputsHelp = `An array is a .npy or an .npz (its arrays matched by name; np.savez's arr_0,
-arr_1, ... by position); - reads a .npy from stdin. NAME=FILE gives the array of
-the input (or, for targets, the output) NAME, in any order; arrays without a name
-fill the remaining inputs, then outputs, in the model's own order: the order
-kerasrun inspect --model lists them.`
+const inputsHelp = `An array is a .npy, an .npz (its arrays matched by name; np.savez's arr_0,
+arr_1, ... by position), an image (.png, .jpg, .gif, .bmp, .tif, .webp) or a
+folder or glob of images (one batch, in name order), converted as Keras's
+load_img + img_to_array (size, color mode and channels from the model's input;
+nearest resizing; values 0..255, not rescaled); - reads a .npy from stdin.
+NAME=FILE gives the array of the input (or, for targets, the output) NAME, in
+any order; arrays without a name fill the remaining inputs, then outputs, in the
+model's own order: the order kerasrun inspect --model lists them.`
 
 // value is one array an argument gave.
 type value struct {
 	name string // the input or output it names; "" for positional
 	from string // the argument it came from, for messages
-	// t holds the array, or rows streams a .npy (t == nil) batch by batch.
-	t    *kerasrun.Tensor
-	rows string
+	// positional says an unnamed argument took the slot of its name.
+	positional bool
+	// t holds the array, or rows streams a .npy (t == nil) batch by
+	// batch, or images lists image files that become one batch once the
+	// input they go to is known (loadImages).
+	t      *kerasrun.Tensor
+	rows   string
+	images []string
 }
 
 func (v *value) shape() ([]int, error) {
@@ -243,7 +252,7 @@ func assign(slots []slot, vs []value) ([]value, error) {
 			return nil, fmt.Errorf("no array for %s (the model's %s, in order: %s)", strings.Join(missing, ", "), kindsOf(slots), describeSlots(slots))
 		}
 		out[i], filled[i] = positional[j], true
-		out[i].name = slots[i].name
+		out[i].name, out[i].positional = slots[i].name, true
 		j++
 	}
 	if j < len(positional) {
@@ -305,10 +314,31 @@ func checkInputShapes(slots []slot, vs []value) error {
 			ok = s.shape[k] < 0 || s.shape[k] == shape[k]
 		}
 		if !ok {
-			return fmt.Errorf("input %q: %s has shape %s, the model takes %s", s.name, vs[i].from, shapeString(shape), shapeString(s.shape))
+			return fmt.Errorf("input %q: %s has shape %s, the model takes %s%s", s.name, vs[i].from, shapeString(shape), shapeString(s.shape), positionalHint(slots, vs[i]))
 		}
 	}
 	return nil
+}
+
+// positionalHint says, for an array placed by position, how unnamed
+// arrays are placed, and suggests NAME=FILE by the file's own name when
+// it is another input's.
+func positionalHint(slots []slot, v value) string {
+	if !v.positional {
+		return ""
+	}
+	var names []string
+	for _, s := range slots {
+		if s.kind == "input" {
+			names = append(names, s.name)
+		}
+	}
+	hint := fmt.Sprintf(" (arrays without a name fill the inputs in the model's order, %s; NAME=FILE chooses the input", strings.Join(names, ", "))
+	base := strings.TrimSuffix(filepath.Base(v.from), filepath.Ext(v.from))
+	if slices.Contains(names, base) && base != v.name {
+		hint += fmt.Sprintf(": %s=%s", base, v.from)
+	}
+	return hint + ")"
 }
 
 func tensors(vs []value) ([]*kerasrun.Tensor, error) {
@@ -332,11 +362,83 @@ func (r *reader) readStdin() ([]value, error) {
 	return []value{{from: "-", t: t}}, nil
 }
 
-// readOther reads a FILE that is not .npy or .npz by its name.
+// imageExts are the image files a folder or glob gives.
+var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
+
+func isImage(name string) bool {
+	for _, e := range imageExts {
+		if hasSuffixFold(name, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// readOther reads a FILE that is not .npy or .npz: an image, a folder or
+// glob of images, or (by content) a .npy under another name.
 func (r *reader) readOther(file string) ([]value, error) {
+	if st, err := os.Stat(file); err == nil && st.IsDir() {
+		entries, err := os.ReadDir(file)
+		if err != nil {
+			return nil, err
+		}
+		var paths []string
+		for _, e := range entries {
+			if !e.IsDir() && isImage(e.Name()) {
+				paths = append(paths, filepath.Join(file, e.Name()))
+			}
+		}
+		if len(paths) == 0 {
+			return nil, fmt.Errorf("%s: the folder holds no image (%s)", file, strings.Join(imageExts, ", "))
+		}
+		return []value{{from: file, images: paths}}, nil
+	}
+	if _, err := os.Stat(file); err != nil && strings.ContainsAny(file, "*?[") {
+		paths, err := filepath.Glob(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", file, err)
+		}
+		var images []string
+		for _, p := range paths {
+			if isImage(p) {
+				images = append(images, p)
+			}
+		}
+		if len(images) == 0 {
+			return nil, fmt.Errorf("%s: matches no image (%s)", file, strings.Join(imageExts, ", "))
+		}
+		return []value{{from: file, images: images}}, nil
+	}
+	if isImage(file) {
+		return []value{{from: file, images: []string{file}}}, nil
+	}
 	t, err := kerasrun.ReadNPY(file)
 	if err != nil {
 		return nil, err
 	}
 	return []value{{from: file, t: t}}, nil
+}
+
+// loadImages turns image values into batches for the inputs they were
+// assigned to, converted as load_img + img_to_array do for that input
+// (kerasrun.Model.ImageOptions).
+func loadImages(m *kerasrun.Model, slots []slot, vs []value) error {
+	for i := range vs {
+		if vs[i].images == nil {
+			continue
+		}
+		if slots[i].kind != "input" {
+			return fmt.Errorf("%s: an image cannot be the target of output %q", vs[i].from, slots[i].name)
+		}
+		opts, err := m.ImageOptions(slots[i].name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", vs[i].from, err)
+		}
+		t, err := kerasrun.LoadImages(vs[i].images, opts)
+		if err != nil {
+			return err
+		}
+		vs[i].t, vs[i].images = t, nil
+	}
+	return nil
 }

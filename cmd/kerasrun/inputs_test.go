@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -166,5 +168,91 @@ func TestSwappedTargets(t *testing.T) {
 	}
 	if _, err := runCLI(t, "fit", model, "--x", "in_b="+x1, "--x", "in_a="+x0, "--y", "out_cls="+y1+",out_reg="+y0, "--verbose", "0", "-o", filepath.Join(tmp, "m.keras")); err != nil {
 		t.Errorf("fit with named --x and --y: %v", err)
+	}
+}
+
+var inputsDir = filepath.Join(testdata, "inputs")
+
+// inputsImages are testdata/inputs/images in name order, as
+// compat/python/export_inputs.py predicted them.
+func inputsImages(t *testing.T) []string {
+	t.Helper()
+	var c struct{ Images []string }
+	raw, err := os.ReadFile(filepath.Join(inputsDir, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Images
+}
+
+// TestImageInputs replays "kerasrun predict img.keras cat.png says not a
+// .npy file": a PNG, a BMP, a folder and a glob of images give Keras's
+// predictions of the same files through load_img + img_to_array (the
+// model's input gives the size, 8x8, and the color mode); JPEG rows are
+// held to the widened tolerance of the root package's image tests.
+func TestImageInputs(t *testing.T) {
+	model := filepath.Join(inputsDir, "model_rgb.keras")
+	pred, err := kerasrun.ReadNPY(filepath.Join(inputsDir, "pred_rgb.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := inputsImages(t)
+	rows := func(names ...string) *kerasrun.Tensor {
+		w := &kerasrun.Tensor{Shape: []int{len(names), pred.Shape[1]}}
+		for _, n := range names {
+			i := slices.Index(images, n)
+			if i < 0 {
+				t.Fatalf("%s is not among the fixture's images", n)
+			}
+			w.Data = append(w.Data, pred.Data[i*pred.Shape[1]:(i+1)*pred.Shape[1]]...)
+		}
+		return w
+	}
+	var pngs []string
+	for _, n := range images {
+		if strings.HasSuffix(n, ".png") {
+			pngs = append(pngs, n)
+		}
+	}
+	for _, c := range []struct {
+		arg  string
+		want *kerasrun.Tensor
+	}{
+		{filepath.Join(inputsDir, "images", "rgb.png"), rows("rgb.png")},
+		{"input_layer=" + filepath.Join(inputsDir, "images", "rgb.bmp"), rows("rgb.bmp")},
+		{filepath.Join(inputsDir, "images", "*.png"), rows(pngs...)},
+	} {
+		out, err := runCLI(t, "predict", model, c.arg)
+		if err != nil {
+			t.Errorf("%s: %v", c.arg, err)
+			continue
+		}
+		checkPredictJSON(t, c.arg, out, map[string]*kerasrun.Tensor{"dense": c.want})
+	}
+	// The folder: every image, JPEGs included, in name order.
+	out, err := runCLI(t, "predict", model, filepath.Join(inputsDir, "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string][][]float32
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got["dense"]) != len(images) {
+		t.Fatalf("folder: %v\n%s", err, out)
+	}
+	for i, row := range got["dense"] {
+		atol := float32(1e-5)
+		if strings.HasSuffix(images[i], ".jpg") {
+			atol = 2e-3
+		}
+		for j, v := range row {
+			if w := pred.Data[i*pred.Shape[1]+j]; abs(v-w) > atol+1e-4*abs(w) {
+				t.Errorf("folder: %s [%d] = %v, Keras %v", images[i], j, v, w)
+			}
+		}
+	}
+	if _, err := runCLI(t, "predict", filepath.Join(inputsDir, "model_tab.keras"), "category="+filepath.Join(inputsDir, "images", "rgb.png"), filepath.Join(inputsDir, "numeric.npy")); err == nil || !strings.Contains(err.Error(), `input "category" has shape (None, 1)`) {
+		t.Errorf("an image for a tabular input: %v", err)
 	}
 }
