@@ -183,6 +183,13 @@ var activations = map[string]*activation{
 }
 
 func init() {
+	// silu and hard_silu compute on the float32 kernels, as Keras's
+	// float32 formulas do; their derivatives (from x) stay as above.
+	for name, f := range map[string]func(dst, x []float32){"silu": kernels.Silu, "hard_silu": kernels.HardSilu} {
+		a := *activations[name]
+		a.forward = func(x, y []float32, _ int) { f(y, x) }
+		activations[name] = &a
+	}
 	activations["swish"] = activations["silu"]
 	activations["hard_swish"] = activations["hard_silu"]
 	// The commonest activations run on the vectorized float32 kernels

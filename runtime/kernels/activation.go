@@ -26,7 +26,7 @@ func checkUnary(fn string, dst, x []float32) {
 type unaryAsm func(dst, x *float32, n int)
 
 // The AVX-512 activation loops, set by the amd64 start-up code.
-var expAsm, sigmoidAsm, tanhAsm, geluTanhAsm, reluAsm unaryAsm
+var expAsm, sigmoidAsm, siluAsm, hardSiluAsm, tanhAsm, geluTanhAsm, reluAsm unaryAsm
 
 // clampAsm is the AVX-512 loop of ClampTo, set by the amd64 start-up code.
 var clampAsm func(dst, x *float32, n int, lo, hi float32)
@@ -149,6 +149,32 @@ func sigmoidf(x float32) float32 {
 		return e / (1 + e)
 	}
 	return 1 / (1 + expf(-x))
+}
+
+// Silu writes x[i]/(1+e**-x[i]) (x times its sigmoid: silu, swish) to
+// dst[i].
+func Silu(dst, x []float32) {
+	checkUnary("Silu", dst, x)
+	if runAsm(siluAsm, dst, x) {
+		return
+	}
+	for i := range dst {
+		v := x[i]
+		dst[i] = v * sigmoidf(v)
+	}
+}
+
+// HardSilu writes x[i]*(min(max(x[i]+3, 0), 6)/6) (hard_silu, hard_swish)
+// to dst[i], rounding as Keras's float32 formula does.
+func HardSilu(dst, x []float32) {
+	checkUnary("HardSilu", dst, x)
+	if runAsm(hardSiluAsm, dst, x) {
+		return
+	}
+	for i := range dst {
+		v := x[i]
+		dst[i] = v * (min(max(v+3, 0), 6) / 6)
+	}
 }
 
 // Relu writes max(x[i], 0) to dst[i] (NaN stays NaN).

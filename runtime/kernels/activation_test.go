@@ -44,6 +44,8 @@ func testActivations(t *testing.T) {
 		{"Exp", Exp, math.Exp, 2, 0},
 		{"Tanh", Tanh, math.Tanh, 3, 0},
 		{"Sigmoid", Sigmoid, func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }, 3, 0},
+		{"Silu", Silu, func(v float64) float64 { return v / (1 + math.Exp(-v)) }, 4, 1e-37}, // x*sigmoid(x) is subnormal below x = -87
+		{"HardSilu", HardSilu, func(v float64) float64 { return v * math.Min(math.Max(v+3, 0), 6) / 6 }, 2, 0},
 		{"Relu", Relu, func(v float64) float64 { return math.Max(v, 0) }, 0, 0},
 		{"Relu6", func(dst, x []float32) { ClampTo(dst, x, Clamp{0, 6}) }, func(v float64) float64 { return math.Min(math.Max(v, 0), 6) }, 0, 0},
 		{"Clamp", func(dst, x []float32) { ClampTo(dst, x, Clamp{-2.5, 40}) }, func(v float64) float64 { return math.Min(math.Max(v, -2.5), 40) }, 0, 0},

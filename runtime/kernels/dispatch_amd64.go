@@ -32,6 +32,7 @@ func init() {
 		expAsm, sigmoidAsm, tanhAsm, geluTanhAsm, reluAsm = exp512, sigmoid512, tanh512, geluTanh512, relu512
 		maxPoolAsm = maxPool512
 		clampAsm = clamp512
+		siluAsm, hardSiluAsm = silu512, hardSilu512
 	}
 }
 

@@ -4034,7 +4034,9 @@ DATA actc<>+76(SB)/4, $0xbeaaaa99 // t4 = -0.3333328
 DATA actc<>+80(SB)/4, $0x3f200000 // tsmall = 0.625
 DATA actc<>+84(SB)/4, $0x3d372713 // gelu = 0.044715
 DATA actc<>+88(SB)/4, $0x3f4c422a // sqrt2pi = 0.7978846
-GLOBL actc<>(SB), RODATA|NOPTR, $92
+DATA actc<>+92(SB)/4, $0x40400000 // three = 3
+DATA actc<>+96(SB)/4, $0x40c00000 // six = 6
+GLOBL actc<>(SB), RODATA|NOPTR, $100
 
 // func exp512(dst, x *float32, n int)
 TEXT ·exp512(SB), NOSPLIT, $0-24
@@ -4160,6 +4162,108 @@ sigmoid512_full:
 	SUBQ $16, CX
 	JGT sigmoid512_loop
 sigmoid512_done:
+	VZEROUPPER
+	RET
+
+// func silu512(dst, x *float32, n int)
+TEXT ·silu512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+silu512_loop:
+	TESTQ CX, CX
+	JEQ silu512_done
+	MOVQ $-1, AX
+	CMPQ CX, $16
+	JGE silu512_full
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+silu512_full:
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z10
+	VPORD Z0, Z10, Z8
+	VBROADCASTSS actc<>+0(SB), Z2
+	VMAXPS Z8, Z2, Z2
+	VBROADCASTSS actc<>+4(SB), Z3
+	VMINPS Z2, Z3, Z2
+	VBROADCASTSS actc<>+12(SB), Z3
+	VFMADD231PS.BCST actc<>+8(SB), Z2, Z3
+	VRNDSCALEPS $9, Z3, Z3
+	VFNMADD231PS.BCST actc<>+16(SB), Z3, Z2
+	VFNMADD231PS.BCST actc<>+20(SB), Z3, Z2
+	VBROADCASTSS actc<>+24(SB), Z4
+	VFMADD213PS.BCST actc<>+28(SB), Z2, Z4
+	VFMADD213PS.BCST actc<>+32(SB), Z2, Z4
+	VFMADD213PS.BCST actc<>+36(SB), Z2, Z4
+	VFMADD213PS.BCST actc<>+40(SB), Z2, Z4
+	VFMADD213PS.BCST actc<>+44(SB), Z2, Z4
+	VMULPS Z2, Z2, Z5
+	VFMADD213PS Z2, Z5, Z4
+	VADDPS.BCST actc<>+48(SB), Z4, Z4
+	VCVTPS2DQ Z3, Z5
+	VPSRAD $1, Z5, Z6
+	VPSUBD Z6, Z5, Z7
+	MOVL $127, AX
+	VPBROADCASTD AX, Z5
+	VPADDD Z5, Z6, Z6
+	VPADDD Z5, Z7, Z7
+	VPSLLD $23, Z6, Z6
+	VPSLLD $23, Z7, Z7
+	VMULPS Z6, Z4, Z4
+	VMULPS Z7, Z4, Z9
+	VCMPPS.BCST $0x1e, actc<>+4(SB), Z8, K3
+	VBROADCASTSS actc<>+56(SB), K3, Z9
+	VCMPPS.BCST $0x11, actc<>+0(SB), Z8, K4
+	VPXORD Z9, Z9, K4, Z9
+	VADDPS.BCST actc<>+48(SB), Z9, Z11
+	VBROADCASTSS actc<>+48(SB), Z1
+	VDIVPS Z11, Z1, Z1
+	VXORPS Z12, Z12, Z12
+	VCMPPS $0x11, Z12, Z0, K2
+	VDIVPS Z11, Z9, K2, Z1
+	VMULPS Z0, Z1, Z1
+	VMOVUPS Z1, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT silu512_loop
+silu512_done:
+	VZEROUPPER
+	RET
+
+// func hardSilu512(dst, x *float32, n int)
+TEXT ·hardSilu512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+hardSilu512_loop:
+	TESTQ CX, CX
+	JEQ hardSilu512_done
+	MOVQ $-1, AX
+	CMPQ CX, $16
+	JGE hardSilu512_full
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+hardSilu512_full:
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VADDPS.BCST actc<>+92(SB), Z0, Z1
+	VXORPS Z2, Z2, Z2
+	VMAXPS Z1, Z2, Z1
+	VBROADCASTSS actc<>+96(SB), Z3
+	VMINPS Z1, Z3, Z1
+	VDIVPS Z3, Z1, Z1
+	VMULPS Z0, Z1, Z1
+	VMOVUPS Z1, K1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT hardSilu512_loop
+hardSilu512_done:
 	VZEROUPPER
 	RET
 

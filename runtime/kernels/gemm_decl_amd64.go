@@ -128,6 +128,16 @@ func exp512(dst, x *float32, n int)
 //go:noescape
 func sigmoid512(dst, x *float32, n int)
 
+// silu512 writes f(x[i]) to dst[i] for i < n (AVX-512F).
+//
+//go:noescape
+func silu512(dst, x *float32, n int)
+
+// hardSilu512 writes f(x[i]) to dst[i] for i < n (AVX-512F).
+//
+//go:noescape
+func hardSilu512(dst, x *float32, n int)
+
 // tanh512 writes f(x[i]) to dst[i] for i < n (AVX-512F).
 //
 //go:noescape

@@ -20,7 +20,7 @@ var actConsts = []struct {
 	{"one", 1}, {"two", 2}, {"inf", float32(math.Inf(1))},
 	{"t0", -5.70498872745e-3}, {"t1", 2.06390887954e-2}, {"t2", -5.37397155531e-2},
 	{"t3", 1.33314422036e-1}, {"t4", -3.33332819422e-1}, {"tsmall", 0.625},
-	{"gelu", 0.044715}, {"sqrt2pi", 0.7978845608028654},
+	{"gelu", 0.044715}, {"sqrt2pi", 0.7978845608028654}, {"three", 3}, {"six", 6},
 }
 
 // c returns the broadcast memory operand of constant name.
@@ -146,21 +146,38 @@ func (g *gen) tanh512(x int) {
 	g.p("\tVMOVAPS Z4, K2, Z1")
 }
 
+// sigmoid512 writes sigmoid(Z0) to Z1 using Z2..Z12, K2..K4.
+func (g *gen) sigmoid512() {
+	// e = exp(-|x|); x >= 0: 1/(1+e); x < 0: e/(1+e).
+	g.p("\tMOVL $0x80000000, AX")
+	g.p("\tVPBROADCASTD AX, Z10")
+	g.p("\tVPORD Z0, Z10, Z8") // -|x|
+	g.exp512(8, 9)
+	g.p("\tVADDPS.BCST %s, Z9, Z11", c("one"))
+	g.p("\tVBROADCASTSS %s, Z1", c("one"))
+	g.p("\tVDIVPS Z11, Z1, Z1")
+	g.p("\tVXORPS Z12, Z12, Z12")
+	g.p("\tVCMPPS $0x11, Z12, Z0, K2") // x < 0
+	g.p("\tVDIVPS Z11, Z9, K2, Z1")
+}
+
 func (g *gen) activations() {
 	g.actTable()
 	g.actLoop("exp512", func() { g.exp512(0, 1) })
-	g.actLoop("sigmoid512", func() {
-		// e = exp(-|x|); x >= 0: 1/(1+e); x < 0: e/(1+e).
-		g.p("\tMOVL $0x80000000, AX")
-		g.p("\tVPBROADCASTD AX, Z10")
-		g.p("\tVPORD Z0, Z10, Z8") // -|x|
-		g.exp512(8, 9)
-		g.p("\tVADDPS.BCST %s, Z9, Z11", c("one"))
-		g.p("\tVBROADCASTSS %s, Z1", c("one"))
-		g.p("\tVDIVPS Z11, Z1, Z1")
-		g.p("\tVXORPS Z12, Z12, Z12")
-		g.p("\tVCMPPS $0x11, Z12, Z0, K2") // x < 0
-		g.p("\tVDIVPS Z11, Z9, K2, Z1")
+	g.actLoop("sigmoid512", g.sigmoid512)
+	g.actLoop("silu512", func() {
+		g.sigmoid512()
+		g.p("\tVMULPS Z0, Z1, Z1") // x*sigmoid(x)
+	})
+	g.actLoop("hardSilu512", func() {
+		// x * (min(max(x+3, 0), 6) / 6), in Keras's order.
+		g.p("\tVADDPS.BCST %s, Z0, Z1", c("three"))
+		g.p("\tVXORPS Z2, Z2, Z2")
+		g.p("\tVMAXPS Z1, Z2, Z1") // NaN passes (second source)
+		g.p("\tVBROADCASTSS %s, Z3", c("six"))
+		g.p("\tVMINPS Z1, Z3, Z1")
+		g.p("\tVDIVPS Z3, Z1, Z1")
+		g.p("\tVMULPS Z0, Z1, Z1")
 	})
 	g.actLoop("tanh512", func() { g.tanh512(0) })
 	g.actLoop("geluTanh512", func() {

@@ -88,7 +88,7 @@ func generate() (asm, decl []byte) {
 	s.maxPool512()
 	s.dwForward(true)
 	s.dwForward(false)
-	for _, f := range []string{"exp512", "sigmoid512", "tanh512", "geluTanh512", "relu512"} {
+	for _, f := range []string{"exp512", "sigmoid512", "silu512", "hardSilu512", "tanh512", "geluTanh512", "relu512"} {
 		d.p("// %s writes f(x[i]) to dst[i] for i < n (AVX-512F).", f)
 		d.p("//\n//go:noescape")
 		d.p("func %s(dst, x *float32, n int)\n", f)
