@@ -143,3 +143,15 @@ func channelAxis(a windowArgs) int {
 	}
 	return a.rank + 1
 }
+
+// withZeros returns a copy of the layer padding its input with zeros
+// first (fuse.go).
+func (l *Conv) withZeros(zeros [][2]int, channelsFirst bool) (Layer, bool) {
+	a, ok := l.zerosArgs(zeros, channelsFirst)
+	if !ok {
+		return nil, false
+	}
+	b := l.BaseConv
+	b.args = a
+	return &Conv{BaseConv: b}, true
+}

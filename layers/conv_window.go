@@ -31,6 +31,10 @@ type windowArgs struct {
 	dilation      []int
 	padding       string // "valid", "same" or "causal"
 	channelsFirst bool
+	// zeros, when set, holds (before, after) zeros added along each
+	// spatial axis ahead of padding: a ZeroPadding merged into the
+	// convolution by the inference graph (fuse.go).
+	zeros [][2]int
 }
 
 // readWindowArgs reads kernelKey (kernel_size or pool_size), strides,
@@ -151,20 +155,27 @@ func newWindow(a windowArgs, in []int) (window, error) {
 		if in[i] == 0 {
 			return w, fmt.Errorf("spatial input size %v has a zero dimension", in)
 		}
+		n := in[i] // the size the padding rules see: after the zeros
+		if a.zeros != nil {
+			n += a.zeros[i][0] + a.zeros[i][1]
+		}
 		span := a.dilation[i]*(a.kernel[i]-1) + 1
 		switch a.padding {
 		case "valid":
-			if in[i] < span {
-				return w, fmt.Errorf("input size %d is smaller than the window %d (padding valid)", in[i], span)
+			if n < span {
+				return w, fmt.Errorf("input size %d is smaller than the window %d (padding valid)", n, span)
 			}
-			w.out[d] = (in[i]-span)/a.strides[i] + 1
+			w.out[d] = (n-span)/a.strides[i] + 1
 		case "same":
-			w.out[d] = (in[i] + a.strides[i] - 1) / a.strides[i]
-			total := max((w.out[d]-1)*a.strides[i]+span-in[i], 0)
+			w.out[d] = (n + a.strides[i] - 1) / a.strides[i]
+			total := max((w.out[d]-1)*a.strides[i]+span-n, 0)
 			w.padBefore[d] = total / 2
 		case "causal":
 			w.padBefore[d] = span - 1
-			w.out[d] = (in[i]-1)/a.strides[i] + 1
+			w.out[d] = (n-1)/a.strides[i] + 1
+		}
+		if a.zeros != nil {
+			w.padBefore[d] += a.zeros[i][0]
 		}
 	}
 	return w, nil

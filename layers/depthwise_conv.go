@@ -168,3 +168,15 @@ func (l *DepthwiseConv) withWeights(kernel, bias *runtime.Variable, act *activat
 	b.Kernel, b.Bias, b.UseBias, b.Activation = kernel, bias, bias != nil, act
 	return &DepthwiseConv{BaseConv: b}
 }
+
+// withZeros returns a copy of the layer padding its input with zeros
+// first (fuse.go).
+func (l *DepthwiseConv) withZeros(zeros [][2]int, channelsFirst bool) (Layer, bool) {
+	a, ok := l.zerosArgs(zeros, channelsFirst)
+	if !ok {
+		return nil, false
+	}
+	b := l.BaseConv
+	b.args = a
+	return &DepthwiseConv{BaseConv: b}, true
+}

@@ -13,9 +13,11 @@ import (
 // in which a convolution, its BatchNormalization and its clipped
 // activation are one node:
 //
-//	Conv/DepthwiseConv (linear) -> BatchNormalization -> relu, relu6, ReLU(max_value)
+//	[ZeroPadding ->] Conv/DepthwiseConv (linear) -> BatchNormalization -> relu, relu6, ReLU(max_value)
 //
-// (either of the last two may be missing). The BatchNormalization is
+// (any but the convolution may be missing). A ZeroPadding read only by
+// the convolution becomes part of the convolution's own padding: the
+// kernels skip the zero taps instead of reading a padded copy. The BatchNormalization is
 // folded into the convolution's weights, as its inference formula
 // y = z*scale + shift allows: kernel*scale per output channel, bias*scale
 // + shift; the activation becomes the kernel's store clamp (DepthwiseConv)
@@ -38,6 +40,32 @@ type foldable interface {
 	// withWeights returns a copy of the layer computing with kernel, bias
 	// and act in place of its own.
 	withWeights(kernel, bias *runtime.Variable, act *activation) Layer
+}
+
+// zeroMergeable is a convolution that can take the zeros of a ZeroPadding
+// before it into its own padding.
+type zeroMergeable interface {
+	foldable
+	// withZeros returns a copy of the layer that first pads its input with
+	// zeros[i] = (before, after) along spatial axis i, as ZeroPadding of
+	// that data format does; false when it cannot.
+	withZeros(zeros [][2]int, channelsFirst bool) (Layer, bool)
+}
+
+// zerosArgs returns the layer's window arguments with the zeros of a
+// ZeroPadding merged in, or false when they do not apply to it.
+func (l *BaseConv) zerosArgs(zeros [][2]int, channelsFirst bool) (windowArgs, bool) {
+	a := l.args
+	if a.zeros != nil || len(zeros) != a.rank || channelsFirst != a.channelsFirst {
+		return a, false
+	}
+	for _, z := range zeros {
+		if z[0] < 0 || z[1] < 0 {
+			return a, false
+		}
+	}
+	a.zeros = append([][2]int(nil), zeros...)
+	return a, true
 }
 
 // fusedLayer is the inference node of a foldable layer with the
@@ -173,6 +201,29 @@ func inferenceGraph(g *runtime.Graph) (*runtime.Graph, error) {
 	nodes := append([]runtime.Node(nil), g.Nodes...)
 	removed := make([]bool, len(nodes))
 	fused := 0
+	// ZeroPadding -> convolution: the convolution pads by itself.
+	for i := range nodes {
+		n := &nodes[i]
+		pad, ok := n.Op.(*gatherLayer)
+		if !ok || pad.zeros == nil || len(n.In) != 1 || n.Mask != nil {
+			continue
+		}
+		j, ok := next(n)
+		if !ok || nodes[j].Mask != nil {
+			continue
+		}
+		conv, ok := nodes[j].Op.(zeroMergeable)
+		if !ok {
+			continue
+		}
+		merged, ok := conv.withZeros(pad.zeros, pad.ChannelsFirst)
+		if !ok {
+			continue
+		}
+		nodes[j] = runtime.Node{Name: n.Name + " + " + nodes[j].Name, Op: merged, In: n.In, Out: nodes[j].Out}
+		removed[i] = true
+		fused++
+	}
 	for i := range nodes {
 		n := &nodes[i]
 		src, ok := n.Op.(foldable)

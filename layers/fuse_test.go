@@ -52,6 +52,18 @@ func depthwise2D(name string, k, stride int, extra string) string {
 	return fmt.Sprintf(`{"class_name": "DepthwiseConv2D", "config": {"name": %q, "kernel_size": [%d, %d], "strides": [%d, %d], "padding": "same"%s}}`, name, k, k, stride, stride, extra)
 }
 
+func conv2DPad(name string, filters, k, stride int, padding, extra string) string {
+	return fmt.Sprintf(`{"class_name": "Conv2D", "config": {"name": %q, "filters": %d, "kernel_size": [%d, %d], "strides": [%d, %d], "padding": %q%s}}`, name, filters, k, k, stride, stride, padding, extra)
+}
+
+func depthwise2DPad(name string, k, stride int, padding, extra string) string {
+	return fmt.Sprintf(`{"class_name": "DepthwiseConv2D", "config": {"name": %q, "kernel_size": [%d, %d], "strides": [%d, %d], "padding": %q%s}}`, name, k, k, stride, stride, padding, extra)
+}
+
+func zeroPad(name string, dims int, padding, extra string) string {
+	return fmt.Sprintf(`{"class_name": "ZeroPadding%dD", "config": {"name": %q, "padding": %s%s}}`, dims, name, padding, extra)
+}
+
 func bn(name string, extra string) string {
 	return fmt.Sprintf(`{"class_name": "BatchNormalization", "config": {"name": %q, "epsilon": 0.001%s}}`, name, extra)
 }
@@ -82,6 +94,20 @@ func TestInferenceGraphFusion(t *testing.T) {
 			conv2D("c2", 3, 1, 1, ""), fmt.Sprintf(reluAct, "a2"),
 			depthwise2D("d1", 3, 2, `, "depth_multiplier": 2`), bn("b2", `, "scale": false`),
 		}, 3},
+		// ZeroPadding merged into the convolution that reads it.
+		{"zero_padding", []int{9, 8, 3}, []string{
+			zeroPad("z1", 2, "[[1, 1], [1, 1]]", ""), depthwise2DPad("d1", 3, 2, "valid", ""), bn("b1", ""), fmt.Sprintf(relu6Layer, "r1"),
+			zeroPad("z2", 2, "[[0, 1], [2, 1]]", ""), conv2DPad("c1", 5, 3, 2, "same", ""),
+			zeroPad("z3", 2, "[[1, 0], [0, 2]]", ""), conv2DPad("c2", 4, 2, 1, "valid", `, "dilation_rate": [2, 1]`), bn("b2", ""),
+		}, 3},
+		{"zero_padding_1d", []int{11, 3}, []string{
+			zeroPad("z1", 1, "[2, 3]", ""), `{"class_name": "Conv1D", "config": {"name": "c1", "filters": 4, "kernel_size": 3, "strides": 2}}`,
+		}, 1},
+		// Not merged: a channels_first ZeroPadding before a channels_last
+		// convolution, a ZeroPadding read twice.
+		{"zero_padding_unmergeable", []int{6, 6, 4}, []string{
+			zeroPad("z1", 2, "[[1, 1], [0, 0]]", `, "data_format": "channels_first"`), conv2DPad("c1", 4, 3, 1, "valid", ""),
+		}, 2},
 		// Not fused: an activation before the BatchNormalization, a
 		// BatchNormalization over another axis, a non-clamp activation.
 		{"unfusable", []int{5, 5, 4}, []string{

@@ -21,6 +21,10 @@ type gatherLayer struct {
 	axisMap func(i, n int) ([]int, error)
 	// outLen returns the output length of spatial axis i, -1 if unknown.
 	outLen func(i, n int) int
+	// zeros is ZeroPadding's (before, after) per spatial axis, nil for
+	// the other gathers: the inference graph merges it into the
+	// convolution that reads it (fuse.go).
+	zeros [][2]int
 }
 
 // spatialAxis returns the tensor axis of spatial axis i.

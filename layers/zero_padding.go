@@ -24,6 +24,7 @@ func newZeroPadding(spec *kerasjson.Layer, dims int) (Layer, error) {
 	if err != nil {
 		return nil, ShapeError(&l.Base, "%v", err)
 	}
+	l.zeros = pad
 	l.outLen = func(i, n int) int { return n + pad[i][0] + pad[i][1] }
 	l.axisMap = func(i, n int) ([]int, error) {
 		out := make([]int, n+pad[i][0]+pad[i][1])
