@@ -78,6 +78,11 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 	xl := toChannelsLast(x, cf)
 	pk := l.pack.get(l.Kernel)
 	zl := make([]float32, p.rows()*p.cout)
+	if act, ok := fusedClamp(l.Activation); ok && !ctx.Grad && !cf && p.useConvKernel() {
+		// Inference: the clamp (relu, relu6, none) in the tiles' epilogue.
+		kernels.Conv2DClamp(p.kernelParams(), xl, pk.conv2D(&p), zl, l.biasData(), act)
+		return []*runtime.Tensor{{Shape: outShape, Data: zl}}, nil, nil
+	}
 	p.forward(xl, pk, l.biasData(), zl)
 	var out *convOutput
 	if !cf && l.Activation.fromY {
@@ -123,9 +128,12 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 	return []*runtime.Tensor{out.tensor()}, back, nil
 }
 
-// foldInfo describes the layer for the inference graph's folding (fuse.go).
+// foldInfo describes the layer for the inference graph's folding
+// (fuse.go); kernels.Conv2DClamp computes a clamp for the ungrouped 1-D
+// and 2-D channels_last convolutions.
 func (l *Conv) foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear, clampInKernel bool) {
-	return l.Kernel, l.Bias, l.Filters, channelAxis(l.args), l.args.rank + 2, l.Activation == activations["linear"], false
+	inKernel := !l.args.channelsFirst && l.Groups == 1 && l.args.rank <= 2
+	return l.Kernel, l.Bias, l.Filters, channelAxis(l.args), l.args.rank + 2, l.Activation == activations["linear"], inKernel
 }
 
 // withWeights returns a copy of the layer with kernel, bias (nil: none) and

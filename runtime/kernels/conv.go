@@ -70,6 +70,12 @@ func PackConv(kh, kw, cin, cout int, w []float32) *PackedConv {
 // (convDirect); otherwise patches are packed straight into the GEMM's row
 // tiles, a cache-sized tile at a time (convA).
 func Conv2D(p ConvParams, in []float32, w *PackedConv, out []float32, bias []float32) {
+	Conv2DClamp(p, in, w, out, bias, NoClamp)
+}
+
+// Conv2DClamp is Conv2D with the activation act applied to every output
+// value as its tile is finished, while it is still in cache.
+func Conv2DClamp(p ConvParams, in []float32, w *PackedConv, out []float32, bias []float32, act Clamp) {
 	p = p.norm()
 	if w == nil || w.kh != p.KH || w.kw != p.KW || w.cin != p.InC || w.cout != p.OutC {
 		panic("kernels: Conv2D: packed kernel does not match the parameters")
@@ -86,7 +92,7 @@ func Conv2D(p ConvParams, in []float32, w *PackedConv, out []float32, bias []flo
 		return
 	}
 	if p.InC >= convDirectMinC && k*p.OutC <= convDirectMaxWeights && !(p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1) {
-		convDirect(p, in, w, out, bias, oh, ow)
+		convDirect(p, in, w, out, bias, oh, ow, act)
 		return
 	}
 	var src aSource
@@ -96,7 +102,7 @@ func Conv2D(p ConvParams, in []float32, w *PackedConv, out []float32, bias []flo
 	} else {
 		src = newConvA(p, in, oh, ow)
 	}
-	gemmSource(m, p.OutC, k, src, w.b, out, p.OutC, false, bias)
+	gemmSource(m, p.OutC, k, src, w.b, out, p.OutC, false, bias, act)
 }
 
 // convA is the virtual im2col matrix of a convolution: row i is output pixel

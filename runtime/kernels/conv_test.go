@@ -73,6 +73,19 @@ func checkConv(t *testing.T, p ConvParams, mult int, in, w, bias []float32) {
 		Conv2D(p, in, PackConv(p.KH, p.KW, p.InC, p.OutC, w), out, bias)
 	}
 	checkGuards(t, "conv", buf, pad, size)
+	if mult == 0 {
+		// The clamp applied in the tiles' epilogue is the clamp of the
+		// result, bit for bit.
+		act := Clamp{-1, 2}
+		got, gbuf := guarded(size, pad)
+		Conv2DClamp(p, in, PackConv(p.KH, p.KW, p.InC, p.OutC, w), got, bias, act)
+		checkGuards(t, "conv clamp", gbuf, pad, size)
+		for i, v := range out {
+			if c := min(max(v, act.Lo), act.Hi); math.Float32bits(got[i]) != math.Float32bits(c) {
+				t.Fatalf("%+v: Conv2DClamp out[%d] = %v, want %v", p, i, got[i], c)
+			}
+		}
+	}
 	want, mag := convRef(p, mult, in, w, bias)
 	for i := range out {
 		if !closeTo(out[i], want[i], mag[i], k) {
