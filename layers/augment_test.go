@@ -81,7 +81,8 @@ func TestAugmentationFixedTransform(t *testing.T) {
 		})
 	}
 	for _, class := range []string{"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
-		"RandomShear", "RandomGrayscale", "RandomInvert", "RandomColorDegeneration", "RandomPosterization", "Solarization"} {
+		"RandomShear", "RandomGrayscale", "RandomInvert", "RandomColorDegeneration", "RandomPosterization", "Solarization",
+		"RandomSaturation", "RandomHue", "RandomColorJitter"} {
 		if !classes[class] {
 			t.Errorf("no fixture case for %s", class)
 		}
@@ -101,9 +102,10 @@ func equalTransformations(a, b transformation) bool {
 }
 
 // checkAugmentGrad compares the backward pass of sum(out*probe) with
-// central differences at a few input elements. The transforms are
-// piecewise linear in the input, so the step stays within one piece
-// except at a clip boundary, which the comparison skips.
+// finite differences at a few input elements. The transforms are
+// piecewise smooth in the input; where the left and right differences
+// disagree, a kink (a clip, a channel becoming the maximum) lies within
+// the step and the element is skipped, but most must be checked.
 func checkAugmentGrad(t *testing.T, l *augmentation, x *runtime.Tensor, img imageShape, tr transformation, out *runtime.Tensor, back runtime.Backward) {
 	t.Helper()
 	if _, ok := l.aug.(*randomPosterization); ok {
@@ -126,8 +128,15 @@ func checkAugmentGrad(t *testing.T, l *augmentation, x *runtime.Tensor, img imag
 		}
 		return s
 	}
-	eps := float32(1e-2)
-	for range 12 {
+	var scale float32
+	for _, v := range x.Data {
+		scale = max(scale, v, -v)
+	}
+	eps := 1e-3 * scale
+	f0 := loss()
+	const samples = 16
+	checked := 0
+	for range samples {
 		i := r.IntN(len(x.Data))
 		old := x.Data[i]
 		x.Data[i] = old + eps
@@ -135,41 +144,18 @@ func checkAugmentGrad(t *testing.T, l *augmentation, x *runtime.Tensor, img imag
 		x.Data[i] = old - eps
 		down := loss()
 		x.Data[i] = old
-		num := (up - down) / float64(2*eps)
-		// A value pushed across value_range's bounds has a kink inside the step.
-		if math.Abs(num-float64(g[0].Data[i])) > 2e-2*(1+math.Abs(num)) && !nearClip(l, x, img, tr, i, eps) {
+		right, left := (up-f0)/float64(eps), (f0-down)/float64(eps)
+		if math.Abs(right-left) > 1e-2*(1+math.Abs(right)) {
+			continue
+		}
+		checked++
+		if num := (up - down) / float64(2*eps); math.Abs(num-float64(g[0].Data[i])) > 1e-2*(1+math.Abs(num)) {
 			t.Errorf("grad[%d] = %v, numeric %v", i, g[0].Data[i], num)
 		}
 	}
-}
-
-// nearClip reports whether moving x[i] by ±eps moves some output value of
-// a clipping layer across a bound.
-func nearClip(l *augmentation, x *runtime.Tensor, img imageShape, tr transformation, i int, eps float32) bool {
-	var lo, hi float32
-	switch a := l.aug.(type) {
-	case *randomContrast:
-		lo, hi = a.lo, a.hi
-	case *randomBrightness:
-		lo, hi = float32(a.lo), float32(a.hi)
-	default:
-		return false
+	if checked < samples/2 {
+		t.Errorf("only %d of %d gradient samples away from a kink", checked, samples)
 	}
-	old := x.Data[i]
-	var outs [2][]float32
-	for k, d := range []float32{eps, -eps} {
-		x.Data[i] = old + d
-		o, _, _ := l.aug.apply(&runtime.Context{Training: true}, x, img, tr)
-		outs[k] = o[0].Data
-	}
-	x.Data[i] = old
-	for j := range outs[0] {
-		a, b := outs[0][j], outs[1][j]
-		if (a == lo) != (b == lo) || (a == hi) != (b == hi) {
-			return true
-		}
-	}
-	return false
 }
 
 // checkUniform fails unless the samples look uniform on [lo, hi): all in
@@ -291,6 +277,34 @@ func TestAugmentationDraws(t *testing.T) {
 	sol := draw("Solarization", `{"addition_factor": 0.5, "threshold_factor": [0.2, 0.9]}`)
 	checkUniform(t, "Solarization addition", sol["additions"], 0, 127.5)
 	checkUniform(t, "Solarization threshold", sol["thresholds"], 0.2, 229.5)
+
+	// RandomSaturation draws f uniform in the range and returns f/(1-f).
+	var fs []float64
+	for _, v := range draw("RandomSaturation", `{"factor": 0.6}`)["factor"] {
+		fs = append(fs, v/(1+v))
+	}
+	checkUniform(t, "RandomSaturation(0.6) f", fs, -0.6, 0.6)
+	// RandomHue: half the draw, negated for half the images.
+	var hs2 []float64
+	for _, v := range draw("RandomHue", `{"factor": [0.2, 0.6]}`)["factor"] {
+		hs2 = append(hs2, 2*v)
+	}
+	var neg, pos []float64
+	for _, v := range hs2 {
+		if v < 0 {
+			neg = append(neg, -v)
+		} else {
+			pos = append(pos, v)
+		}
+	}
+	checkUniform(t, "RandomHue |2 factor| (negated)", neg, 0.2, 0.6)
+	checkUniform(t, "RandomHue 2 factor", pos, 0.2, 0.6)
+	checkFraction(t, "RandomHue negated", float64(len(neg))/n, 0.5)
+	j := draw("RandomColorJitter", `{"brightness_factor": 0.2, "hue_factor": 0.4, "value_range": [0, 1]}`)
+	if len(j) != 2 {
+		t.Errorf("RandomColorJitter with two factors drew %d parameters", len(j))
+	}
+	checkUniform(t, "RandomColorJitter brightness", j["brightness/rgb_delta"], -0.2, 0.2)
 
 	// RandomCrop: one offset per batch, uniform over the 3×5 possible ones.
 	crop := newTestLayer(t, "RandomCrop", `{"height": 4, "width": 6}`).(*augmentation).aug

@@ -194,28 +194,28 @@ func clipTo(y []float32, lo, hi float32) []bool {
 	return kept
 }
 
-// readBaseFactor reads factor as BaseImagePreprocessingLayer._set_factor
+// readBaseFactor reads a factor (key) as BaseImagePreprocessingLayer._set_factor
 // does, within the layer's bounds [lo, hi]: a number f (within the
 // bounds) gives (max(-|f|, lo), |f|); a pair is sorted and must overlap
 // the bounds. A missing factor is 0.
-func readBaseFactor(r *argReader, lo, hi float64) (lower, upper float64) {
-	v, ok, err := r.c.Floats("factor")
+func readBaseFactor(r *argReader, key string, lo, hi float64) (lower, upper float64) {
+	v, ok, err := r.c.Floats(key)
 	if err != nil {
-		r.fail("factor", err)
+		r.fail(key, err)
 		return 0, 0
 	}
 	switch {
 	case !ok:
 		return 0, 0
 	case len(v) == 1:
-		r.check(v[0] >= lo && v[0] <= hi, "factor", "want a number in [%v, %v], got %v", lo, hi, v[0])
+		r.check(v[0] >= lo && v[0] <= hi, key, "want a number in [%v, %v], got %v", lo, hi, v[0])
 		f := math.Abs(v[0])
 		return max(-f, lo), f
 	case len(v) == 2:
-		r.check(v[0] <= hi && v[1] >= lo, "factor", "want a pair overlapping [%v, %v], got %v", lo, hi, v)
+		r.check(v[0] <= hi && v[1] >= lo, key, "want a pair overlapping [%v, %v], got %v", lo, hi, v)
 		return min(v[0], v[1]), max(v[0], v[1])
 	}
-	r.check(false, "factor", "want a number or a pair, got %d numbers", len(v))
+	r.check(false, key, "want a number or a pair, got %d numbers", len(v))
 	return 0, 0
 }
 

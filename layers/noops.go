@@ -75,8 +75,7 @@ func init() {
 // implemented yet; the others have their own files (random_flip.go, ...,
 // on image_augment.go).
 var augmentationLayers = []string{
-	"RandomHue", "RandomSaturation", "RandomSharpness", "RandomColorJitter",
-	"RandomErasing", "RandomGaussianBlur", "RandomElasticTransform", "RandomPerspective",
+	"RandomSharpness", "RandomErasing", "RandomGaussianBlur", "RandomElasticTransform", "RandomPerspective",
 	"RandomHeight", "RandomWidth", "AugMix", "CutMix", "MixUp", "RandAugment",
 }
 

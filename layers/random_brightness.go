@@ -23,7 +23,7 @@ func init() {
 func newRandomBrightness(spec *kerasjson.Layer) (Layer, error) {
 	return newAugmentationLayer(spec, func(l *augmentation, r *argReader) (augmenter, error) {
 		br := &randomBrightness{}
-		br.lower, br.upper = readBaseFactor(r, -1, 1)
+		br.lower, br.upper = readBaseFactor(r, "factor", -1, 1)
 		lo, hi := readValueRange(r)
 		br.lo, br.hi = min(lo, hi), max(lo, hi)
 		return br, nil

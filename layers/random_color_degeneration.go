@@ -24,7 +24,7 @@ func init() {
 func newRandomColorDegeneration(spec *kerasjson.Layer) (Layer, error) {
 	return newAugmentationLayer(spec, func(l *augmentation, r *argReader) (augmenter, error) {
 		c := &randomColorDegeneration{}
-		c.lower, c.upper = readBaseFactor(r, -1, 1)
+		c.lower, c.upper = readBaseFactor(r, "factor", -1, 1)
 		lo, hi := readValueRange(r)
 		c.clip = []float32{float32(min(lo, hi)), float32(max(lo, hi))}
 		return c, nil

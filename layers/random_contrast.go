@@ -22,7 +22,7 @@ func init() { Register("RandomContrast", newRandomContrast, Supports{Inference: 
 func newRandomContrast(spec *kerasjson.Layer) (Layer, error) {
 	return newAugmentationLayer(spec, func(l *augmentation, r *argReader) (augmenter, error) {
 		c := &randomContrast{}
-		c.lower, c.upper = readBaseFactor(r, 0, 1)
+		c.lower, c.upper = readBaseFactor(r, "factor", 0, 1)
 		lo, hi := readValueRange(r)
 		c.lo, c.hi = float32(lo), float32(hi)
 		return c, nil

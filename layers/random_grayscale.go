@@ -15,7 +15,9 @@ type randomGrayscale struct {
 	factor float64
 }
 
-func init() { Register("RandomGrayscale", newRandomGrayscale, Supports{Inference: true, Training: true}) }
+func init() {
+	Register("RandomGrayscale", newRandomGrayscale, Supports{Inference: true, Training: true})
+}
 
 func newRandomGrayscale(spec *kerasjson.Layer) (Layer, error) {
 	return newAugmentationLayer(spec, func(l *augmentation, r *argReader) (augmenter, error) {

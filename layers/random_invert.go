@@ -22,7 +22,7 @@ func newRandomInvert(spec *kerasjson.Layer) (Layer, error) {
 	return newAugmentationLayer(spec, func(l *augmentation, r *argReader) (augmenter, error) {
 		inv := &randomInvert{}
 		if spec.Config.Has("factor") {
-			inv.lower, inv.upper = readBaseFactor(r, 0, 1)
+			inv.lower, inv.upper = readBaseFactor(r, "factor", 0, 1)
 		} else {
 			inv.lower, inv.upper = 0, 1
 		}

@@ -25,7 +25,7 @@ func init() {
 func newRandomPosterization(spec *kerasjson.Layer) (Layer, error) {
 	return newAugmentationLayer(spec, func(l *augmentation, r *argReader) (augmenter, error) {
 		p := &randomPosterization{}
-		lower, upper := readBaseFactor(r, 1, 8)
+		lower, upper := readBaseFactor(r, "factor", 1, 8)
 		p.lower, p.upper = int(lower), int(upper)
 		r.check(float64(p.lower) == lower && float64(p.upper) == upper, "factor", "want integers, got %v and %v", lower, upper)
 		lo, hi := readValueRange(r)

@@ -21,7 +21,7 @@ func init() { Register("RandomRotation", newRandomRotation, Supports{Inference: 
 func newRandomRotation(spec *kerasjson.Layer) (Layer, error) {
 	return newAugmentationLayer(spec, func(l *augmentation, r *argReader) (augmenter, error) {
 		rot := &randomRotation{warp: readImageWarp(r)}
-		rot.lower, rot.upper = readBaseFactor(r, -1, 1)
+		rot.lower, rot.upper = readBaseFactor(r, "factor", -1, 1)
 		return rot, nil
 	})
 }

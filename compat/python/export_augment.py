@@ -122,6 +122,28 @@ def solarization_t(layer, x, additions, thresholds):
     return t, {"additions": [float(v) for v in additions], "thresholds": [float(v) for v in thresholds]}
 
 
+def factor_t(layer, x, factors):
+    return {"factor": tf.constant(np.array(factors, np.float32))}, {"factor": [float(v) for v in factors]}
+
+
+class Chain(list):
+    """RandomColorJitter's transformation: (sub-layer, transformation)
+    pairs that Keras's transform_images would draw and apply in order."""
+
+
+def jitter_t(layer, x, brightness=None, contrast=None, saturation=None, hue=None):
+    chain, flat = Chain(), {}
+    for name, sub, key, shape, values in [
+            ("brightness", layer.random_brightness, "rgb_delta", (-1, 1, 1, 1), brightness),
+            ("contrast", layer.random_contrast, "contrast_factor", (-1, 1, 1, 1), contrast),
+            ("saturation", layer.random_saturation, "factor", (-1,), saturation),
+            ("hue", layer.random_hue, "factor", (-1,), hue)]:
+        if values is not None:
+            chain.append((sub, {key: tf.constant(np.array(values, np.float32).reshape(shape))}))
+            flat[name + "/" + key] = [float(v) for v in values]
+    return chain, flat
+
+
 def crop_t(layer, x, h_start, w_start):
     return (h_start, w_start), {"h_start": [float(h_start)], "w_start": [float(w_start)]}
 
@@ -157,6 +179,20 @@ CASES += [
     ("shear_channels_first", "RandomShear", {"x_factor": 0.5, "y_factor": 0.5, "data_format": "channels_first"}, (2, 2, 6, 5), 1, shear_t, ([[0.3, -0.2], [-0.45, 0.1]],)),
 ]
 
+CASES += [
+    # Saturation factors are f / (1 - f + 1e-7) of the drawn f.
+    ("saturation", "RandomSaturation", {"factor": 0.8}, (4, 4, 5, 3), 255, factor_t, ([0.25, 1.7, 0.0, 4.0],)),
+    ("saturation_unit_range", "RandomSaturation", {"factor": (0.2, 0.9), "value_range": (0, 1)}, (2, 4, 5, 3), 1, factor_t, ([0.6, 3.5],)),
+    ("saturation_channels_first", "RandomSaturation", {"factor": 0.5, "data_format": "channels_first"}, (2, 3, 4, 5), 255, factor_t, ([0.4, 1.3],)),
+    ("hue", "RandomHue", {"factor": 0.8}, (4, 4, 5, 3), 255, factor_t, ([0.15, -0.35, 0.4, -0.05],)),
+    ("hue_unit_range", "RandomHue", {"factor": (0.2, 0.9), "value_range": (0, 1)}, (2, 4, 5, 3), 1, factor_t, ([0.3, -0.45],)),
+    ("hue_channels_first", "RandomHue", {"factor": 0.5, "data_format": "channels_first"}, (2, 3, 4, 5), 255, factor_t, ([-0.2, 0.1],)),
+    ("color_jitter", "RandomColorJitter", {"brightness_factor": 0.2, "contrast_factor": 0.5, "saturation_factor": 0.5, "hue_factor": 0.3},
+     (2, 4, 5, 3), 255, jitter_t, ([20.0, -35.0], [1.3, 0.7], [0.5, 1.8], [0.1, -0.12])),
+    ("color_jitter_some", "RandomColorJitter", {"contrast_factor": 0.4, "hue_factor": 0.3, "value_range": (0, 1)},
+     (2, 4, 5, 3), 1, jitter_t, (None, [0.8, 1.25], None, [-0.07, 0.14])),
+]
+
 for mode in ("reflect", "wrap", "constant", "nearest"):
     for interp in ("bilinear", "nearest"):
         cfg = {"fill_mode": mode, "interpolation": interp, "fill_value": 0.25}
@@ -181,7 +217,12 @@ DRAWN = [
 
 
 def record(name, cls, layer, x, kt, gt, drawn=False):
-    out = layer.transform_images(tf.constant(x), kt, training=True)
+    if isinstance(kt, Chain):
+        out = tf.constant(x)
+        for sub, t in kt:
+            out = sub.transform_images(out, t, training=True)
+    else:
+        out = layer.transform_images(tf.constant(x), kt, training=True)
     inf = layer(tf.constant(x), training=False)
     case = {
         "name": name,
@@ -230,6 +271,9 @@ def model_fixture():
         L.RandomColorDegeneration(0.3, value_range=(0, 1)),
         L.RandomPosterization((4, 8), value_range=(0, 1)),
         L.Solarization(0.1, 0.9, value_range=(0, 1)),
+        L.RandomSaturation(0.3, value_range=(0, 1)),
+        L.RandomHue(0.1, value_range=(0, 1)),
+        L.RandomColorJitter((0, 1), 0.1, 0.1, 0.1, 0.1),
         L.RandomCrop(6, 6, seed=1),
         L.Conv2D(4, 3, activation="relu"),
         L.GlobalAveragePooling2D(),
