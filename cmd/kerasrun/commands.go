@@ -27,7 +27,7 @@ var stdin io.Reader = os.Stdin
 // readArrays reads the arguments as arrays and places them in slots
 // (assign); the inputs among them are checked against the model's shapes.
 func readArrays(m *kerasrun.Model, slots []slot, args []string, stream bool) ([]value, error) {
-	r := &reader{m: m, stdin: stdin, stream: stream}
+	r := &reader{m: m, slots: slots, stdin: stdin, stream: stream}
 	vs, err := r.read(args)
 	if err != nil {
 		return nil, err
@@ -39,6 +39,7 @@ func readArrays(m *kerasrun.Model, slots []slot, args []string, stream bool) ([]
 	if err := loadImages(m, slots, vs); err != nil {
 		return nil, err
 	}
+	reshapeFlat(slots, vs)
 	return vs, checkInputShapes(slots, vs)
 }
 

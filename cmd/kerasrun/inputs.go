@@ -20,10 +20,13 @@ const inputsHelp = `An array is a .npy, an .npz (its arrays matched by name; np.
 arr_1, ... by position), an image (.png, .jpg, .gif, .bmp, .tif, .webp) or a
 folder or glob of images (one batch, in name order), converted as Keras's
 load_img + img_to_array (size, color mode and channels from the model's input;
-nearest resizing; values 0..255, not rescaled); - reads a .npy from stdin.
-NAME=FILE gives the array of the input (or, for targets, the output) NAME, in
-any order; arrays without a name fill the remaining inputs, then outputs, in the
-model's own order: the order kerasrun inspect --model lists them.`
+nearest resizing; values 0..255, not rescaled), a .csv (one row per sample; a
+header column NAME or NAME_0, NAME_1, ... gives input NAME; a one-input model
+takes every column) or a .json ({"NAME": [[...]], ...} or a bare list of
+samples); - reads JSON, CSV or .npy from stdin. NAME=FILE gives the array of the
+input (or, for targets, the output) NAME, in any order; arrays without a name
+fill the remaining inputs, then outputs, in the model's own order: the order
+kerasrun inspect --model lists them.`
 
 // value is one array an argument gave.
 type value struct {
@@ -37,6 +40,9 @@ type value struct {
 	t      *kerasrun.Tensor
 	rows   string
 	images []string
+	// flat marks a table's (samples, columns), reshaped to its input's
+	// shape once that is known (reshapeFlat).
+	flat bool
 }
 
 func (v *value) shape() ([]int, error) {
@@ -73,7 +79,10 @@ func (v *value) source() (kerasrun.InputSource, func(), error) {
 
 // reader reads command-line arrays for one model.
 type reader struct {
-	m     *kerasrun.Model
+	m *kerasrun.Model
+	// slots are the arrays the command takes, whose names a CSV header
+	// or JSON keys may use.
+	slots []slot
 	stdin io.Reader
 	// stream keeps a .npy on disk (read a batch at a time) instead of
 	// reading it whole.
@@ -146,6 +155,18 @@ func (r *reader) readFile(file string) ([]value, error) {
 		return r.readStdin()
 	}
 	switch {
+	case hasSuffixFold(file, ".json"):
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		return readJSON(file, data)
+	case hasSuffixFold(file, ".csv"):
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		return r.readCSV(file, data)
 	case hasSuffixFold(file, ".npz"):
 		return readNPZFile(file)
 	case hasSuffixFold(file, ".npy"):
@@ -353,15 +374,6 @@ func tensors(vs []value) ([]*kerasrun.Tensor, error) {
 	return ts, nil
 }
 
-// readStdin reads one array from stdin: a .npy by its magic bytes.
-func (r *reader) readStdin() ([]value, error) {
-	t, err := kerasrun.ReadNPYFrom(r.stdin)
-	if err != nil {
-		return nil, fmt.Errorf("-: stdin: %w", err)
-	}
-	return []value{{from: "-", t: t}}, nil
-}
-
 // imageExts are the image files a folder or glob gives.
 var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -412,11 +424,7 @@ func (r *reader) readOther(file string) ([]value, error) {
 	if isImage(file) {
 		return []value{{from: file, images: []string{file}}}, nil
 	}
-	t, err := kerasrun.ReadNPY(file)
-	if err != nil {
-		return nil, err
-	}
-	return []value{{from: file, t: t}}, nil
+	return r.readByContent(file)
 }
 
 // loadImages turns image values into batches for the inputs they were

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -254,5 +256,153 @@ func TestImageInputs(t *testing.T) {
 	}
 	if _, err := runCLI(t, "predict", filepath.Join(inputsDir, "model_tab.keras"), "category="+filepath.Join(inputsDir, "images", "rgb.png"), filepath.Join(inputsDir, "numeric.npy")); err == nil || !strings.Contains(err.Error(), `input "category" has shape (None, 1)`) {
 		t.Errorf("an image for a tabular input: %v", err)
+	}
+}
+
+// runMainStdin is runMain with stdin.
+func runMainStdin(t *testing.T, in string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "KERASRUN_TEST_ARGS="+strings.Join(args, "\x1f"))
+	cmd.Stdin = strings.NewReader(in)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func tabWant(t *testing.T) map[string]*kerasrun.Tensor {
+	t.Helper()
+	want := map[string]*kerasrun.Tensor{}
+	for _, k := range []string{"score", "label"} {
+		w, err := kerasrun.ReadNPY(filepath.Join(inputsDir, "pred_tab_"+k+".npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[k] = w
+	}
+	return want
+}
+
+// TestCSVAndJSONInputs replays "a CSV and JSON on stdin (-) fail": the
+// tabular model with inputs {"numeric": (3,), "category": (1,)} (Keras's
+// order: category, numeric) reads a CSV whose header names them
+// (numeric_0..numeric_2, category) and {"numeric": ..., "category": ...}
+// JSON, from files and from stdin, and gives Keras's predictions.
+func TestCSVAndJSONInputs(t *testing.T) {
+	model := filepath.Join(inputsDir, "model_tab.keras")
+	want := tabWant(t)
+	for _, f := range []string{"tab.csv", "tab.json"} {
+		path := filepath.Join(inputsDir, f)
+		out, err := runCLI(t, "predict", model, path)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		checkPredictJSON(t, f, out, want)
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := runMainStdin(t, string(raw), "predict", model, "-")
+		if code != 0 {
+			t.Fatalf("%s on stdin: exit %d: %s", f, code, stderr)
+		}
+		checkPredictJSON(t, f+" on stdin", out, want)
+	}
+	// A .npy on stdin, the other input named.
+	raw, err := os.ReadFile(filepath.Join(inputsDir, "numeric.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runMainStdin(t, string(raw), "predict", model, "numeric=-", "category="+filepath.Join(inputsDir, "category.npy"))
+	if code != 0 {
+		t.Fatalf(".npy on stdin: exit %d: %s", code, stderr)
+	}
+	checkPredictJSON(t, ".npy on stdin", out, want)
+	// A CSV without a header and a bare JSON list for a one-input model.
+	seq := filepath.Join(testdata, "func_in_seq")
+	x, err := kerasrun.ReadNPY(filepath.Join(seq, "x.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var csvText, jsonText strings.Builder
+	jsonText.WriteString("[")
+	for i := 0; i < x.Shape[0]; i++ {
+		row := x.Data[i*x.Shape[1] : (i+1)*x.Shape[1]]
+		var cells []string
+		for _, v := range row {
+			cells = append(cells, strconv.FormatFloat(float64(v), 'g', -1, 32))
+		}
+		csvText.WriteString(strings.Join(cells, ",") + "\n")
+		if i > 0 {
+			jsonText.WriteString(",")
+		}
+		jsonText.WriteString("[" + strings.Join(cells, ",") + "]")
+	}
+	jsonText.WriteString("]")
+	ref, err := runCLI(t, "predict", filepath.Join(seq, "model_k3.keras"), filepath.Join(seq, "x.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, in := range map[string]string{"headerless CSV": csvText.String(), "bare JSON list": jsonText.String()} {
+		out, stderr, code := runMainStdin(t, in, "predict", filepath.Join(seq, "model_k3.keras"), "-")
+		if code != 0 || out != ref {
+			t.Errorf("%s on stdin: exit %d, stderr %q:\n%s\nwant\n%s", what, code, stderr, out, ref)
+		}
+	}
+}
+
+// TestCSVAndJSONErrors: columns and keys that name nothing, a ragged
+// JSON list and a cell that is no number are refused with what to write.
+func TestCSVAndJSONErrors(t *testing.T) {
+	model := filepath.Join(inputsDir, "model_tab.keras")
+	for _, c := range []struct{ in, want string }{
+		{"numeric_0,numeric_1,numeric_2,kind\n1,2,3,0\n", `column(s) "kind" name no input or output`},
+		{"numeric_0,numeric_2,category\n1,2,3\n", "numeric_1 (missing)"},
+		{"numeric_0,numeric_1,numeric_2,category\n1,2,x,0\n", `row 2, column "numeric_2": "x" is not a number`},
+		{`{"numeric": [[1,2,3]], "kind": [[0]]}`, `no input named "kind"`},
+		{`{"numeric": [[1,2,3],[1,2]], "category": [[0],[1]]}`, "not rectangular"},
+		{`[[1,2,3]]`, `no array for input "numeric"`},
+		{`{"numeric": [1,2,3], "category": [0]}`, `input "category": -:category has shape (1,), the model takes (None, 1)`},
+	} {
+		_, stderr, code := runMainStdin(t, c.in, "predict", model, "-")
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want %q", c.in, code, stderr, c.want)
+		}
+	}
+}
+
+// TestEvaluateFromJSONAndNamedTargets: evaluate takes its inputs from
+// JSON and its targets by output name, and gives Keras's results.
+func TestEvaluateFromJSONAndNamedTargets(t *testing.T) {
+	var c struct {
+		Tab struct{ Evaluate map[string]float64 } `json:"tab"`
+	}
+	raw, err := os.ReadFile(filepath.Join(inputsDir, "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil || len(c.Tab.Evaluate) == 0 {
+		t.Fatalf("cases.json: %v", err)
+	}
+	out, err := runCLI(t, "evaluate", filepath.Join(inputsDir, "model_tab.keras"), filepath.Join(inputsDir, "tab.json"),
+		"score="+filepath.Join(inputsDir, "y_score.npy"), "label="+filepath.Join(inputsDir, "y_label.npy"), "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]float64
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != len(c.Tab.Evaluate) {
+		t.Fatalf("got %s (%v), Keras %v", out, err, c.Tab.Evaluate)
+	}
+	for k, w := range c.Tab.Evaluate {
+		if g := got[k]; abs(float32(g-w)) > 1e-5+1e-4*abs(float32(w)) {
+			t.Errorf("%s = %v, Keras %v", k, g, w)
+		}
 	}
 }

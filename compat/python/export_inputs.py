@@ -168,9 +168,10 @@ def main():
         w = csv.writer(f)
         w.writerow(["numeric_0", "numeric_1", "numeric_2", "category"])
         for i in range(n):
-            w.writerow([repr(float(v)) for v in xn[i]] + [repr(float(xc[i, 0]))])
+            # As a user writes them: xn holds float32(round(v, 3)).
+            w.writerow([f"{v:.3f}" for v in xn[i]] + [str(int(xc[i, 0]))])
     with open(os.path.join(out, "tab.json"), "w") as f:
-        json.dump({"numeric": xn.tolist(), "category": xc.tolist()}, f)
+        json.dump({"numeric": [[round(float(v), 3) for v in r] for r in xn], "category": xc.astype(int).tolist()}, f)
         f.write("\n")
 
     meta = {
