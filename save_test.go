@@ -479,7 +479,7 @@ func hasRandomLayer(m *Model) bool {
 		case "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
 			"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
 			"RandomShear", "RandomGrayscale", "RandomInvert", "RandomColorDegeneration", "RandomPosterization", "Solarization",
-			"RandomSaturation", "RandomHue", "RandomColorJitter":
+			"RandomSaturation", "RandomHue", "RandomColorJitter", "RandomSharpness", "RandomGaussianBlur":
 			random = true
 		}
 	})

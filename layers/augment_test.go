@@ -82,7 +82,7 @@ func TestAugmentationFixedTransform(t *testing.T) {
 	}
 	for _, class := range []string{"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
 		"RandomShear", "RandomGrayscale", "RandomInvert", "RandomColorDegeneration", "RandomPosterization", "Solarization",
-		"RandomSaturation", "RandomHue", "RandomColorJitter"} {
+		"RandomSaturation", "RandomHue", "RandomColorJitter", "RandomSharpness", "RandomGaussianBlur"} {
 		if !classes[class] {
 			t.Errorf("no fixture case for %s", class)
 		}
@@ -305,6 +305,18 @@ func TestAugmentationDraws(t *testing.T) {
 		t.Errorf("RandomColorJitter with two factors drew %d parameters", len(j))
 	}
 	checkUniform(t, "RandomColorJitter brightness", j["brightness/rgb_delta"], -0.2, 0.2)
+
+	checkUniform(t, "RandomSharpness(0.7) factor", draw("RandomSharpness", `{"factor": 0.7}`)["factor"], 0, 0.7)
+	// RandomGaussianBlur: blurred with a probability uniform in [0, 0.6]
+	// (0.3 on average); one pair of sigmas per batch.
+	bl := draw("RandomGaussianBlur", `{"factor": 0.6, "sigma": [0.2, 0.9]}`)
+	checkFraction(t, "RandomGaussianBlur(0.6) applied", mean(bl["should_apply_blur"]), 0.3)
+	var sigmas []float64
+	for range 2000 {
+		s := newTestLayer(t, "RandomGaussianBlur", `{"sigma": [0.2, 0.9]}`).(*augmentation).aug.draw(r, imageShape{n: 2, h: 3, w: 3, c: 1})["blur_factor"]
+		sigmas = append(sigmas, s[0]-1e-6, s[1]-1e-6)
+	}
+	checkUniform(t, "RandomGaussianBlur sigma", sigmas, 0.2-1e-6, 0.9)
 
 	// RandomCrop: one offset per batch, uniform over the 3×5 possible ones.
 	crop := newTestLayer(t, "RandomCrop", `{"height": 4, "width": 6}`).(*augmentation).aug

@@ -75,7 +75,7 @@ func init() {
 // implemented yet; the others have their own files (random_flip.go, ...,
 // on image_augment.go).
 var augmentationLayers = []string{
-	"RandomSharpness", "RandomErasing", "RandomGaussianBlur", "RandomElasticTransform", "RandomPerspective",
+	"RandomErasing", "RandomElasticTransform", "RandomPerspective",
 	"RandomHeight", "RandomWidth", "AugMix", "CutMix", "MixUp", "RandAugment",
 }
 

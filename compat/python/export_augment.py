@@ -126,6 +126,11 @@ def factor_t(layer, x, factors):
     return {"factor": tf.constant(np.array(factors, np.float32))}, {"factor": [float(v) for v in factors]}
 
 
+def blur_t(layer, x, apply, sigma):
+    t = {"should_apply_blur": tf.constant(np.array(apply, bool)), "blur_factor": tf.constant(np.array(sigma, np.float32))}
+    return t, {"should_apply_blur": [float(v) for v in apply], "blur_factor": [float(v) for v in sigma]}
+
+
 class Chain(list):
     """RandomColorJitter's transformation: (sub-layer, transformation)
     pairs that Keras's transform_images would draw and apply in order."""
@@ -191,6 +196,14 @@ CASES += [
      (2, 4, 5, 3), 255, jitter_t, ([20.0, -35.0], [1.3, 0.7], [0.5, 1.8], [0.1, -0.12])),
     ("color_jitter_some", "RandomColorJitter", {"contrast_factor": 0.4, "hue_factor": 0.3, "value_range": (0, 1)},
      (2, 4, 5, 3), 1, jitter_t, (None, [0.8, 1.25], None, [-0.07, 0.14])),
+]
+
+CASES += [
+    ("sharpness", "RandomSharpness", {"factor": 0.9}, (3, 5, 6, 3), 255, factor_t, ([0.1, 0.85, 0.5],)),
+    ("sharpness_unit_range_channels_first", "RandomSharpness", {"factor": (0.2, 0.7), "value_range": (0, 1), "data_format": "channels_first"}, (2, 2, 5, 6), 1, factor_t, ([0.3, 0.65],)),
+    ("gaussian_blur", "RandomGaussianBlur", {}, (3, 6, 7, 2), 255, blur_t, ([True, False, True], [0.7, 0.4])),
+    ("gaussian_blur_kernel_5", "RandomGaussianBlur", {"kernel_size": 5, "sigma": 0.8, "value_range": (0, 1)}, (2, 7, 6, 3), 1, blur_t, ([True, True], [0.35, 0.9])),
+    ("gaussian_blur_channels_first", "RandomGaussianBlur", {"kernel_size": (3, 5), "data_format": "channels_first"}, (2, 2, 6, 7), 255, blur_t, ([True, False], [0.6, 0.25])),
 ]
 
 for mode in ("reflect", "wrap", "constant", "nearest"):
@@ -274,6 +287,8 @@ def model_fixture():
         L.RandomSaturation(0.3, value_range=(0, 1)),
         L.RandomHue(0.1, value_range=(0, 1)),
         L.RandomColorJitter((0, 1), 0.1, 0.1, 0.1, 0.1),
+        L.RandomSharpness(0.3, value_range=(0, 1)),
+        L.RandomGaussianBlur(0.3, sigma=0.5, value_range=(0, 1)),
         L.RandomCrop(6, 6, seed=1),
         L.Conv2D(4, 3, activation="relu"),
         L.GlobalAveragePooling2D(),
