@@ -55,10 +55,10 @@ func FormatForPath(path string) Format {
 }
 
 // Save writes m to path: a Keras 3 .keras archive, a legacy
-// full-model .h5 or Keras 3 weights (.weights.h5), chosen by the path's
-// extension or by SaveFormat. The optimizer state is included when the
+// full-model .h5 or Keras 3 weights (.weights.h5), chosen by o.Format or
+// else the path's extension. The optimizer state is included when the
 // model has one (restored from its file or built by training), unless
-// WithoutOptimizer is given. The file is written to a temporary file in
+// o.NoOptimizer. The file is written to a temporary file in
 // the same directory, synced and renamed over path, so a failed save
 // leaves an existing file as it was; saving to the file the model was
 // loaded from works. Saving the same model twice gives identical bytes,
