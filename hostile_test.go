@@ -97,6 +97,13 @@ var hostileCases = []hostileCase{
 	{"units 10^12", mlpConfig(func(s string) string { return strings.Replace(s, `"units": 128`, `"units": 1000000000000`, 1) }), []string{"hostile", "dense (class Dense)", `"units": integer 1000000000000 out of range`}, 32 << 20},
 	{"negative units", mlpConfig(func(s string) string { return strings.Replace(s, `"units": 128`, `"units": -5`, 1) }), []string{"hostile", "dense (class Dense)", "units must be positive, got -5"}, 32 << 20},
 	{"input shape 2^40", mlpConfig(func(s string) string { return strings.Replace(s, `[null, 784]`, `[null, 1099511627776]`, 1) }), []string{"hostile", "input_layer (class InputLayer)", `"batch_shape"[1]: integer 1099511627776 out of range`}, 32 << 20},
+	{"weights bomb declaring 1.5 GiB", weightsBomb(bombSize), []string{"hostile: model.weights.h5: declares 1610612736 bytes inflated, more than the 26353040 this model's variables can need"}, 16 << 20},
+	{"weights bomb declaring 834092 bytes", weightsBomb(834092), []string{"hostile: model.weights.h5: inflates to more than the 834092 bytes it declares"}, 16 << 20},
+	{"graph cycle", editArchive("testdata/func_residual/model_k3.keras", func(t *testing.T, s string) string {
+		return replaceOnce(t, s, `"keras_history": ["image", 0, 0]`, `"keras_history": ["conv_b", 0, 0]`)
+	}), []string{"hostile: model residual: calls whose inputs are never computed: conv_a (node 0), conv_b (node 0)"}, 32 << 20},
+	{"Lambda bytecode", editArchive("testdata/mlp_relu/model_k3.keras", lambdaLayer), []string{"hostile: unsupported: 1 layer(s) cannot run", "activation (class Lambda): a Lambda layer holds Python code, which cannot run outside Python"}, 32 << 20},
+	{"weights of the wrong shape", mlpConfig(func(s string) string { return strings.Replace(s, `"units": 128`, `"units": 64`, 1) }), []string{`hostile: layer dense (Dense): weight "kernel" has shape (784, 128) in the file, the layer expects (784, 64)`}, 32 << 20},
 	{"unknown layer class", mlpConfig(func(s string) string {
 		return strings.Replace(s, `"class_name": "Dense"`, `"class_name": "NoSuchLayer"`, 1)
 	}), []string{"hostile", "dense (class NoSuchLayer)", "no implementation"}, 32 << 20},
@@ -111,7 +118,9 @@ func TestHostileFiles(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			m, err := LoadBytes(data, WithName("hostile"))
 			runtime.ReadMemStats(&after)
-			if a := after.TotalAlloc - before.TotalAlloc; a > c.maxAlloc {
+			a := after.TotalAlloc - before.TotalAlloc
+			t.Logf("allocated %d KiB (bound %d MiB): %v", a>>10, c.maxAlloc>>20, err)
+			if a > c.maxAlloc {
 				t.Errorf("allocated %d MiB, bound %d MiB", a>>20, c.maxAlloc>>20)
 			}
 			if c.want == nil {
@@ -173,6 +182,52 @@ func TestHostileInputs(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// npyFile is a .npy of format version ver with header text h and then
+// data.
+func npyFile(ver byte, h string, data []byte) []byte {
+	b := []byte("\x93NUMPY")
+	b = append(b, ver, 0)
+	if ver == 1 {
+		b = append(b, byte(len(h)), byte(len(h)>>8))
+	} else {
+		b = append(b, byte(len(h)), byte(len(h)>>8), byte(len(h)>>16), byte(len(h)>>24))
+	}
+	return append(append(b, h...), data...)
+}
+
+// TestHostileNPY: crafted .npy inputs ReadNPYFrom must refuse with the
+// exact error, no tensor, and bounded allocation.
+func TestHostileNPY(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		data     []byte
+		want     string
+		maxAlloc uint64
+	}{
+		{"header of 4 GiB", append(npyFile(2, "", nil)[:8], 0xff, 0xff, 0xff, 0xff), "npy: malformed: header length 4294967295 exceeds the 65536-byte limit", 1 << 20},
+		{"2^40 elements, 8 bytes of data", npyFile(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }\n", make([]byte, 8)), "npy: malformed: header shape [1099511627776]: element count overflows", 1 << 20},
+		{"negative dimension", npyFile(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3), }\n", make([]byte, 24)), "npy: malformed: header shape [-2 3]: dimension 0 is not a non-negative integer", 1 << 20},
+		{"object dtype", npyFile(1, "{'descr': '|O', 'fortran_order': False, 'shape': (2,), }\n", make([]byte, 16)), "npy: unsupported: dtype \"|O\"", 1 << 20},
+		{"truncated data", npyFile(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n", make([]byte, 10)), "npy: malformed: shape [4] of <f4 declares 16 data bytes but the data ends after fewer than 16", 1 << 20},
+		{"deeply nested header", npyFile(1, "{'descr': '<f4', 'fortran_order': False, 'shape': "+strings.Repeat("(", 5000)+"}\n", nil), "nested deeper than 16", 1 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			x, err := ReadNPYFrom(bytes.NewReader(c.data))
+			runtime.ReadMemStats(&after)
+			a := after.TotalAlloc - before.TotalAlloc
+			t.Logf("allocated %d KiB: %v", a>>10, err)
+			if a > c.maxAlloc {
+				t.Errorf("allocated %d KiB, bound %d KiB", a>>10, c.maxAlloc>>10)
+			}
+			if err == nil || x != nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("ReadNPYFrom = %v, %v; want no tensor and an error saying %q", x, err, c.want)
 			}
 		})
 	}
