@@ -50,7 +50,7 @@ FUZZTIME ?= 30s
 FUZZMINIMIZE ?= 1000x
 FUZZPARALLEL ?= 1
 FUZZTARGETS = .:FuzzLoadKeras .:FuzzLoadKerasDir .:FuzzLoadH5 .:FuzzLoadJSONWeights .:FuzzLoadSharded \
-	.:FuzzLoadPredict .:FuzzInspect .:FuzzReadNPY ./internal/npy:FuzzReadNPZ \
+	.:FuzzLoadPredict .:FuzzInspect .:FuzzReadNPY ./internal/npy:FuzzReadNPZ .:FuzzDecodeImage \
 	./serve:FuzzServeHTTP ./serve:FuzzServeGRPC
 fuzz:
 	for t in $(FUZZTARGETS); do \
