@@ -77,12 +77,14 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 	outShape := l.outputShape(p.batch, p.win.outSpatial(), l.Filters)
 	xl := toChannelsLast(x, cf)
 	pk := l.pack.get(l.Kernel)
-	zl := make([]float32, p.rows()*p.cout)
 	if act, ok := fusedClamp(l.Activation); ok && !ctx.Grad && !cf && p.useConvKernel() {
-		// Inference: the clamp (relu, relu6, none) in the tiles' epilogue.
+		// Inference: the clamp (relu, relu6, none) in the tiles' epilogue,
+		// every output written.
+		zl := ctx.Alloc(p.rows() * p.cout)
 		kernels.Conv2DClamp(p.kernelParams(), xl, pk.conv2D(&p), zl, l.biasData(), act)
 		return []*runtime.Tensor{{Shape: outShape, Data: zl}}, nil, nil
 	}
+	zl := make([]float32, p.rows()*p.cout)
 	p.forward(xl, pk, l.biasData(), zl)
 	var out *convOutput
 	if !cf && l.Activation.fromY {

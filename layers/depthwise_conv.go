@@ -126,11 +126,12 @@ func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 	outShape := l.outputShape(p.batch, p.win.outSpatial(), p.cout())
 	bias := l.biasData()
 	xl, w := toChannelsLast(x, cf), l.Kernel.Value.Data
-	zl := make([]float32, p.batch*p.win.outSize()*p.cout())
 	if c, ok := fusedClamp(l.Activation); ok && !ctx.Grad && !cf {
+		zl := ctx.Alloc(p.batch * p.win.outSize() * p.cout()) // every output written
 		p.forward(xl, w, bias, zl, c)
 		return []*runtime.Tensor{{Shape: outShape, Data: zl}}, nil, nil
 	}
+	zl := make([]float32, p.batch*p.win.outSize()*p.cout())
 	p.forward(xl, w, bias, zl, kernels.NoClamp)
 	out := newConvOutput(zl, outShape, cf, l.Activation)
 	if !ctx.Grad {

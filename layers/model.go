@@ -31,6 +31,8 @@ type Model struct {
 	// first forward pass without training or gradients.
 	inferOnce sync.Once
 	infer     *runtime.Graph
+	// buffers recycles the inference graph's activations across calls.
+	buffers *runtime.Buffers
 }
 
 // Children returns the model's layers.
@@ -484,6 +486,9 @@ func (m *Model) ForwardMasked(ctx *runtime.Context, in, masks []*runtime.Tensor)
 	g := &m.graph
 	if !ctx.Training && !ctx.Grad {
 		g = m.inferenceGraph()
+		if ctx.Buffers == nil {
+			ctx.Buffers = m.buffers
+		}
 	}
 	out, outMasks, trace, err := g.RunMasked(ctx, in, masks)
 	if err != nil || trace == nil {
@@ -503,6 +508,7 @@ func (m *Model) inferenceGraph() *runtime.Graph {
 			g = &m.graph
 		}
 		m.infer = g
+		m.buffers = &runtime.Buffers{}
 	})
 	return m.infer
 }

@@ -39,7 +39,12 @@ type Context struct {
 	// calls; nil when the caller keeps none.
 	State *State
 
-	runDepth int // how many graph runs are under way (nested models)
+	// Buffers, when set, recycles the output buffers of intermediate
+	// values in passes without gradients (see Alloc).
+	Buffers *Buffers
+
+	runDepth  int              // how many graph runs are under way (nested models)
+	allocated map[*float32]int // Alloc's buffers not yet recycled: capacity by first element
 }
 
 // NeedInputGrad reports whether the running Backward function must compute
@@ -281,13 +286,24 @@ func (g *Graph) RunMasked(ctx *Context, inputs, inputMasks []*Tensor) ([]*Tensor
 		if tr != nil {
 			tr.backs[i] = back
 		}
+		var dead []*Tensor
 		for _, v := range n.In {
 			if g.lastUse[v] == i {
+				dead = append(dead, vals[v])
 				vals[v] = nil
 				if masks != nil {
 					masks[v] = nil
 				}
 			}
+		}
+		if ctx.allocated != nil {
+			for _, v := range n.Out {
+				if g.lastUse[v] < 0 { // never read
+					dead = append(dead, vals[v])
+					vals[v] = nil
+				}
+			}
+			ctx.recycle(dead, vals, masks, inputs)
 		}
 	}
 	outs := make([]*Tensor, len(g.Outputs))
