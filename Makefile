@@ -85,6 +85,7 @@ fixtures:
 	$(PY) compat/python/kerasjson_configs.py generate tfkeras
 	for f in compat/python/export_layers_*.py; do $(PY) $$f || exit 1; done
 	$(PY) compat/python/export_summary.py
+	$(PY) compat/python/export_plot.py
 
 # Fresh fixtures from the pinned Keras, Go checked against them, and the
 # committed fixtures checked against what the exporter produces today.

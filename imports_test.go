@@ -23,7 +23,7 @@ var allowedImports = map[string][]string{
 	"cmd/kerasrun":        {"", "serve"},
 	"serve":               {"", "serve/inferencepb"},
 	"serve/inferencepb":   {},
-	"":                    {"saving", "train", "layers", "runtime", "runtime/kernels", "kerasjson", "h5", "internal/npy", "internal/atomicfile", "internal/summary"},
+	"":                    {"saving", "train", "layers", "runtime", "runtime/kernels", "kerasjson", "h5", "internal/npy", "internal/atomicfile", "internal/summary", "internal/plot"},
 	"saving":              {"saving/legacyh5", "h5", "kerasjson", "layers", "train", "runtime", "internal/atomicfile"},
 	"saving/legacyh5":     {"h5", "kerasjson", "layers", "train", "runtime"},
 	"train":               {"layers", "runtime", "kerasjson"},
@@ -35,6 +35,7 @@ var allowedImports = map[string][]string{
 	"internal/npy":        {"internal/atomicfile"},
 	"internal/atomicfile": {},
 	"internal/summary":    {},
+	"internal/plot":       {},
 }
 
 // stdlibOnly lists the packages that may import nothing outside the

@@ -252,7 +252,13 @@ type kerasView struct {
 	// recorded are the tensor shapes a Keras 3 config records where
 	// tensors are passed, for the operations that do not run here (the
 	// mask computations the graph drops).
-	recorded map[tensorKey][]int
+	recorded map[tensorKey]recordedTensor
+}
+
+// recordedTensor is what a config says of a tensor passed to a call.
+type recordedTensor struct {
+	shape []int
+	dtype string
 }
 
 // tensorKey names a tensor of a model's graph: the model, and the
@@ -514,11 +520,11 @@ func (v *kerasView) shapeOf(ls *kerasjson.Layer, l layers.Layer) string {
 	}
 	if shapes == nil {
 		for t := 0; ; t++ {
-			s, ok := v.recorded[tensorKey{v.spec.Name, ls.Name, len(ls.Inbound) - 1, t}]
+			rt, ok := v.recorded[tensorKey{v.spec.Name, ls.Name, len(ls.Inbound) - 1, t}]
 			if !ok {
 				break
 			}
-			shapes = append(shapes, s)
+			shapes = append(shapes, rt.shape)
 		}
 	}
 	if shapes == nil {
@@ -578,12 +584,12 @@ func pythonClassName(class string) string {
 // recordedShapes collects the shapes of the __keras_tensor__ arguments of
 // a Keras 3 model config, keyed by the model that holds the call and the
 // tensor's keras_history. Older configs record none.
-func recordedShapes(raw []byte) map[tensorKey][]int {
+func recordedShapes(raw []byte) map[tensorKey]recordedTensor {
 	var top any
 	if json.Unmarshal(raw, &top) != nil {
 		return nil
 	}
-	out := map[tensorKey][]int{}
+	out := map[tensorKey]recordedTensor{}
 	var walk func(v any, model string)
 	walk = func(v any, model string) {
 		switch t := v.(type) {
@@ -607,7 +613,8 @@ func recordedShapes(raw []byte) map[tensorKey][]int {
 							shape[i] = int(f)
 						}
 					}
-					out[tensorKey{model, name, int(node), int(tensor)}] = shape
+					dtype, _ := cfg["dtype"].(string)
+					out[tensorKey{model, name, int(node), int(tensor)}] = recordedTensor{shape, dtype}
 				}
 				return
 			}

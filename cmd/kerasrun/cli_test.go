@@ -50,7 +50,8 @@ func TestHelpExitsZero(t *testing.T) {
 	flags := map[string][]string{
 		"predict": {"-o", "-weights"}, "summary": {"-weights", "-expand-nested", "-show-trainable", "-line-length"}, "evaluate": {"-batch-size", "-json", "-weights"},
 		"inspect": {"-model", "-weights"}, "convert": {"-weights"},
-		"fit": {"-x", "-y", "-epochs", "-batch-size", "-verbose", "-o"}, "serve": {"-http", "-grpc", "-batching"},
+		"fit":  {"-x", "-y", "-epochs", "-batch-size", "-verbose", "-o", "-plot"},
+		"plot": {"-o", "-show-shapes", "-show-dtype", "-show-layer-names", "-show-trainable", "-expand-nested", "-weights"}, "serve": {"-http", "-grpc", "-batching"},
 	}
 	for _, c := range commands {
 		var first string

@@ -40,6 +40,7 @@ func fit(args []string, stdout io.Writer) error {
 	verbose := fs.Int("verbose", 1, "0 silent, 1 progress bar, 2 one line per epoch")
 	weights := fs.String("weights", "", "weights file for a model JSON")
 	out := fs.String("o", "", "write the trained model here (.keras, .h5 or .weights.h5)")
+	plotOut := fs.String("plot", "", "also draw the loss and metric curves per epoch here (.svg or .png)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -62,6 +63,11 @@ func fit(args []string, stdout io.Writer) error {
 	// Refused before training, so that no training is lost to a bad -o.
 	if err := checkOutputPath("fit", "-o", *out, ".keras", ".h5", ".hdf5", ".weights.h5"); err != nil {
 		return err
+	}
+	if *plotOut != "" {
+		if err := checkOutputPath("fit", "--plot", *plotOut, ".svg", ".png"); err != nil {
+			return err
+		}
 	}
 	m, err := loadModel(pos[0], *weights)
 	if err != nil {
@@ -86,12 +92,18 @@ func fit(args []string, stdout io.Writer) error {
 	if err := checkTargets(m, yv, y); err != nil {
 		return err
 	}
-	_, err = m.Fit(x, y, kerasrun.FitOptions{
+	hist, err := m.Fit(x, y, kerasrun.FitOptions{
 		Epochs: *epochs, InitialEpoch: *initial, BatchSize: *batch, ValidationSplit: *split,
 		Shuffle: *shuffle, Seed: *seed, Verbose: *verbose, Progress: stdout,
 	})
 	if err != nil {
 		return err
 	}
-	return m.Save(*out)
+	if err := m.Save(*out); err != nil {
+		return err
+	}
+	if *plotOut != "" {
+		return kerasrun.SavePicture(*plotOut, func(w io.Writer, f kerasrun.ImageFormat) error { return kerasrun.PlotHistory(w, f, hist) })
+	}
+	return nil
 }

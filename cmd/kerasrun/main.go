@@ -2,6 +2,8 @@
 //
 //	kerasrun predict MODEL INPUT [INPUT2 ...] [-o OUT.npy|.npz|.json|.csv] [--weights W]
 //	kerasrun summary MODEL [--weights W] [--expand-nested] [--show-trainable] [--line-length N]
+//	kerasrun plot MODEL -o OUT.svg|.png [--show-shapes] [--show-dtype] [--expand-nested] ...
+//	kerasrun plot HISTORY.csv -o OUT.svg|.png
 //	kerasrun evaluate MODEL X [X2 ...] Y [Y2 ...] [--weights W] [--batch-size N] [--json]
 //	kerasrun inspect FILE
 //	kerasrun inspect --model MODEL [--weights W]
@@ -48,6 +50,9 @@ func init() {
 		{"summary", "summary MODEL [--weights W] [--expand-nested] [--show-trainable] [--line-length N]",
 			"Keras 3's model.summary(): layers, output shapes, connections, parameter counts and sizes",
 			"kerasrun summary testdata/cifar_cnn/model_k3.keras", summary},
+		{"plot", "plot MODEL -o OUT.svg|OUT.png [--show-shapes] [--show-dtype] [--show-layer-names=false]\n    [--show-trainable] [--expand-nested] [--weights W]\nplot HISTORY.csv -o OUT.svg|OUT.png",
+			"the layer graph as keras.utils.plot_model draws it; or a CSVLogger file's loss and metric curves per epoch",
+			"kerasrun plot testdata/func_residual/model_k3.keras --show-shapes -o model.png", plotCmd},
 		{"evaluate", "evaluate MODEL X [X2 ...] Y [Y2 ...] [--weights W] [--batch-size N] [--json]",
 			"the compiled loss and metrics on X and Y",
 			"kerasrun evaluate testdata/cifar_cnn/model_k3.keras testdata/cifar_cnn/x.npy testdata/cifar_cnn/y.npy", evaluate},
@@ -56,7 +61,7 @@ func init() {
 			"kerasrun inspect --model testdata/cifar_cnn/model_k3.keras", inspect},
 		{"convert", "convert IN OUT [--weights W]", "any readable model file to .keras, .h5 or .weights.h5",
 			"kerasrun convert testdata/cifar_cnn/model_k2.h5 cnn.keras", convert},
-		{"fit", "fit MODEL --x X --y Y [--epochs N] [--batch-size N] [--validation-split F]\n    [--shuffle] [--seed N] [--verbose 0|1|2] [--initial-epoch N] -o OUT",
+		{"fit", "fit MODEL --x X --y Y [--epochs N] [--batch-size N] [--validation-split F]\n    [--shuffle] [--seed N] [--verbose 0|1|2] [--initial-epoch N] [--plot HISTORY.png] -o OUT",
 			"continue training with the file's loss, metrics and optimizer state; save to OUT (.keras, .h5, .weights.h5)",
 			"kerasrun fit testdata/mlp_relu/model_k3.keras --x testdata/mlp_relu/x.npy --y testdata/mlp_relu/y.npy --epochs 2 -o tuned.keras", fit},
 		{"serve", "serve MODEL_OR_REPOSITORY [--http :8080] [--grpc :8081] [--batching]\n    [--max-batch-size N] [--batch-timeout D] [--poll D] [--version-policy P]",

@@ -229,3 +229,53 @@ func TestErrorLineSaysKerasrunOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestPlotCommand: plot draws a model (PNG and SVG) and a CSVLogger
+// history, refuses an unknown picture format before loading anything, and
+// fit --plot draws the history of the epochs it ran.
+func TestPlotCommand(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(testdata, "func_residual", "model_k3.keras")
+	for _, args := range [][]string{
+		{"plot", model, "--show-shapes", "--show-dtype", "-o", filepath.Join(dir, "m.png")},
+		{"plot", filepath.Join(testdata, "summary", "models", "shared_nested_mixed.keras"), "--expand-nested", "--show-trainable", "-o", filepath.Join(dir, "n.svg")},
+		{"plot", filepath.Join(testdata, "func_two_io", "model_k3.json"), "-o", filepath.Join(dir, "j.svg")},
+		{"plot", filepath.Join(testdata, "plot", "history.csv"), "-o", filepath.Join(dir, "h.png")},
+	} {
+		if _, err := runCLI(t, args...); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		out := args[len(args)-1]
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(out, ".png") && !bytes.HasPrefix(data, []byte("\x89PNG")) || strings.HasSuffix(out, ".svg") && !bytes.Contains(data, []byte("<svg")) {
+			t.Errorf("%v: %s is not the picture asked for", args, out)
+		}
+	}
+	if _, err := runCLI(t, "plot", model, "-o", filepath.Join(dir, "m.jpg")); err == nil || !strings.Contains(err.Error(), ".svg") {
+		t.Errorf("plot -o m.jpg: %v", err)
+	}
+	mlp := filepath.Join(testdata, "mlp_relu")
+	pic := filepath.Join(dir, "fit.svg")
+	if _, err := runCLI(t, "fit", filepath.Join(mlp, "model_k3.keras"), "--x", filepath.Join(mlp, "x.npy"), "--y", filepath.Join(mlp, "y.npy"),
+		"--epochs", "3", "--verbose", "0", "--validation-split", "0.25", "-o", filepath.Join(dir, "t.keras"), "--plot", pic); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{">loss<", ">val_loss<", ">accuracy<"} {
+		if !bytes.Contains(svg, []byte(want)) {
+			t.Errorf("fit --plot: the picture lacks %s", want)
+		}
+	}
+	if _, err := runCLI(t, "fit", filepath.Join(mlp, "model_k3.keras"), "--x", filepath.Join(mlp, "x.npy"), "--y", filepath.Join(mlp, "y.npy"),
+		"-o", filepath.Join(dir, "u.keras"), "--plot", filepath.Join(dir, "fit.gif")); err == nil {
+		t.Error("fit --plot fit.gif was accepted")
+	} else if _, statErr := os.Stat(filepath.Join(dir, "u.keras")); statErr == nil {
+		t.Error("fit trained and saved before refusing --plot fit.gif")
+	}
+}
