@@ -51,7 +51,7 @@ FUZZMINIMIZE ?= 1000x
 FUZZPARALLEL ?= 1
 FUZZTARGETS = .:FuzzLoadKeras .:FuzzLoadKerasDir .:FuzzLoadH5 .:FuzzLoadJSONWeights .:FuzzLoadSharded \
 	.:FuzzLoadPredict .:FuzzInspect .:FuzzReadNPY ./internal/npy:FuzzReadNPZ .:FuzzDecodeImage \
-	./serve:FuzzServeHTTP ./serve:FuzzServeGRPC
+	./cmd/kerasrun:FuzzReadInputs ./serve:FuzzServeHTTP ./serve:FuzzServeGRPC
 fuzz:
 	for t in $(FUZZTARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) \
