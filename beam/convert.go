@@ -91,29 +91,14 @@ func indexByName(ts []Tensor, name string) int {
 }
 
 // structExample reads one field per model input from a struct (a schema
-// row): the field tagged `keras:"name"`, else the field named as the
-// input, case-insensitive.
+// row): the field tagged `keras:"name"`, else the field whose schema name
+// (its `beam:"name"` tag) or Go name is the input's, case-insensitive and
+// ignoring underscores.
 func structExample(v reflect.Value, inputs []kerasrun.TensorInfo) (Example, error) {
 	typ := v.Type()
 	ex := Example{Inputs: make([]Tensor, len(inputs))}
 	for i, in := range inputs {
-		f := -1
-		for j := 0; j < typ.NumField(); j++ {
-			sf := typ.Field(j)
-			if !sf.IsExported() {
-				continue
-			}
-			if tag, ok := sf.Tag.Lookup("keras"); ok {
-				if tag == in.Name {
-					f = j
-					break
-				}
-				continue
-			}
-			if f < 0 && strings.EqualFold(sf.Name, strings.ReplaceAll(in.Name, "_", "")) || strings.EqualFold(sf.Name, in.Name) {
-				f = j
-			}
-		}
+		f := inputField(typ, in.Name)
 		if f < 0 {
 			return Example{}, fmt.Errorf("%s has no field for input %q (tag one `keras:%q`)", typ, in.Name, in.Name)
 		}
@@ -138,36 +123,83 @@ func structExample(v reflect.Value, inputs []kerasrun.TensorInfo) (Example, erro
 	return ex, nil
 }
 
-// floats reads a number, or a slice or array of numbers, as float32.
+// inputField is the index of the exported field of typ that feeds the
+// input called name, or -1: a field tagged `keras:"name"` wins; a field
+// whose keras tag names another input never matches by name.
+func inputField(typ reflect.Type, name string) int {
+	loose := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
+	byName := -1
+	for j := 0; j < typ.NumField(); j++ {
+		sf := typ.Field(j)
+		if !sf.IsExported() {
+			continue
+		}
+		if tag, ok := sf.Tag.Lookup("keras"); ok {
+			if tag == name {
+				return j
+			}
+			continue
+		}
+		schemaName := sf.Name
+		if tag, _, _ := strings.Cut(sf.Tag.Get("beam"), ","); tag != "" && tag != "-" {
+			schemaName = tag
+		}
+		if byName < 0 && loose(schemaName) == loose(name) {
+			byName = j
+		}
+	}
+	return byName
+}
+
+// floats reads a number, or a (nested, rectangular) slice or array of
+// numbers in row-major order, as float32.
 func floats(v reflect.Value) ([]float32, error) {
+	if s, ok := v.Interface().([]float32); ok {
+		return s, nil
+	}
+	var out []float32
+	if err := appendFloats(&out, v, v.Type()); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func appendFloats(out *[]float32, v reflect.Value, top reflect.Type) error {
 	switch v.Kind() {
 	case reflect.Float32, reflect.Float64:
-		return []float32{float32(v.Float())}, nil
+		*out = append(*out, float32(v.Float()))
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return []float32{float32(v.Int())}, nil
-	case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return []float32{float32(v.Uint())}, nil
+		*out = append(*out, float32(v.Int()))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		*out = append(*out, float32(v.Uint()))
+	case reflect.Bool:
+		b := float32(0)
+		if v.Bool() {
+			b = 1
+		}
+		*out = append(*out, b)
 	case reflect.Slice, reflect.Array:
 		if s, ok := v.Interface().([]float32); ok {
-			return s, nil
+			*out = append(*out, s...)
+			return nil
 		}
-		out := make([]float32, v.Len())
-		for i := range out {
+		width := -1 // nested rows must be rectangular to fill a shape
+		for i := 0; i < v.Len(); i++ {
 			e := v.Index(i)
-			switch e.Kind() {
-			case reflect.Float32, reflect.Float64:
-				out[i] = float32(e.Float())
-			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-				out[i] = float32(e.Int())
-			case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-				out[i] = float32(e.Uint())
-			default:
-				return nil, fmt.Errorf("a %s is not a list of numbers", v.Type())
+			if e.Kind() == reflect.Slice || e.Kind() == reflect.Array {
+				if width >= 0 && e.Len() != width {
+					return fmt.Errorf("a %s is ragged: rows of %d and %d values", top, width, e.Len())
+				}
+				width = e.Len()
+			}
+			if err := appendFloats(out, e, top); err != nil {
+				return err
 			}
 		}
-		return out, nil
+	default:
+		return fmt.Errorf("a %s is not a number or a list of numbers", top)
 	}
-	return nil, fmt.Errorf("a %s is not a number or a list of numbers", v.Type())
+	return nil
 }
 
 // fixedShape shapes flat values as one sample of input in, whose

@@ -135,15 +135,20 @@ func WithModelUpdates(updates beam.PCollection) Option {
 // modelURI and returns the PredictionResults and the dead-letter
 // Failures. Elements of col may be:
 //
-//   - []float32 or []float64: one sample of a single-input model whose
-//     per-sample shape is fixed (the values in row-major order);
-//   - Tensor: one sample of a single-input model with an explicit shape;
+//   - []float32, []float64, any slice or array of numbers, nested ones
+//     too ([][]float32, [28][28]uint8): one sample of a single-input model
+//     whose per-sample shape is fixed, the values in row-major order
+//     (a []uint8 is pixel or token values, not an encoded image);
+//   - Tensor: one sample of a single-input model with an explicit shape
+//     (the way to feed an input with an unknown dimension);
 //   - Example: one Tensor per model input, in order or by Name;
 //   - map[string][]float32: values by model input name;
-//   - a struct (a Beam schema row), or a pointer to one: the field tagged
-//     `keras:"input_name"`, else the field named as the input (case
-//     insensitive), holds each input: []float32, []float64, a fixed
-//     array, a number (an input of one value), or a Tensor.
+//   - a struct (a Beam schema row, as the Go SDK decodes rows into
+//     structs), or a pointer to one: the field tagged `keras:"input_name"`,
+//     else the field whose schema name (`beam:"name"` tag) or Go name is
+//     the input's (case-insensitive, ignoring underscores), holds each
+//     input: numbers as above, a number (an input of one value), or a
+//     Tensor.
 //
 // A KV<K, V> col is keyed, as with Python's KeyedModelHandler: each V is
 // converted as above and the result is KV<K, PredictionResult>.
