@@ -57,7 +57,8 @@ func toExample(elem any, inputs []kerasrun.TensorInfo) (Example, error) {
 }
 
 // matchExample puts an Example's tensors in the model's input order
-// (by Name when they are named) and checks their shapes.
+// (by Name when they are named) and checks their shapes; a tensor without
+// a Shape takes its input's per-sample shape.
 func matchExample(ex Example, inputs []kerasrun.TensorInfo) (Example, error) {
 	if len(ex.Inputs) != len(inputs) {
 		return Example{}, fmt.Errorf("element has %d tensor(s), model takes %d input(s) %v", len(ex.Inputs), len(inputs), names(inputs))
@@ -72,6 +73,14 @@ func matchExample(ex Example, inputs []kerasrun.TensorInfo) (Example, error) {
 				return Example{}, fmt.Errorf("element has no tensor named %q", in.Name)
 			}
 			t = ex.Inputs[j]
+		}
+		if t.Shape == nil {
+			ft, err := fixedShape(in, t.Data)
+			if err != nil {
+				return Example{}, err
+			}
+			out.Inputs[i] = ft
+			continue
 		}
 		if err := checkShape(in, t.Shape, len(t.Data)); err != nil {
 			return Example{}, err

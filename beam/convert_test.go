@@ -33,7 +33,9 @@ func TestToExample(t *testing.T) {
 	two := []kerasrun.TensorInfo{{Name: "in_a", Shape: []int{-1, 2, 3}}, {Name: "in_b", Shape: []int{-1, 1}}}
 	flat := []kerasrun.TensorInfo{{Name: "in_a", Shape: []int{-1, 2}}, {Name: "in_b", Shape: []int{-1, 2}}}
 	vals := []float32{1, 2, 3, 4}
-	tensor := func(name string, shape []int, data ...float32) Tensor { return Tensor{Name: name, Shape: shape, Data: data} }
+	tensor := func(name string, shape []int, data ...float32) Tensor {
+		return Tensor{Name: name, Shape: shape, Data: data}
+	}
 	for _, tc := range []struct {
 		name   string
 		elem   any
@@ -50,6 +52,8 @@ func TestToExample(t *testing.T) {
 		{"short", []float32{1, 2, 3}, one, nil, `input "x": 3 values do not fill shape [2 2] (4)`},
 		{"unknown dim", []float32{1, 2, 3}, open, nil, "unknown dimension: give a Tensor with its shape"},
 		{"tensor unknown dim", tensor("", []int{2, 3}, 1, 2, 3, 4, 5, 6), open, []Tensor{tensor("seq", []int{2, 3}, 1, 2, 3, 4, 5, 6)}, ""},
+		{"tensor no shape", tensor("", nil, vals...), one, []Tensor{tensor("x", []int{2, 2}, vals...)}, ""},
+		{"tensor no shape unknown dim", tensor("", nil, 1, 2, 3), open, nil, "unknown dimension"},
 		{"tensor wrong rank", tensor("", []int{6}, 1, 2, 3, 4, 5, 6), open, nil, "takes samples of shape [-1 3], element has shape [6]"},
 		{"slice into two inputs", vals, two, nil, "feeds a single-input model; this one takes 2 inputs [in_a in_b]"},
 		{"example by name", Example{Inputs: []Tensor{tensor("in_b", []int{2}, 3, 4), tensor("in_a", []int{2}, 1, 2)}}, flat,

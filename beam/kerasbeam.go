@@ -27,7 +27,8 @@ import (
 // Tensor is one sample's values for one model input or output: Shape
 // without the batch dimension, Data row-major. Name is the Keras input or
 // output name (optional on input: when set it is matched against the
-// model's input names).
+// model's input names). On input, a nil Shape stands for the input's own
+// per-sample shape, which must then be fully known.
 type Tensor struct {
 	Name  string
 	Shape []int
