@@ -50,6 +50,11 @@ type EvaluateOptions struct {
 	BatchSize int
 	// SampleWeight optionally weights each sample (shape (samples,)).
 	SampleWeight *runtime.Tensor
+	// Verbose is 0 (silent), 1 (Keras's progress bar with the running
+	// loss and metrics) or 2 (one line at the end), written to Progress;
+	// nothing is written when Progress is nil.
+	Verbose  int
+	Progress io.Writer
 }
 
 // History records the logs of every epoch, as Keras's History callback.
@@ -80,7 +85,12 @@ func (t *Trainer) Evaluate(x, y []*runtime.Tensor, opts EvaluateOptions) (map[st
 		bs = 32
 	}
 	t.Compiled.Reset()
-	for start := 0; start < n; start += bs {
+	steps := (n + bs - 1) / bs
+	var bar *Progbar
+	if opts.Progress != nil && opts.Verbose > 0 {
+		bar = NewProgbar(opts.Progress, steps, opts.Verbose)
+	}
+	for step, start := 0, 0; start < n; step, start = step+1, start+bs {
 		end := min(start+bs, n)
 		var sw *runtime.Tensor
 		if opts.SampleWeight != nil {
@@ -89,8 +99,15 @@ func (t *Trainer) Evaluate(x, y []*runtime.Tensor, opts EvaluateOptions) (map[st
 		if err := t.testStep(SliceBatch(x, start, end), SliceBatch(y, start, end), sw, penalty); err != nil {
 			return nil, err
 		}
+		if bar != nil && opts.Verbose == 1 {
+			bar.Update(step+1, t.Compiled.Results(), false)
+		}
 	}
-	return t.Compiled.Results(), nil
+	res := t.Compiled.Results()
+	if bar != nil {
+		bar.Update(steps, res, true)
+	}
+	return res, nil
 }
 
 // Fit trains on x and y (Keras's model.fit) and returns the per-epoch

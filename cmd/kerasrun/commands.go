@@ -56,80 +56,21 @@ func checkTargets(m *kerasrun.Model, vs []value, ys []*kerasrun.Tensor) error {
 	return nil
 }
 
-// predictExts are the output formats predict -o writes.
-var predictExts = []string{".npy", ".npz", ".json", ".csv"}
-
-func predict(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
-	out := fs.String("o", "", "write outputs here, by extension: .npy (one output), .npz or .json (keyed by output name), .csv (outputs of rank 1 or 2, side by side)")
-	weights := fs.String("weights", "", "weights file for a model JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) < 2 {
-		return fmt.Errorf("predict: need MODEL and at least one INPUT")
-	}
-	if *out != "" {
-		if err := checkOutputPath("predict", "-o", *out, predictExts...); err != nil {
-			return err
-		}
-	}
-	m, err := loadModel(pos[0], *weights)
-	if err != nil {
-		return err
-	}
-	outs := m.Outputs()
-	names := make([]string, len(outs))
-	for i, o := range outs {
-		names[i] = o.Name
-	}
-	switch {
-	case hasSuffixFold(*out, ".npy") && len(outs) > 1:
-		return fmt.Errorf("predict: the model has %d outputs %v: write them to an .npz file", len(outs), names)
-	case hasSuffixFold(*out, ".csv"):
-		for _, o := range outs {
-			if len(o.Shape) > 2 {
-				return fmt.Errorf("predict: -o %s: output %q has shape %v: CSV holds outputs of rank 1 or 2 only (use .npy, .npz or .json)", *out, o.Name, o.Shape)
-			}
-		}
-	}
-	vs, err := readArrays(m, inputSlots(m), pos[1:], false)
-	if err != nil {
-		return fmt.Errorf("predict: %w", err)
-	}
-	xs, err := tensors(vs)
-	if err != nil {
-		return err
-	}
-	ys, err := m.Predict(xs...)
-	if err != nil {
-		return err
-	}
-	switch {
-	case *out == "":
-		return writeJSON(stdout, names, ys)
-	case hasSuffixFold(*out, ".npz"):
-		return kerasrun.WriteNPZ(*out, names, ys)
-	case hasSuffixFold(*out, ".json"):
-		return writeFile(*out, func(w io.Writer) error { return writeJSON(w, names, ys) })
-	case hasSuffixFold(*out, ".csv"):
-		return writeFile(*out, func(w io.Writer) error { return writeCSV(w, names, ys) })
-	}
-	return kerasrun.WriteNPY(*out, ys[0])
-}
-
 func evaluate(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	weights := fs.String("weights", "", "weights file for a model JSON")
 	batch := fs.Int("batch-size", 32, "batch size, as Keras's evaluate(batch_size=...)")
 	asJSON := fs.Bool("json", false, "print one JSON object {name: value}, as Keras's evaluate(return_dict=True)")
+	verbose := verboseFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if *batch < 1 {
 		return fmt.Errorf("evaluate: --batch-size %d: must be at least 1", *batch)
+	}
+	if err := checkVerbose("evaluate", *verbose); err != nil {
+		return err
 	}
 	if len(pos) < 3 {
 		return fmt.Errorf("evaluate: need MODEL, X and Y")
@@ -150,7 +91,7 @@ func evaluate(args []string, stdout io.Writer) error {
 	if err := checkTargets(m, vs[nin:], arrays[nin:]); err != nil {
 		return err
 	}
-	res, err := m.Evaluate(arrays[:nin], arrays[nin:], kerasrun.EvaluateOptions{BatchSize: *batch})
+	res, err := m.Evaluate(arrays[:nin], arrays[nin:], kerasrun.EvaluateOptions{BatchSize: *batch, Verbose: progressLevel(*verbose), Progress: progressOut})
 	if err != nil {
 		return err
 	}

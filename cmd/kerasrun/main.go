@@ -44,7 +44,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"predict", "predict MODEL INPUT [INPUT2 ...] [-o OUT.npy|OUT.npz|OUT.json|OUT.csv] [--weights W]",
+		{"predict", "predict MODEL INPUT [INPUT2 ...] [-o OUT.npy|OUT.npz|OUT.json|OUT.csv] [--weights W]\n    [--batch-size N] [--verbose 0|1|2] [--top K [--labels FILE]]",
 			"the model's outputs: JSON keyed by output name on stdout, or -o by extension",
 			"kerasrun predict testdata/mlp_relu/model_k3.keras testdata/mlp_relu/x.npy -o pred.npy", predict},
 		{"summary", "summary MODEL [--weights W] [--expand-nested] [--show-trainable] [--line-length N]",
@@ -53,7 +53,7 @@ func init() {
 		{"plot", "plot MODEL -o OUT.svg|OUT.png [--show-shapes] [--show-dtype] [--show-layer-names=false]\n    [--show-trainable] [--expand-nested] [--weights W]\nplot HISTORY.csv -o OUT.svg|OUT.png",
 			"the layer graph as keras.utils.plot_model draws it; or a CSVLogger file's loss and metric curves per epoch",
 			"kerasrun plot testdata/func_residual/model_k3.keras --show-shapes -o model.png", plotCmd},
-		{"evaluate", "evaluate MODEL X [X2 ...] Y [Y2 ...] [--weights W] [--batch-size N] [--json]",
+		{"evaluate", "evaluate MODEL X [X2 ...] Y [Y2 ...] [--weights W] [--batch-size N] [--json]\n    [--verbose 0|1|2]",
 			"the compiled loss and metrics on X and Y",
 			"kerasrun evaluate testdata/cifar_cnn/model_k3.keras testdata/cifar_cnn/x.npy testdata/cifar_cnn/y.npy", evaluate},
 		{"inspect", "inspect FILE\ninspect --model MODEL [--weights W]",
@@ -235,6 +235,10 @@ func checkOutputPath(cmd, flagName, path string, exts ...string) error {
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return fmt.Errorf("%s: %s %s: directory %s does not exist", cmd, flagName, path, dir)
+	}
+	// The file is written as a temporary beside it, then renamed.
+	if err := dirWritable(dir); err != nil {
+		return fmt.Errorf("%s: %s %s: cannot write in %s: %v", cmd, flagName, path, dir, err)
 	}
 	return nil
 }
