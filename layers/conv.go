@@ -77,12 +77,20 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 	outShape := l.outputShape(p.batch, p.win.outSpatial(), l.Filters)
 	xl := toChannelsLast(x, cf)
 	pk := l.pack.get(l.Kernel)
-	if act, ok := fusedClamp(l.Activation); ok && !ctx.Grad && !cf && p.useConvKernel() {
-		// Inference: the clamp (relu, relu6, none) in the tiles' epilogue,
-		// every output written.
-		zl := ctx.Alloc(p.rows() * p.cout)
-		kernels.Conv2DClamp(p.kernelParams(), xl, pk.conv2D(&p), zl, l.biasData(), act)
-		return []*runtime.Tensor{{Shape: outShape, Data: zl}}, nil, nil
+	if !ctx.Grad && !cf && p.useConvKernel() {
+		// Inference: a clamp (relu, relu6, none) or another in-place
+		// activation in the tiles' epilogue, every output written.
+		if act, ok := fusedClamp(l.Activation); ok {
+			zl := ctx.Alloc(p.rows() * p.cout)
+			kernels.Conv2DClamp(p.kernelParams(), xl, pk.conv2D(&p), zl, l.biasData(), act)
+			return []*runtime.Tensor{{Shape: outShape, Data: zl}}, nil, nil
+		}
+		if a := l.Activation; inPlace(a) {
+			zl := ctx.Alloc(p.rows() * p.cout)
+			post := func(y []float32) { a.forward(y, y, l.Filters) }
+			kernels.Conv2DEpilogue(p.kernelParams(), xl, pk.conv2D(&p), zl, l.biasData(), post)
+			return []*runtime.Tensor{{Shape: outShape, Data: zl}}, nil, nil
+		}
 	}
 	zl := make([]float32, p.rows()*p.cout)
 	p.forward(xl, pk, l.biasData(), zl)
@@ -130,12 +138,15 @@ func (l *Conv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.T
 	return []*runtime.Tensor{out.tensor()}, back, nil
 }
 
-// foldInfo describes the layer for the inference graph's folding
-// (fuse.go); kernels.Conv2DClamp computes a clamp for the ungrouped 1-D
-// and 2-D channels_last convolutions.
-func (l *Conv) foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear, clampInKernel bool) {
-	inKernel := !l.args.channelsFirst && l.Groups == 1 && l.args.rank <= 2
-	return l.Kernel, l.Bias, l.Filters, channelAxis(l.args), l.args.rank + 2, l.Activation == activations["linear"], inKernel
+// foldInfo describes the layer for the inference graph's folding (fuse.go).
+func (l *Conv) foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear bool) {
+	return l.Kernel, l.Bias, l.Filters, channelAxis(l.args), l.args.rank + 2, l.Activation == activations["linear"]
+}
+
+// actInKernel reports whether Forward computes act in the GEMM's epilogue:
+// for the ungrouped 1-D and 2-D channels_last convolutions (fuse.go).
+func (l *Conv) actInKernel(act *activation) bool {
+	return !l.args.channelsFirst && l.Groups == 1 && l.args.rank <= 2 && inPlace(act)
 }
 
 // withWeights returns a copy of the layer with kernel, bias (nil: none) and

@@ -156,10 +156,17 @@ func (l *DepthwiseConv) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*
 }
 
 // foldInfo describes the layer for the inference graph's folding
-// (fuse.go); the kernel computes a clamp in its store for channels_last.
-func (l *DepthwiseConv) foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear, clampInKernel bool) {
+// (fuse.go).
+func (l *DepthwiseConv) foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear bool) {
 	ks := l.Kernel.Value.Shape
-	return l.Kernel, l.Bias, ks[len(ks)-2] * ks[len(ks)-1], channelAxis(l.args), l.args.rank + 2, l.Activation == activations["linear"], !l.args.channelsFirst
+	return l.Kernel, l.Bias, ks[len(ks)-2] * ks[len(ks)-1], channelAxis(l.args), l.args.rank + 2, l.Activation == activations["linear"]
+}
+
+// actInKernel reports whether Forward computes act in the kernel's store:
+// a clamp, for channels_last (fuse.go).
+func (l *DepthwiseConv) actInKernel(act *activation) bool {
+	_, ok := fusedClamp(act)
+	return ok && !l.args.channelsFirst
 }
 
 // withWeights returns a copy of the layer with kernel, bias (nil: none) and

@@ -5,26 +5,29 @@ import (
 	"math"
 
 	"github.com/kerasrun/kerasrun/runtime"
-	"github.com/kerasrun/kerasrun/runtime/kernels"
 )
 
 // The inference graph. A forward pass without training and without
 // gradients (Predict, Evaluate) runs a rewritten copy of a model's graph
-// in which a convolution, its BatchNormalization and its clipped
-// activation are one node:
+// in which a convolution, its BatchNormalization and its activation are
+// one node:
 //
-//	[ZeroPadding ->] Conv/DepthwiseConv (linear) -> BatchNormalization -> relu, relu6, ReLU(max_value)
+//	[ZeroPadding ->] Conv/DepthwiseConv (linear) -> BatchNormalization -> activation
 //
-// (any but the convolution may be missing). A ZeroPadding read only by
-// the convolution becomes part of the convolution's own padding: the
-// kernels skip the zero taps instead of reading a padded copy. The BatchNormalization is
-// folded into the convolution's weights, as its inference formula
-// y = z*scale + shift allows: kernel*scale per output channel, bias*scale
-// + shift; the activation becomes the kernel's store clamp (DepthwiseConv)
-// or one pass in place over the output (Conv). The results differ from the
-// unfused graph's by float32 rounding only. Training and gradients keep
-// the graph as Keras builds it; the folded weights are derived copies,
-// rebuilt whenever one of the variables they come from changes (Touch).
+// (any but the convolution may be missing; the activation is one inPlace
+// accepts: relu, relu6, ReLU(max_value), silu/swish, hard_silu/hard_swish,
+// sigmoid, tanh). A ZeroPadding read only by the convolution becomes part
+// of the convolution's own padding: the kernels skip the zero taps
+// instead of reading a padded copy. The BatchNormalization is folded into
+// the convolution's weights, as its inference formula y = z*scale + shift
+// allows: kernel*scale per output channel, bias*scale + shift. The
+// activation is computed in the kernel's epilogue where the kernel can
+// (Conv: any of them, on each finished tile; DepthwiseConv: the clamps,
+// in its store), else in one pass in place over the output. The results
+// differ from the unfused graph's by float32 rounding only. Training and
+// gradients keep the graph as Keras builds it; the folded weights are
+// derived copies, rebuilt whenever one of the variables they come from
+// changes (Touch).
 
 // foldable is a layer computing z = linear(x; kernel) + bias per output
 // channel, whose kernel's output channel is the fastest-varying one
@@ -34,9 +37,11 @@ type foldable interface {
 	// foldInfo returns the kernel and bias (nil when none), the number of
 	// output channels, their axis in an output of rank rank, and whether
 	// the layer's own activation is linear (only then can anything fold
-	// in); clampInKernel says whether withWeights computes a clamp
-	// activation inside its kernel.
-	foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear, clampInKernel bool)
+	// in).
+	foldInfo() (kernel, bias *runtime.Variable, channels, axis, rank int, linear bool)
+	// actInKernel says whether the copy withWeights makes computes act
+	// inside its kernel (else the fused node applies it after).
+	actInKernel(act *activation) bool
 	// withWeights returns a copy of the layer computing with kernel, bias
 	// and act in place of its own.
 	withWeights(kernel, bias *runtime.Variable, act *activation) Layer
@@ -73,17 +78,17 @@ func (l *BaseConv) zerosArgs(zeros [][2]int, channelsFirst bool) (windowArgs, bo
 type fusedLayer struct {
 	src  foldable
 	bn   *BatchNormalization // nil when none
-	act  *activation         // clamp activation, nil when none
-	post *kernels.Clamp      // clamp applied after src's forward pass
+	act  *activation         // elementwise activation, nil when none
+	post *activation         // act when src does not compute it itself
 	vars []*runtime.Variable
 	cur  runtime.Packed[Layer]
 }
 
 func newFusedLayer(src foldable, bn *BatchNormalization, act *activation) *fusedLayer {
 	f := &fusedLayer{src: src, bn: bn, act: act}
-	kernel, bias, _, _, _, _, inKernel := src.foldInfo()
-	if act != nil && !inKernel {
-		f.post = act.clamp
+	kernel, bias, _, _, _, _ := src.foldInfo()
+	if act != nil && !src.actInKernel(act) {
+		f.post = act
 	}
 	vs := []*runtime.Variable{kernel, bias}
 	if bn != nil {
@@ -101,7 +106,7 @@ func newFusedLayer(src foldable, bn *BatchNormalization, act *activation) *fused
 // current values.
 func (f *fusedLayer) layer() Layer {
 	return f.cur.Get(func() Layer {
-		kernel, bias, _, _, _, _, _ := f.src.foldInfo()
+		kernel, bias, _, _, _, _ := f.src.foldInfo()
 		act := activations["linear"]
 		if f.act != nil && f.post == nil {
 			act = f.act
@@ -129,7 +134,8 @@ func (f *fusedLayer) layer() Layer {
 	}, f.vars...)
 }
 
-// Forward runs the folded layer, then the clamp it does not compute.
+// Forward runs the folded layer, then the activation it does not compute,
+// in place.
 func (f *fusedLayer) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*runtime.Tensor, runtime.Backward, error) {
 	if ctx.Grad {
 		return nil, nil, fmt.Errorf("the inference graph has no backward pass")
@@ -138,13 +144,33 @@ func (f *fusedLayer) Forward(ctx *runtime.Context, in []*runtime.Tensor) ([]*run
 	if err != nil || f.post == nil {
 		return out, nil, err
 	}
-	kernels.ClampTo(out[0].Data, out[0].Data, *f.post)
+	y := out[0].Data
+	f.post.forward(y, y, out[0].Shape[len(out[0].Shape)-1])
 	return out, nil, nil
 }
 
-// clampOf returns the clamp activation a node's op applies (relu, relu6,
-// ReLU(max_value), Activation of one of them), or nil.
-func clampOf(op runtime.Op) *activation {
+// inPlace reports whether a is elementwise and may write its output over
+// its input: the clamps (relu, relu6, ReLU(max_value)) and the activations
+// on the vectorized kernels.
+func inPlace(a *activation) bool {
+	if a == nil {
+		return false
+	}
+	if a.clamp != nil {
+		return true
+	}
+	for _, name := range []string{"silu", "hard_silu", "sigmoid", "tanh"} {
+		if a == activations[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// fusibleActivation returns the activation a node's op applies when it is
+// one inPlace accepts (ReLU without slope or threshold, Activation), or
+// nil.
+func fusibleActivation(op runtime.Op) *activation {
 	var a *activation
 	switch l := op.(type) {
 	case *ReLU:
@@ -152,7 +178,7 @@ func clampOf(op runtime.Op) *activation {
 	case *Activation:
 		a = l.Activation
 	}
-	if a == nil || a.clamp == nil {
+	if !inPlace(a) {
 		return nil
 	}
 	return a
@@ -230,7 +256,7 @@ func inferenceGraph(g *runtime.Graph) (*runtime.Graph, error) {
 		if !ok || removed[i] || len(n.In) != 1 || len(n.Out) != 1 || n.Mask != nil {
 			continue
 		}
-		_, _, channels, axis, rank, linear, _ := src.foldInfo()
+		_, _, channels, axis, rank, linear := src.foldInfo()
 		if !linear {
 			continue
 		}
@@ -245,7 +271,7 @@ func inferenceGraph(g *runtime.Graph) (*runtime.Graph, error) {
 		}
 		var act *activation
 		if j, ok := next(last); ok {
-			if a := clampOf(nodes[j].Op); a != nil {
+			if a := fusibleActivation(nodes[j].Op); a != nil {
 				act, removed[j], last = a, true, &nodes[j]
 				name += " + " + nodes[j].Name
 			}

@@ -64,6 +64,10 @@ func zeroPad(name string, dims int, padding, extra string) string {
 	return fmt.Sprintf(`{"class_name": "ZeroPadding%dD", "config": {"name": %q, "padding": %s%s}}`, dims, name, padding, extra)
 }
 
+func activationLayer(name, act string) string {
+	return fmt.Sprintf(`{"class_name": "Activation", "config": {"name": %q, "activation": %q}}`, name, act)
+}
+
 func bn(name string, extra string) string {
 	return fmt.Sprintf(`{"class_name": "BatchNormalization", "config": {"name": %q, "epsilon": 0.001%s}}`, name, extra)
 }
@@ -108,12 +112,23 @@ func TestInferenceGraphFusion(t *testing.T) {
 		{"zero_padding_unmergeable", []int{6, 6, 4}, []string{
 			zeroPad("z1", 2, "[[1, 1], [0, 0]]", `, "data_format": "channels_first"`), conv2DPad("c1", 4, 3, 1, "valid", ""),
 		}, 2},
+		// EfficientNet's and MobileNetV3's activations: in the Conv's
+		// epilogue, after the DepthwiseConv's kernel.
+		{"swish", []int{7, 7, 3}, []string{
+			conv2D("c1", 8, 3, 2, `, "use_bias": false`), bn("b1", ""), activationLayer("a1", "swish"),
+			depthwise2D("d1", 5, 1, `, "use_bias": false`), bn("b2", ""), activationLayer("a2", "swish"),
+			conv2D("c2", 6, 1, 1, ""), activationLayer("a3", "hard_swish"),
+			depthwise2D("d2", 3, 1, ""), activationLayer("a4", "hard_silu"),
+			conv2D("c3", 5, 1, 1, ""), bn("b3", ""), activationLayer("a5", "sigmoid"),
+			conv2D("c4", 4, 3, 1, `, "data_format": "channels_first"`), activationLayer("a6", "tanh"),
+		}, 6},
 		// Not fused: an activation before the BatchNormalization, a
-		// BatchNormalization over another axis, a non-clamp activation.
+		// BatchNormalization over another axis, an activation not
+		// elementwise.
 		{"unfusable", []int{5, 5, 4}, []string{
 			conv2D("c1", 6, 3, 1, `, "activation": "relu"`), bn("b1", ""),
 			conv2D("c2", 5, 1, 1, ""), bn("b2", `, "axis": 1`),
-			conv2D("c3", 4, 1, 1, ""), `{"class_name": "Activation", "config": {"name": "s", "activation": "sigmoid"}}`,
+			conv2D("c3", 4, 1, 1, ""), activationLayer("s", "softmax"),
 		}, 6},
 	}
 	for _, c := range cases {

@@ -152,16 +152,25 @@ func sigmoidf(x float32) float32 {
 }
 
 // Silu writes x[i]/(1+e**-x[i]) (x times its sigmoid: silu, swish) to
-// dst[i].
+// dst[i], as siluf computes it.
 func Silu(dst, x []float32) {
 	checkUnary("Silu", dst, x)
 	if runAsm(siluAsm, dst, x) {
 		return
 	}
 	for i := range dst {
-		v := x[i]
-		dst[i] = v * sigmoidf(v)
+		dst[i] = siluf(x[i])
 	}
+}
+
+// siluf returns x/(1+e**-x) with one division: x/(1+e) for x >= 0 and
+// (x*e)/(1+e) below, e = e**-|x|.
+func siluf(x float32) float32 {
+	if x < 0 {
+		e := expf(x)
+		return x * e / (1 + e)
+	}
+	return x / (1 + expf(-x))
 }
 
 // HardSilu writes x[i]*(min(max(x[i]+3, 0), 6)/6) (hard_silu, hard_swish)

@@ -76,6 +76,18 @@ func Conv2D(p ConvParams, in []float32, w *PackedConv, out []float32, bias []flo
 // Conv2DClamp is Conv2D with the activation act applied to every output
 // value as its tile is finished, while it is still in cache.
 func Conv2DClamp(p ConvParams, in []float32, w *PackedConv, out []float32, bias []float32, act Clamp) {
+	var post func([]float32)
+	if act != NoClamp {
+		post = func(y []float32) { ClampTo(y, y, act) }
+	}
+	Conv2DEpilogue(p, in, w, out, bias, post)
+}
+
+// Conv2DEpilogue is Conv2D with post (nil: none), an elementwise
+// function, applied in place to the output as its parts are finished
+// (runs of whole output pixels or parts of them), while they are still in
+// cache.
+func Conv2DEpilogue(p ConvParams, in []float32, w *PackedConv, out []float32, bias []float32, post func(y []float32)) {
 	p = p.norm()
 	if w == nil || w.kh != p.KH || w.kw != p.KW || w.cin != p.InC || w.cout != p.OutC {
 		panic("kernels: Conv2D: packed kernel does not match the parameters")
@@ -92,7 +104,7 @@ func Conv2DClamp(p ConvParams, in []float32, w *PackedConv, out []float32, bias 
 		return
 	}
 	if p.InC >= convDirectMinC && k*p.OutC <= convDirectMaxWeights && !(p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1) {
-		convDirect(p, in, w, out, bias, oh, ow, act)
+		convDirect(p, in, w, out, bias, oh, ow, post)
 		return
 	}
 	var src aSource
@@ -102,7 +114,7 @@ func Conv2DClamp(p ConvParams, in []float32, w *PackedConv, out []float32, bias 
 	} else {
 		src = newConvA(p, in, oh, ow)
 	}
-	gemmSource(m, p.OutC, k, src, w.b, out, p.OutC, false, bias, act)
+	gemmSource(m, p.OutC, k, src, w.b, out, p.OutC, false, bias, post)
 }
 
 // convA is the virtual im2col matrix of a convolution: row i is output pixel

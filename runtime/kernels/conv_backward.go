@@ -272,7 +272,7 @@ func inputGradImages(p *ConvParams, dout []float32, bt *PackedB, din []float32, 
 		db := din[n*img : (n+1)*img]
 		for r0 := 0; r0 < oh*ow; r0 += inputGradRows {
 			rows := min(inputGradRows, oh*ow-r0)
-			gemmSource(rows, k, cout, denseA{dout[(n*oh*ow+r0)*cout:], cout}, bt, tile, k, false, nil, NoClamp)
+			gemmSource(rows, k, cout, denseA{dout[(n*oh*ow+r0)*cout:], cout}, bt, tile, k, false, nil, nil)
 			for r := 0; r < rows; r++ {
 				y, x := (r0+r)/ow, (r0+r)%ow
 				g := tile[r*k : (r+1)*k]

@@ -19,13 +19,13 @@ var convDirectMaxWeights = 1 << 17
 // StrideW*InC), which the micro-kernel reads in place. Taps that fall in the
 // top/bottom padding are skipped; a segment whose tap straddles the
 // left/right padding is copied into a small zero-filled tile.
-func convDirect(p ConvParams, in []float32, w *PackedConv, out, bias []float32, oh, ow int, act Clamp) {
+func convDirect(p ConvParams, in []float32, w *PackedConv, out, bias []float32, oh, ow int, post func([]float32)) {
 	pb := w.b
 	kern := kernelForPanel(pb.nr)
 	lines := p.Batch * oh
 	t := Threads()
 	if t <= 1 || lines < 2 || 2*lines*ow*p.OutC*p.KH*p.KW*p.InC < parallelMinFlops {
-		convDirectLines(&p, kern, in, pb, out, bias, oh, ow, 0, lines, act)
+		convDirectLines(&p, kern, in, pb, out, bias, oh, ow, 0, lines, post)
 		return
 	}
 	t = min(t, lines)
@@ -33,16 +33,16 @@ func convDirect(p ConvParams, in []float32, w *PackedConv, out, bias []float32, 
 	for q := 1; q < t; q++ {
 		r0, r1 := q*lines/t, (q+1)*lines/t
 		wg.Add(1)
-		go func() { defer wg.Done(); convDirectLines(&p, kern, in, pb, out, bias, oh, ow, r0, r1, act) }()
+		go func() { defer wg.Done(); convDirectLines(&p, kern, in, pb, out, bias, oh, ow, r0, r1, post) }()
 	}
 	r0, r1 := 0, lines/t
-	convDirectLines(&p, kern, in, pb, out, bias, oh, ow, r0, r1, act)
+	convDirectLines(&p, kern, in, pb, out, bias, oh, ow, r0, r1, post)
 	wg.Wait()
 }
 
 // convDirectLines computes output lines [l0, l1) (line = n*oh + y),
-// clamped to act.
-func convDirectLines(p *ConvParams, kern *microKernel, in []float32, pb *PackedB, out, bias []float32, oh, ow, l0, l1 int, act Clamp) {
+// post (when not nil) applied to each finished segment.
+func convDirectLines(p *ConvParams, kern *microKernel, in []float32, pb *PackedB, out, bias []float32, oh, ow, l0, l1 int, post func([]float32)) {
 	cin, cout, nr, np := p.InC, p.OutC, pb.nr, pb.panels()
 	mr := kern.mr
 	edge := make([]float32, mr*cin)
@@ -103,8 +103,8 @@ func convDirectLines(p *ConvParams, kern *microKernel, in []float32, pb *PackedB
 					}
 				}
 			}
-			if act != NoClamp {
-				ClampTo(c[:rows*cout], c[:rows*cout], act)
+			if post != nil {
+				post(c[:rows*cout])
 			}
 		}
 	}

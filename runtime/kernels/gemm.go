@@ -106,16 +106,17 @@ func Gemm(m, n, k int, a []float32, lda int, pb *PackedB, c []float32, ldc int, 
 	if bias != nil && len(bias) < n {
 		panic("kernels: Gemm: bias shorter than n")
 	}
-	gemmSource(m, n, k, denseA{a, lda}, pb, c, ldc, accumulate, bias, NoClamp)
+	gemmSource(m, n, k, denseA{a, lda}, pb, c, ldc, accumulate, bias, nil)
 }
 
 // parallelMinFlops is the smallest product worth splitting across
 // goroutines: below it the start-up cost outweighs the gain.
 const parallelMinFlops = 1 << 20
 
-// gemmSource is Gemm over any A source, each finished row of C clamped to
-// act (NoClamp: none) while it is still in cache.
-func gemmSource(m, n, k int, src aSource, pb *PackedB, c []float32, ldc int, accumulate bool, bias []float32, act Clamp) {
+// gemmSource is Gemm over any A source; post, when not nil, is applied in
+// place to the finished parts of C (runs of whole rows or row segments)
+// while they are still in cache.
+func gemmSource(m, n, k int, src aSource, pb *PackedB, c []float32, ldc int, accumulate bool, bias []float32, post func(y []float32)) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -132,18 +133,15 @@ func gemmSource(m, n, k int, src aSource, pb *PackedB, c []float32, ldc int, acc
 				}
 				row[j] = s
 			}
-			if act != NoClamp {
-				ClampTo(row, row, act)
+			if post != nil {
+				post(row)
 			}
 		}
 		return
 	}
 	kern := kernelForPanel(pb.nr)
 	np := pb.panels()
-	job := gemmJob{kern: kern, src: src, pb: pb, c: c, ldc: ldc, accumulate: accumulate, bias: bias}
-	if act != NoClamp {
-		job.act = &act
-	}
+	job := gemmJob{kern: kern, src: src, pb: pb, c: c, ldc: ldc, accumulate: accumulate, bias: bias, post: post}
 	t := Threads()
 	if t <= 1 || 2*m*n*k < parallelMinFlops {
 		job.run(0, m, 0, np)
@@ -186,7 +184,7 @@ type gemmJob struct {
 	ldc        int
 	accumulate bool
 	bias       []float32
-	act        *Clamp // applied to the finished rows; nil: none
+	post       func(y []float32) // applied to the finished rows; nil: none
 }
 
 var aBufPool = sync.Pool{New: func() any { b := make([]float32, (kcBlock+tilePad)*16); return &b }}
@@ -239,7 +237,7 @@ func (g *gemmJob) run(m0, m1, j0, j1 int) {
 					}
 					kern.run(rows, kcur, ap, lda, pb.panel(j, pc), g.c[i*g.ldc+j*nr:], g.ldc, nv, load, bj)
 				}
-				if g.act != nil && pc+kcur == k {
+				if g.post != nil && pc+kcur == k {
 					c0, c1 := jc*nr, min(jend*nr, n)
 					if c0 == 0 && c1 == n && g.ldc == n {
 						// Whole rows: one run of memory.
@@ -247,7 +245,7 @@ func (g *gemmJob) run(m0, m1, j0, j1 int) {
 					}
 					for r := i; r < i+rows; r++ {
 						row := g.c[r*g.ldc+c0 : r*g.ldc+c1]
-						ClampTo(row, row, *g.act)
+						g.post(row)
 					}
 				}
 			}

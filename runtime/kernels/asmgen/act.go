@@ -166,8 +166,17 @@ func (g *gen) activations() {
 	g.actLoop("exp512", func() { g.exp512(0, 1) })
 	g.actLoop("sigmoid512", g.sigmoid512)
 	g.actLoop("silu512", func() {
-		g.sigmoid512()
-		g.p("\tVMULPS Z0, Z1, Z1") // x*sigmoid(x)
+		// e = exp(-|x|); x >= 0: x/(1+e); x < 0: (x*e)/(1+e): one division.
+		g.p("\tMOVL $0x80000000, AX")
+		g.p("\tVPBROADCASTD AX, Z10")
+		g.p("\tVPORD Z0, Z10, Z8") // -|x|
+		g.exp512(8, 9)
+		g.p("\tVADDPS.BCST %s, Z9, Z11", c("one"))
+		g.p("\tVMOVAPS Z0, Z1")
+		g.p("\tVXORPS Z12, Z12, Z12")
+		g.p("\tVCMPPS $0x11, Z12, Z0, K2") // x < 0
+		g.p("\tVMULPS Z9, Z0, K2, Z1")
+		g.p("\tVDIVPS Z11, Z1, Z1")
 	})
 	g.actLoop("hardSilu512", func() {
 		// x * (min(max(x+3, 0), 6) / 6), in Keras's order.
