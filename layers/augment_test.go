@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -82,7 +83,8 @@ func TestAugmentationFixedTransform(t *testing.T) {
 	}
 	for _, class := range []string{"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
 		"RandomShear", "RandomGrayscale", "RandomInvert", "RandomColorDegeneration", "RandomPosterization", "Solarization",
-		"RandomSaturation", "RandomHue", "RandomColorJitter", "RandomSharpness", "RandomGaussianBlur"} {
+		"RandomSaturation", "RandomHue", "RandomColorJitter", "RandomSharpness", "RandomGaussianBlur",
+		"RandomErasing", "CutMix", "MixUp"} {
 		if !classes[class] {
 			t.Errorf("no fixture case for %s", class)
 		}
@@ -194,6 +196,20 @@ func checkFraction(t *testing.T, what string, got, p float64) {
 	t.Helper()
 	if sd := math.Sqrt(p * (1 - p) / 20000); math.Abs(got-p) > 5*sd {
 		t.Errorf("%s: fraction %.4f, want %v (±%.4f)", what, got, p, 5*sd)
+	}
+}
+
+func checkPermutation(t *testing.T, what string, p []float64) {
+	t.Helper()
+	s := slices.Clone(p)
+	sort.Float64s(s)
+	for i, v := range s {
+		if v != float64(i) {
+			t.Fatalf("%s: permutation_order is not a permutation of the batch", what)
+		}
+	}
+	if slices.IsSorted(p) {
+		t.Errorf("%s: permutation_order of %d images is the identity", what, len(p))
 	}
 }
 
@@ -317,6 +333,45 @@ func TestAugmentationDraws(t *testing.T) {
 		sigmas = append(sigmas, s[0]-1e-6, s[1]-1e-6)
 	}
 	checkUniform(t, "RandomGaussianBlur sigma", sigmas, 0.2-1e-6, 0.9)
+
+	// RandomErasing: the box's sides are sqrt(U(scale)) of the image's,
+	// placed uniformly; erased with probability 1/2 (factor 1).
+	er := draw("RandomErasing", `{"scale": [0.05, 0.3], "fill_value": 300, "value_range": [0, 255]}`)
+	checkFraction(t, "RandomErasing applied", mean(er["apply_erasing"]), 0.5)
+	var side2, place []float64
+	for b := range n {
+		w := er["x1"][b] - er["x0"][b]
+		side2 = append(side2, w*w/float64(img.w*img.w))
+		place = append(place, er["x0"][b]/(float64(img.w)-w))
+	}
+	checkUniform(t, "RandomErasing (width/W)²", side2, 0.05-1e-6, 0.3+1e-6)
+	checkUniform(t, "RandomErasing placement", place, 0, 1)
+	if v := er["fill_value"]; len(v) != n*60 || slices.Min(v) != 255 || slices.Max(v) != 255 {
+		t.Errorf("RandomErasing fill_value 300 within (0, 255): want 255 everywhere")
+	}
+
+	// MixUp: Beta(alpha, alpha) weights (mean 1/2, variance 1/(4(2a+1))),
+	// through both of the Gamma sampler's paths, and a permutation.
+	for _, alpha := range []float64{0.2, 2} {
+		mu := newTestLayer(t, "MixUp", fmt.Sprintf(`{"alpha": %v}`, alpha)).(*augmentation).aug.draw(r, img)
+		w, m := mu["mix_weight"], mean(mu["mix_weight"])
+		var v float64
+		for _, x := range w {
+			v += (x - m) * (x - m) / n
+		}
+		if want := 1 / (4 * (2*alpha + 1)); math.Abs(m-0.5) > 5*math.Sqrt(want/n) || math.Abs(v-want) > 0.05*want {
+			t.Errorf("MixUp(%v) weights: mean %.4f, variance %.4f; want 0.5 and %.4f", alpha, m, v, want)
+		}
+		checkPermutation(t, "MixUp", mu["permutation_order"])
+	}
+	cm := draw("CutMix", `{}`)
+	checkPermutation(t, "CutMix", cm["permutation_order"])
+	for b := range n {
+		if cm["x0"][b] < 0 || cm["x1"][b] > float64(img.w) || cm["y0"][b] < 0 || cm["y1"][b] > float64(img.h) ||
+			math.Abs((cm["x1"][b]-cm["x0"][b])/float64(img.w)-(cm["y1"][b]-cm["y0"][b])/float64(img.h)) > 1e-5 {
+			t.Fatalf("CutMix box %d: x [%v, %v), y [%v, %v) in a 6×10 image, sides not in proportion", b, cm["x0"][b], cm["x1"][b], cm["y0"][b], cm["y1"][b])
+		}
+	}
 
 	// RandomCrop: one offset per batch, uniform over the 3×5 possible ones.
 	crop := newTestLayer(t, "RandomCrop", `{"height": 4, "width": 6}`).(*augmentation).aug

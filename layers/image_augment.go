@@ -152,15 +152,16 @@ func uniform(r *rand.Rand, n int, lo, hi float64) []float64 {
 }
 
 // remapPixels returns the image batch whose pixel p of image b is the
-// input's pixel src(b, p) (a permutation, a flip), and its backward pass.
-func remapPixels(ctx *runtime.Context, x *runtime.Tensor, img imageShape, src func(b, p int) int) ([]*runtime.Tensor, runtime.Backward, error) {
+// input's pixel src(b, p) (an image of the batch and a pixel: a flip, a
+// box from another image), and its backward pass.
+func remapPixels(ctx *runtime.Context, x *runtime.Tensor, img imageShape, src func(b, p int) (int, int)) ([]*runtime.Tensor, runtime.Backward, error) {
 	y := runtime.NewTensor(x.Shape...)
 	walk := func(f func(o, i int)) {
 		for b := range img.n {
 			for p := range img.h * img.w {
-				sp := src(b, p)
+				sb, sp := src(b, p)
 				for ch := range img.c {
-					f(img.offset(b, p, ch), img.offset(b, sp, ch))
+					f(img.offset(b, p, ch), img.offset(sb, sp, ch))
 				}
 			}
 		}

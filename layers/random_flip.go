@@ -46,9 +46,9 @@ func (f *randomFlip) draw(r *rand.Rand, img imageShape) transformation {
 
 func (f *randomFlip) apply(ctx *runtime.Context, x *runtime.Tensor, img imageShape, t transformation) ([]*runtime.Tensor, runtime.Backward, error) {
 	flips := t["flips"]
-	return remapPixels(ctx, x, img, func(b, p int) int {
+	return remapPixels(ctx, x, img, func(b, p int) (int, int) {
 		if flips[b] == 0 {
-			return p
+			return b, p
 		}
 		y, xx := p/img.w, p%img.w
 		if f.horizontal {
@@ -57,6 +57,6 @@ func (f *randomFlip) apply(ctx *runtime.Context, x *runtime.Tensor, img imageSha
 		if f.vertical {
 			y = img.h - 1 - y
 		}
-		return y*img.w + xx
+		return b, y*img.w + xx
 	})
 }

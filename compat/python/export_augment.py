@@ -131,6 +131,31 @@ def blur_t(layer, x, apply, sigma):
     return t, {"should_apply_blur": [float(v) for v in apply], "blur_factor": [float(v) for v in sigma]}
 
 
+def corners(x0, x1, y0, y1):
+    return tuple(tf.constant(np.array(v, np.float32)) for v in (x0, x1, y0, y1)), \
+        {"x0": [float(v) for v in x0], "x1": [float(v) for v in x1], "y0": [float(v) for v in y0], "y1": [float(v) for v in y1]}
+
+
+def erasing_t(layer, x, apply, x0, x1, y0, y1):
+    c, flat = corners(x0, x1, y0, y1)
+    fill = np.clip(rng.normal(size=x.shape).astype(np.float32) * layer.value_range[1], *layer.value_range).astype(np.float32)
+    t = {"apply_erasing": tf.constant(np.array(apply, bool)), "batch_masks": layer._generate_batch_mask(x.shape, c),
+         "fill_value": tf.constant(fill)}
+    return t, {"apply_erasing": [float(v) for v in apply], "fill_value": [float(v) for v in fill.reshape(-1)], **flat}
+
+
+def cut_mix_t(layer, x, perm, x0, x1, y0, y1):
+    c, flat = corners(x0, x1, y0, y1)
+    masks, _ = layer._generate_batch_mask(x.shape, c)
+    return {"permutation_order": tf.constant(np.array(perm, np.int32)), "batch_masks": masks}, \
+        {"permutation_order": [float(v) for v in perm], **flat}
+
+
+def mix_up_t(layer, x, perm, weights):
+    t = {"permutation_order": tf.constant(np.array(perm, np.int64)), "mix_weight": tf.constant(np.array(weights, np.float32))}
+    return t, {"permutation_order": [float(v) for v in perm], "mix_weight": [float(v) for v in weights]}
+
+
 class Chain(list):
     """RandomColorJitter's transformation: (sub-layer, transformation)
     pairs that Keras's transform_images would draw and apply in order."""
@@ -204,6 +229,15 @@ CASES += [
     ("gaussian_blur", "RandomGaussianBlur", {}, (3, 6, 7, 2), 255, blur_t, ([True, False, True], [0.7, 0.4])),
     ("gaussian_blur_kernel_5", "RandomGaussianBlur", {"kernel_size": 5, "sigma": 0.8, "value_range": (0, 1)}, (2, 7, 6, 3), 1, blur_t, ([True, True], [0.35, 0.9])),
     ("gaussian_blur_channels_first", "RandomGaussianBlur", {"kernel_size": (3, 5), "data_format": "channels_first"}, (2, 2, 6, 7), 255, blur_t, ([True, False], [0.6, 0.25])),
+]
+
+CASES += [
+    ("erasing", "RandomErasing", {}, (3, 6, 7, 3), 255, erasing_t, ([True, False, True], [1.3, 0.0, 0.0], [5.7, 3.0, 7.0], [0.4, 2.0, 2.5], [3.1, 5.0, 6.0])),
+    ("erasing_channels_first", "RandomErasing", {"value_range": (0, 1), "data_format": "channels_first"}, (2, 2, 6, 7), 1, erasing_t, ([True, True], [2.2, 0.5], [6.9, 3.5], [0.0, 1.5], [2.5, 5.99])),
+    ("cut_mix", "CutMix", {}, (3, 6, 7, 2), 1, cut_mix_t, ([2, 0, 1], [1.3, 0.0, 2.0], [5.7, 3.0, 6.5], [0.4, 2.0, 1.0], [3.1, 5.0, 4.5])),
+    ("cut_mix_channels_first", "CutMix", {"data_format": "channels_first"}, (2, 2, 6, 7), 1, cut_mix_t, ([1, 0], [2.2, 0.5], [6.9, 3.5], [0.0, 1.5], [2.5, 5.99])),
+    ("mix_up", "MixUp", {}, (3, 4, 5, 2), 1, mix_up_t, ([2, 0, 1], [0.9, 0.15, 0.5])),
+    ("mix_up_self", "MixUp", {"alpha": 0.5}, (3, 4, 5, 2), 1, mix_up_t, ([0, 2, 1], [0.3, 0.75, 0.05])),
 ]
 
 for mode in ("reflect", "wrap", "constant", "nearest"):
@@ -289,6 +323,9 @@ def model_fixture():
         L.RandomColorJitter((0, 1), 0.1, 0.1, 0.1, 0.1),
         L.RandomSharpness(0.3, value_range=(0, 1)),
         L.RandomGaussianBlur(0.3, sigma=0.5, value_range=(0, 1)),
+        L.RandomErasing(0.3, value_range=(0, 1)),
+        L.CutMix(0.5),
+        L.MixUp(0.3),
         L.RandomCrop(6, 6, seed=1),
         L.Conv2D(4, 3, activation="relu"),
         L.GlobalAveragePooling2D(),
