@@ -187,3 +187,51 @@ func TestReadNPYFromAndNPZ(t *testing.T) {
 	}
 	closeEnough(t, "ReadNPZ", z["in_a"], want)
 }
+
+// TestEvaluateSources: inputs and targets streamed from their .npy files
+// give Evaluate's results; swapped targets are refused before reading.
+func TestEvaluateSources(t *testing.T) {
+	dir := "testdata/func_two_io"
+	m, err := Load(filepath.Join(dir, "model_k3.keras"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"x0.npy", "x1.npy", "y0.npy", "y1.npy"}
+	var ts []*Tensor
+	open := func(order []string) []InputSource {
+		var srcs []InputSource
+		for _, f := range order {
+			r, err := OpenNPYRows(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			srcs = append(srcs, r)
+		}
+		return srcs
+	}
+	for _, f := range files {
+		ts = append(ts, readNPYT(t, filepath.Join(dir, f)))
+	}
+	want, err := m.Evaluate(ts[:2], ts[2:], EvaluateOptions{BatchSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := open(files)
+	got, err := m.EvaluateSources(context.Background(), srcs[:2], srcs[2:], EvaluateOptions{BatchSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if math.Abs(got[k]-w) > 1e-6*math.Max(1, math.Abs(w)) {
+			t.Errorf("%s = %v, Evaluate %v", k, got[k], w)
+		}
+	}
+	srcs = open([]string{"x0.npy", "x1.npy", "y1.npy", "y0.npy"})
+	if _, err := m.EvaluateSources(context.Background(), srcs[:2], srcs[2:], EvaluateOptions{}); err == nil || !strings.Contains(err.Error(), `target for output "out_reg" has shape (8, 3)`) {
+		t.Errorf("swapped targets: %v", err)
+	}
+}

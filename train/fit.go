@@ -77,6 +77,20 @@ func (t *Trainer) Evaluate(x, y []*runtime.Tensor, opts EvaluateOptions) (map[st
 	if err != nil {
 		return nil, err
 	}
+	return t.EvaluateBatches(n, func(start, end int) ([]*runtime.Tensor, []*runtime.Tensor, *runtime.Tensor, error) {
+		var sw *runtime.Tensor
+		if opts.SampleWeight != nil {
+			sw = SliceBatch([]*runtime.Tensor{opts.SampleWeight}, start, end)[0]
+		}
+		return SliceBatch(x, start, end), SliceBatch(y, start, end), sw, nil
+	}, opts)
+}
+
+// EvaluateBatches is Evaluate on n samples that next gives batch by
+// batch: the inputs, targets and sample weights (nil for none) of samples
+// [start, end), so that a caller may read them as they are needed.
+// opts.SampleWeight is not used; next gives the weights.
+func (t *Trainer) EvaluateBatches(n int, next func(start, end int) (x, y []*runtime.Tensor, sw *runtime.Tensor, err error), opts EvaluateOptions) (map[string]float64, error) {
 	unlock := t.rlock()
 	penalty := Penalty(t.Regularizers, nil) // the weights do not change here
 	unlock()
@@ -92,11 +106,11 @@ func (t *Trainer) Evaluate(x, y []*runtime.Tensor, opts EvaluateOptions) (map[st
 	}
 	for step, start := 0, 0; start < n; step, start = step+1, start+bs {
 		end := min(start+bs, n)
-		var sw *runtime.Tensor
-		if opts.SampleWeight != nil {
-			sw = SliceBatch([]*runtime.Tensor{opts.SampleWeight}, start, end)[0]
+		x, y, sw, err := next(start, end)
+		if err != nil {
+			return nil, err
 		}
-		if err := t.testStep(SliceBatch(x, start, end), SliceBatch(y, start, end), sw, penalty); err != nil {
+		if err := t.testStep(x, y, sw, penalty); err != nil {
 			return nil, err
 		}
 		if bar != nil && opts.Verbose == 1 {

@@ -178,3 +178,46 @@ func TestPredictTop(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateStreamsInBatches: evaluate on 2,048 streamed samples runs
+// 64 steps of 32 and gives what Evaluate on the whole arrays gives.
+func TestEvaluateStreamsInBatches(t *testing.T) {
+	model := filepath.Join(testdata, "func_in_seq", "model_k3.keras")
+	x := bigInput(t, 2048)
+	m, err := kerasrun.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs, err := kerasrun.ReadNPY(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ys, err := m.Predict(xs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ys[0].Data {
+		ys[0].Data[i] = float32(i % 2)
+	}
+	y := filepath.Join(t.TempDir(), "y.npy")
+	if err := kerasrun.WriteNPY(y, ys[0]); err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.Evaluate([]*kerasrun.Tensor{xs}, ys, kerasrun.EvaluateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runMain(t, "evaluate", model, x, y, "--json", "--verbose", "2")
+	if code != 0 || !strings.HasPrefix(stderr, "64/64 - ") {
+		t.Fatalf("exit %d, stderr %q; want 64 steps", code, stderr)
+	}
+	var got map[string]float64
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != len(want) {
+		t.Fatalf("%s: %v; want %v", out, err, want)
+	}
+	for k, w := range want {
+		if d := got[k] - w; d > 1e-6 || d < -1e-6 {
+			t.Errorf("%s = %v, Evaluate %v", k, got[k], w)
+		}
+	}
+}

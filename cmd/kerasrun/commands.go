@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -59,7 +60,7 @@ func checkTargets(m *kerasrun.Model, vs []value, ys []*kerasrun.Tensor) error {
 func evaluate(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	weights := fs.String("weights", "", "weights file for a model JSON")
-	batch := fs.Int("batch-size", 32, "batch size, as Keras's evaluate(batch_size=...)")
+	batch := fs.Int("batch-size", 32, "batch size, as Keras's evaluate(batch_size=...); a .npy is read a batch at a time")
 	asJSON := fs.Bool("json", false, "print one JSON object {name: value}, as Keras's evaluate(return_dict=True)")
 	verbose := verboseFlag(fs)
 	pos, err := parseArgs(fs, args)
@@ -80,18 +81,33 @@ func evaluate(args []string, stdout io.Writer) error {
 		return err
 	}
 	nin := len(m.Inputs())
-	vs, err := readArrays(m, append(inputSlots(m), outputSlots(m)...), pos[1:], false)
+	vs, err := readArrays(m, append(inputSlots(m), outputSlots(m)...), pos[1:], true)
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
-	arrays, err := tensors(vs)
-	if err != nil {
+	// Only the targets' shapes are checked here; the arrays are read a
+	// batch at a time.
+	shapes := make([]*kerasrun.Tensor, len(vs)-nin)
+	for i := range shapes {
+		shape, err := vs[nin+i].shape()
+		if err != nil {
+			return err
+		}
+		shapes[i] = &kerasrun.Tensor{Shape: shape}
+	}
+	if err := checkTargets(m, vs[nin:], shapes); err != nil {
 		return err
 	}
-	if err := checkTargets(m, vs[nin:], arrays[nin:]); err != nil {
-		return err
+	srcs := make([]kerasrun.InputSource, len(vs))
+	for i := range vs {
+		src, closeSrc, err := vs[i].source()
+		if err != nil {
+			return err
+		}
+		defer closeSrc()
+		srcs[i] = src
 	}
-	res, err := m.Evaluate(arrays[:nin], arrays[nin:], kerasrun.EvaluateOptions{BatchSize: *batch, Verbose: progressLevel(*verbose), Progress: progressOut})
+	res, err := m.EvaluateSources(context.Background(), srcs[:nin], srcs[nin:], kerasrun.EvaluateOptions{BatchSize: *batch, Verbose: progressLevel(*verbose), Progress: progressOut})
 	if err != nil {
 		return err
 	}
