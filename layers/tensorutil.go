@@ -128,7 +128,19 @@ func broadcastTo(data []float32, shape, out []int) []float32 {
 		return data
 	}
 	res := make([]float32, runtime.ShapeSize(out))
-	forEachStrided(out, broadcastStrides(shape, out), func(o, i int) { res[o] = data[i] })
+	st := broadcastStrides(shape, out)
+	// The trailing axes that are not broadcast are one block of data
+	// (an image's channels under a per-channel scale): copy them whole.
+	block, a := 1, len(out)
+	for a > 0 && shape[a-1] == out[a-1] {
+		a--
+		block *= out[a]
+	}
+	if a == len(out) || block < 8 {
+		forEachStrided(out, st, func(o, i int) { res[o] = data[i] })
+		return res
+	}
+	forEachStrided(out[:a], st[:a], func(o, i int) { copy(res[o*block:(o+1)*block], data[i:i+block]) })
 	return res
 }
 
