@@ -97,9 +97,28 @@ func (m *Model) EnsureOptimizer() error {
 	return nil
 }
 
-// readOptimizerValue reads one optimizer variable, returning the exact
-// int64 too when the dataset is an integer (the iteration count).
-func readOptimizerValue(ds *h5.Dataset) (*runtime.Tensor, int64, bool, error) {
+// maxOptimizerValues is the most values one saved optimizer variable
+// can hold: as many as the optimizer's largest variable (its slots mirror
+// the model's variables).
+func (m *Model) maxOptimizerValues() int {
+	n := 1
+	for _, v := range m.Optimizer.Variables() {
+		n = max(n, runtime.ShapeSize(v.Value.Shape))
+	}
+	return n
+}
+
+// readOptimizerValue reads one optimizer variable of at most limit values,
+// returning the exact int64 too when the dataset is an integer (the
+// iteration count). A larger dataset is refused before it is read.
+func readOptimizerValue(ds *h5.Dataset, limit int) (*runtime.Tensor, int64, bool, error) {
+	n := 1
+	for _, d := range ds.Shape() {
+		if d != 0 && n > limit/d {
+			return nil, 0, false, fmt.Errorf("shape %v holds more values than the optimizer's largest variable (%d)", ds.Shape(), limit)
+		}
+		n *= d
+	}
 	arr, err := ds.Read()
 	if err != nil {
 		return nil, 0, false, err
@@ -148,6 +167,7 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 	}
 	values := make([]*runtime.Tensor, len(want))
 	var iterations int64
+	limit := m.maxOptimizerValues()
 	for i := range want {
 		fi := i
 		if skipLR >= 0 {
@@ -163,7 +183,7 @@ func (m *Model) restoreOptimizerKeras3(root *h5.Group) error {
 		if err != nil {
 			return m.optimizerCountMismatch(len(want), countDatasets(vg))
 		}
-		t, exact, isInt, err := readOptimizerValue(ds)
+		t, exact, isInt, err := readOptimizerValue(ds, limit)
 		if err != nil {
 			return fmt.Errorf("optimizer variable %d: %w", i, err)
 		}
@@ -241,12 +261,13 @@ func (m *Model) restoreOptimizerLegacy(root *h5.Group) error {
 	values := make([]*runtime.Tensor, len(names))
 	var iterations int64
 	keras2 := false
+	limit := m.maxOptimizerValues()
 	for i, name := range names {
 		ds, err := og.Dataset(name)
 		if err != nil {
 			return fmt.Errorf("optimizer weight %q: %w", name, err)
 		}
-		t, exact, isInt, err := readOptimizerValue(ds)
+		t, exact, isInt, err := readOptimizerValue(ds, limit)
 		if err != nil {
 			return fmt.Errorf("optimizer weight %q: %w", name, err)
 		}
