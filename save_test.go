@@ -480,7 +480,7 @@ func hasRandomLayer(m *Model) bool {
 			"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
 			"RandomShear", "RandomGrayscale", "RandomInvert", "RandomColorDegeneration", "RandomPosterization", "Solarization",
 			"RandomSaturation", "RandomHue", "RandomColorJitter", "RandomSharpness", "RandomGaussianBlur",
-			"RandomErasing", "CutMix", "MixUp":
+			"RandomErasing", "CutMix", "MixUp", "RandomPerspective":
 			random = true
 		}
 	})

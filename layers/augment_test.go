@@ -84,7 +84,7 @@ func TestAugmentationFixedTransform(t *testing.T) {
 	for _, class := range []string{"RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomCrop",
 		"RandomShear", "RandomGrayscale", "RandomInvert", "RandomColorDegeneration", "RandomPosterization", "Solarization",
 		"RandomSaturation", "RandomHue", "RandomColorJitter", "RandomSharpness", "RandomGaussianBlur",
-		"RandomErasing", "CutMix", "MixUp"} {
+		"RandomErasing", "CutMix", "MixUp", "RandomPerspective"} {
 		if !classes[class] {
 			t.Errorf("no fixture case for %s", class)
 		}
@@ -372,6 +372,21 @@ func TestAugmentationDraws(t *testing.T) {
 			t.Fatalf("CutMix box %d: x [%v, %v), y [%v, %v) in a 6×10 image, sides not in proportion", b, cm["x0"][b], cm["x1"][b], cm["y0"][b], cm["y1"][b])
 		}
 	}
+
+	// RandomPerspective: corners moved by start*d, d uniform in
+	// [-scale/2, scale/2], with a probability uniform in [0, 0.6].
+	pe := draw("RandomPerspective", `{"factor": 0.6, "scale": 0.4}`)
+	checkFraction(t, "RandomPerspective(0.6) applied", mean(pe["apply_perspective"]), 0.3)
+	start := corners(img)
+	var ds []float64
+	for i, e := range pe["end_points"] {
+		if s := start[i%8]; s != 0 {
+			ds = append(ds, (e-s)/s)
+		} else if e != 0 {
+			t.Fatalf("RandomPerspective moved the corner coordinate 0 to %v", e)
+		}
+	}
+	checkUniform(t, "RandomPerspective corner offsets", ds, -0.2-1e-6, 0.2+1e-6)
 
 	// RandomCrop: one offset per batch, uniform over the 3×5 possible ones.
 	crop := newTestLayer(t, "RandomCrop", `{"height": 4, "width": 6}`).(*augmentation).aug

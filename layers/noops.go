@@ -75,7 +75,7 @@ func init() {
 // implemented yet; the others have their own files (random_flip.go, ...,
 // on image_augment.go).
 var augmentationLayers = []string{
-	"RandomElasticTransform", "RandomPerspective", "RandomHeight", "RandomWidth", "AugMix", "RandAugment",
+	"RandomElasticTransform", "RandomHeight", "RandomWidth", "AugMix", "RandAugment",
 }
 
 func newAugmentation(spec *kerasjson.Layer) (Layer, error) {

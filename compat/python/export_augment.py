@@ -156,6 +156,15 @@ def mix_up_t(layer, x, perm, weights):
     return t, {"permutation_order": [float(v) for v in perm], "mix_weight": [float(v) for v in weights]}
 
 
+def perspective_t(layer, x, apply, factors):
+    h, w = hw(layer, x.shape)
+    n = x.shape[0]
+    start = np.repeat(np.array([[[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1], [w - 1, h - 1]]], np.float32), n, axis=0)
+    end = (start + start * np.array(factors, np.float32).reshape(n, 4, 2)).astype(np.float32)
+    t = {"apply_perspective": tf.constant(np.array(apply, bool)), "start_points": tf.constant(start), "end_points": tf.constant(end)}
+    return t, {"apply_perspective": [float(v) for v in apply], "end_points": [float(v) for v in end.reshape(-1)]}
+
+
 class Chain(list):
     """RandomColorJitter's transformation: (sub-layer, transformation)
     pairs that Keras's transform_images would draw and apply in order."""
@@ -238,6 +247,13 @@ CASES += [
     ("cut_mix_channels_first", "CutMix", {"data_format": "channels_first"}, (2, 2, 6, 7), 1, cut_mix_t, ([1, 0], [2.2, 0.5], [6.9, 3.5], [0.0, 1.5], [2.5, 5.99])),
     ("mix_up", "MixUp", {}, (3, 4, 5, 2), 1, mix_up_t, ([2, 0, 1], [0.9, 0.15, 0.5])),
     ("mix_up_self", "MixUp", {"alpha": 0.5}, (3, 4, 5, 2), 1, mix_up_t, ([0, 2, 1], [0.3, 0.75, 0.05])),
+]
+
+PERSPECTIVE = [[0.2, -0.1, -0.3, 0.15, 0.05, -0.25, -0.2, 0.1], [-0.35, 0.3, 0.1, -0.05, 0.4, 0.2, 0.0, -0.3], [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]]
+CASES += [
+    ("perspective", "RandomPerspective", {"fill_value": 0.5}, (3, 6, 7, 2), 1, perspective_t, ([True, True, False], PERSPECTIVE)),
+    ("perspective_nearest", "RandomPerspective", {"interpolation": "nearest", "scale": 0.8}, (3, 6, 7, 2), 1, perspective_t, ([True, True, True], PERSPECTIVE)),
+    ("perspective_channels_first", "RandomPerspective", {"data_format": "channels_first"}, (2, 2, 6, 7), 1, perspective_t, ([True, True], PERSPECTIVE[:2])),
 ]
 
 for mode in ("reflect", "wrap", "constant", "nearest"):
@@ -326,6 +342,7 @@ def model_fixture():
         L.RandomErasing(0.3, value_range=(0, 1)),
         L.CutMix(0.5),
         L.MixUp(0.3),
+        L.RandomPerspective(0.3, scale=0.3),
         L.RandomCrop(6, 6, seed=1),
         L.Conv2D(4, 3, activation="relu"),
         L.GlobalAveragePooling2D(),
