@@ -98,10 +98,14 @@ func (m *Model) EnsureOptimizer() error {
 }
 
 // maxOptimizerValues is the most values one saved optimizer variable
-// can hold: as many as the optimizer's largest variable (its slots mirror
-// the model's variables).
+// can hold: as many as the largest of the model's variables (trainable
+// or not: a file may hold slots for layers frozen since) and the
+// optimizer's, as slots mirror variables.
 func (m *Model) maxOptimizerValues() int {
 	n := 1
+	for _, v := range layers.WalkVariables(m.Net) {
+		n = max(n, runtime.ShapeSize(v.V.Value.Shape))
+	}
 	for _, v := range m.Optimizer.Variables() {
 		n = max(n, runtime.ShapeSize(v.Value.Shape))
 	}
@@ -115,7 +119,7 @@ func readOptimizerValue(ds *h5.Dataset, limit int) (*runtime.Tensor, int64, bool
 	n := 1
 	for _, d := range ds.Shape() {
 		if d != 0 && n > limit/d {
-			return nil, 0, false, fmt.Errorf("shape %v holds more values than the optimizer's largest variable (%d)", ds.Shape(), limit)
+			return nil, 0, false, fmt.Errorf("shape %v holds more values than any variable of the model or its optimizer (%d at most)", ds.Shape(), limit)
 		}
 		n *= d
 	}
