@@ -2,7 +2,11 @@ package layers
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/kerasrun/kerasrun/runtime"
 )
 
 // TestBroadcastTo checks broadcastTo (whose trailing unbroadcast axes are
@@ -45,5 +49,35 @@ func TestBroadcastTo(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGlobalAveragePoolingRowOrder checks that inference's row-by-row
+// channels_last average (all channels at once) gives the bits of the
+// per-channel loop the gradient pass runs.
+func TestGlobalAveragePoolingRowOrder(t *testing.T) {
+	for _, keep := range []string{"false", "true"} {
+		m := fuseModel(t, []int{7, 5, 19}, `{"class_name": "GlobalAveragePooling2D", "config": {"name": "g", "keepdims": `+keep+`}}`)
+		x := runtime.NewTensor(3, 7, 5, 19)
+		r := rand.New(rand.NewPCG(4, 5))
+		for i := range x.Data {
+			x.Data[i] = float32(r.NormFloat64() * 10)
+		}
+		fast, _, err := m.Forward(&runtime.Context{}, []*runtime.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, _, err := m.Forward(&runtime.Context{Grad: true}, []*runtime.Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalShapes(fast[0].Shape, slow[0].Shape) {
+			t.Fatalf("keepdims %s: shape %v, want %v", keep, fast[0].Shape, slow[0].Shape)
+		}
+		for i, v := range slow[0].Data {
+			if math.Float32bits(fast[0].Data[i]) != math.Float32bits(v) {
+				t.Fatalf("keepdims %s: element %d = %v, want %v", keep, i, fast[0].Data[i], v)
+			}
+		}
 	}
 }

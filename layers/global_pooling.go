@@ -128,6 +128,23 @@ func (l *GlobalPooling) forward(ctx *runtime.Context, x, mask *runtime.Tensor) (
 	if !l.Average {
 		arg = make([]int, batch*c)
 	}
+	if l.Average && mask == nil && !l.channelsFirst && !ctx.Grad {
+		// channels_last: sum the positions in order, all channels at once
+		// (each channel's sum in the same order as below, read row by row).
+		for n := 0; n < batch; n++ {
+			acc := y.Data[n*c : (n+1)*c]
+			for p := 0; p < positions; p++ {
+				row := x.Data[(n*positions+p)*c : (n*positions+p+1)*c]
+				for ch, v := range row {
+					acc[ch] += v
+				}
+			}
+			for ch := range acc {
+				acc[ch] /= float32(positions)
+			}
+		}
+		return []*runtime.Tensor{y}, nil, nil
+	}
 	for n := 0; n < batch; n++ {
 		for ch := 0; ch < c; ch++ {
 			base := n*positions*c + ch*cStride
