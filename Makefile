@@ -96,8 +96,10 @@ compat:
 	$(PY) compat/python/export_transformer_models.py --out $$tmp/transformer; \
 	KERASRUN_TRANSFORMER_TESTDATA=$$tmp/transformer $(GO) test -count=1 -run TestTransformerModels ./compat/; \
 	$(PY) compat/python/export_ops.py --out $$tmp/ops; \
-	$(PY) compat/python/export_ops.py --mobilenet $$tmp/mobilenet; \
-	KERASRUN_OPS_TESTDATA=$$tmp/ops KERASRUN_MOBILENET_TESTDATA=$$tmp/mobilenet $(GO) test -count=1 -run 'TestOpsModels|TestMobileNetV3Ops' ./compat/; \
+	KERASRUN_OPS_TESTDATA=$$tmp/ops $(GO) test -count=1 -run TestOpsModels ./compat/; \
+	$(PY) compat/python/export_applications.py --out $$tmp/applications; \
+	KERASRUN_APPLICATIONS_TESTDATA=$$tmp/applications $(GO) test -count=1 -timeout 60m -run TestApplications ./compat/; \
+	rm -rf $$tmp/applications; \
 	$(PY) compat/python/compare_fixtures.py --slack 4 testdata $$tmp/testdata; \
 	mkdir -p $$tmp/h5written $$tmp/saved; \
 	KERASRUN_WRITE_CORPUS=$$tmp/h5written $(GO) test -count=1 -run TestWriteCorpus ./h5/; \

@@ -16,13 +16,10 @@ it, which records its predictions and, for the compiled files, the weights after
 train_on_batch (expect.npz). ops.json lists the files in the format of
 testdata/transformer/transformer.json; compat/ops_test.go replays them.
 
-With --mobilenet DIR it writes instead keras.applications.MobileNetV3Small(weights=None,
-input_shape=(32, 32, 3), classes=5) saved by Keras 3 (mnv3_k3.keras, mnv3_k3.h5) and
-tf-keras (mnv3_k2.h5), with the inputs (x.npy) and each Keras's predictions
-(pred_k3.npy, pred_k2.npy): ~7 MB a file, so make compat writes them to a temporary
-folder for compat/applications_ops_test.go.
+keras.applications.MobileNetV3Small (hard-swish and squeeze-excite written with operators)
+is checked with every other keras.applications model by export_applications.py.
 
-Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_ops.py [--out DIR | --mobilenet DIR]
+Run: $(bash compat/python/venv.sh)/bin/python compat/python/export_ops.py [--out DIR]
 """
 import json
 import os
@@ -222,35 +219,8 @@ def write_op_classes(path):
         f.write("\n".join(sorted(names)) + "\n")
 
 
-def mobilenet(out, keras3):
-    if keras3:
-        import keras as K
-    else:
-        import tf_keras as K
-    tag = "k3" if keras3 else "k2"
-    K.utils.set_random_seed(1)
-    m = K.applications.MobileNetV3Small(weights=None, input_shape=(32, 32, 3), minimalistic=False, classes=5)
-    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype(np.float32)
-    m.save(os.path.join(out, f"mnv3_{tag}.h5"))
-    if keras3:
-        m.save(os.path.join(out, "mnv3_k3.keras"))
-        np.save(os.path.join(out, "x.npy"), x)
-    np.save(os.path.join(out, f"pred_{tag}.npy"), np.asarray(m.predict(x, verbose=0), dtype=np.float32))
-
-
 def main():
     args = sys.argv[1:]
-    if "--mobilenet" in args:
-        out = args[args.index("--mobilenet") + 1]
-        os.makedirs(out, exist_ok=True)
-        if "--child" in args:
-            mobilenet(out, False)
-            return
-        mobilenet(out, True)
-        env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
-        subprocess.run([sys.executable, os.path.abspath(__file__), "--mobilenet", out, "--child"], check=True, env=env)
-        print("wrote", out)
-        return
     out = os.path.join(HERE, "..", "..", "testdata", "ops")
     if "--out" in args:
         out = args[args.index("--out") + 1]
