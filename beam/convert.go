@@ -1,6 +1,7 @@
 package kerasbeam
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"strings"
@@ -8,9 +9,23 @@ import (
 	"github.com/kerasrun/kerasrun"
 )
 
+// imageOptionsFunc tells how an encoded image becomes the named input
+// (kerasrun.Model.ImageOptions).
+type imageOptionsFunc func(input string) (kerasrun.ImageOptions, error)
+
 // toExample converts one element to the model's inputs (see RunInference
 // for the element types).
-func toExample(elem any, inputs []kerasrun.TensorInfo) (Example, error) {
+func toExample(elem any, inputs []kerasrun.TensorInfo, imageOptions imageOptionsFunc) (Example, error) {
+	if img, ok := elem.(Image); ok {
+		if len(inputs) != 1 {
+			return Example{}, fmt.Errorf("an Image element feeds a single-input model; this one takes %d inputs %v", len(inputs), names(inputs))
+		}
+		t, err := imageTensor(inputs[0], img, imageOptions)
+		if err != nil {
+			return Example{}, err
+		}
+		return Example{Inputs: []Tensor{t}}, nil
+	}
 	if ex, ok := elem.(Example); ok {
 		return matchExample(ex, inputs)
 	}
@@ -51,7 +66,7 @@ func toExample(elem any, inputs []kerasrun.TensorInfo) (Example, error) {
 		}
 		return Example{Inputs: []Tensor{t}}, nil
 	case reflect.Struct:
-		return structExample(v, inputs)
+		return structExample(v, inputs, imageOptions)
 	}
 	return Example{}, fmt.Errorf("kerasbeam cannot feed a %T element to a model (see RunInference for the element types)", elem)
 }
@@ -103,7 +118,7 @@ func indexByName(ts []Tensor, name string) int {
 // row): the field tagged `keras:"name"`, else the field whose schema name
 // (its `beam:"name"` tag) or Go name is the input's, case-insensitive and
 // ignoring underscores.
-func structExample(v reflect.Value, inputs []kerasrun.TensorInfo) (Example, error) {
+func structExample(v reflect.Value, inputs []kerasrun.TensorInfo, imageOptions imageOptionsFunc) (Example, error) {
 	typ := v.Type()
 	ex := Example{Inputs: make([]Tensor, len(inputs))}
 	for i, in := range inputs {
@@ -112,6 +127,14 @@ func structExample(v reflect.Value, inputs []kerasrun.TensorInfo) (Example, erro
 			return Example{}, fmt.Errorf("%s has no field for input %q (tag one `keras:%q`)", typ, in.Name, in.Name)
 		}
 		fv := v.Field(f)
+		if img, ok := fv.Interface().(Image); ok {
+			t, err := imageTensor(in, img, imageOptions)
+			if err != nil {
+				return Example{}, fmt.Errorf("%s.%s: %w", typ, typ.Field(f).Name, err)
+			}
+			ex.Inputs[i] = t
+			continue
+		}
 		if t, ok := fv.Interface().(Tensor); ok {
 			if err := checkShape(in, t.Shape, len(t.Data)); err != nil {
 				return Example{}, fmt.Errorf("%s.%s: %w", typ, typ.Field(f).Name, err)
@@ -209,6 +232,24 @@ func appendFloats(out *[]float32, v reflect.Value, top reflect.Type) error {
 		return fmt.Errorf("a %s is not a number or a list of numbers", top)
 	}
 	return nil
+}
+
+// imageTensor decodes an encoded image as load_img + img_to_array do for
+// input in (the target size, color mode and data format its shape
+// implies).
+func imageTensor(in kerasrun.TensorInfo, img Image, imageOptions imageOptionsFunc) (Tensor, error) {
+	opts, err := imageOptions(in.Name)
+	if err != nil {
+		return Tensor{}, err
+	}
+	x, err := kerasrun.DecodeImage(bytes.NewReader(img), opts)
+	if err != nil {
+		return Tensor{}, fmt.Errorf("input %q: %w", in.Name, err)
+	}
+	if err := checkShape(in, x.Shape, len(x.Data)); err != nil {
+		return Tensor{}, err
+	}
+	return Tensor{Name: in.Name, Shape: x.Shape, Data: x.Data}, nil
 }
 
 // fixedShape shapes flat values as one sample of input in, whose

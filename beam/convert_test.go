@@ -1,6 +1,10 @@
 package kerasbeam
 
 import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,6 +28,23 @@ type tagWins struct {
 	Other  []float32 `keras:"in_b"`
 }
 
+// png2x1 is a 2x1 RGB PNG: pixels (255, 0, 10) and (0, 128, 255).
+var png2x1 = func() []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	img.Set(0, 0, color.NRGBA{255, 0, 10, 255})
+	img.Set(1, 0, color.NRGBA{0, 128, 255, 255})
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}()
+
+// rgbImages converts images as an RGB input of their own size.
+func rgbImages(string) (kerasrun.ImageOptions, error) {
+	return kerasrun.ImageOptions{ColorMode: "rgb"}, nil
+}
+
 // TestToExample converts each element type to a model's inputs: the
 // tensors (names, shapes, values) for the good ones, an error naming the
 // problem, and no tensors, for the bad ones.
@@ -32,6 +53,7 @@ func TestToExample(t *testing.T) {
 	open := []kerasrun.TensorInfo{{Name: "seq", Shape: []int{-1, -1, 3}}}
 	two := []kerasrun.TensorInfo{{Name: "in_a", Shape: []int{-1, 2, 3}}, {Name: "in_b", Shape: []int{-1, 1}}}
 	flat := []kerasrun.TensorInfo{{Name: "in_a", Shape: []int{-1, 2}}, {Name: "in_b", Shape: []int{-1, 2}}}
+	pic := []kerasrun.TensorInfo{{Name: "pic", Shape: []int{-1, 1, 2, 3}}}
 	vals := []float32{1, 2, 3, 4}
 	tensor := func(name string, shape []int, data ...float32) Tensor {
 		return Tensor{Name: name, Shape: shape, Data: data}
@@ -78,9 +100,14 @@ func TestToExample(t *testing.T) {
 			InB []float32
 		}{tensor("", []int{3}, 1, 2, 3), []float32{3, 4}}, flat, nil, "InA: input \"in_a\" takes samples of shape [2], element has shape [3]"},
 		{"string", "1,2,3,4", one, nil, "cannot feed a string element"},
+		{"image", Image(png2x1), pic, []Tensor{tensor("pic", []int{1, 2, 3}, 255, 0, 10, 0, 128, 255)}, ""},
+		{"image field", struct{ Pic Image }{png2x1}, pic, []Tensor{tensor("pic", []int{1, 2, 3}, 255, 0, 10, 0, 128, 255)}, ""},
+		{"image wrong size", Image(png2x1), []kerasrun.TensorInfo{{Name: "pic", Shape: []int{-1, 2, 2, 3}}}, nil, "takes samples of shape [2 2 3], element has shape [1 2 3]"},
+		{"not an image", Image("GIF87a?"), pic, nil, `input "pic": not an image kerasrun decodes`},
+		{"image into two inputs", Image(png2x1), flat, nil, "an Image element feeds a single-input model"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ex, err := toExample(tc.elem, tc.inputs)
+			ex, err := toExample(tc.elem, tc.inputs, rgbImages)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one containing %q", err, tc.err)

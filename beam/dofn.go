@@ -104,7 +104,7 @@ func (b *batcher) add(ctx context.Context, ts beam.EventTime, key, elem any, met
 		}
 		b.buf = &batch{meta: meta, model: m}
 	}
-	ex, err := toExample(elem, b.buf.model.Inputs())
+	ex, err := toExample(elem, b.buf.model.Inputs(), b.buf.model.ImageOptions)
 	if err != nil {
 		fail(fmt.Errorf("kerasbeam: %s: %w", meta.ModelID, err))
 		return

@@ -135,6 +135,8 @@ type checkFn struct {
 	ModelID      string
 	Inputs, Want [][]float32
 	Atol, Rtol   float64
+	// SampleAtol, when set, is each sample's own Atol.
+	SampleAtol []float64
 }
 
 func (f *checkFn) ProcessElement(r PredictionResult, emit func(string), bad func(string)) {
@@ -154,8 +156,12 @@ func (f *checkFn) ProcessElement(r PredictionResult, emit func(string), bad func
 	case len(got) != len(f.Want[i]):
 		bad(fmt.Sprintf("%s/%d: %d output values, want %d", f.Label, i, len(got), len(f.Want[i])))
 	default:
+		atol := f.Atol
+		if f.SampleAtol != nil {
+			atol = f.SampleAtol[i]
+		}
 		for k, w := range f.Want[i] {
-			if d := math.Abs(float64(got[k] - w)); d > f.Atol+f.Rtol*math.Abs(float64(w)) || got[k] != got[k] {
+			if d := math.Abs(float64(got[k] - w)); d > atol+f.Rtol*math.Abs(float64(w)) || got[k] != got[k] {
 				bad(fmt.Sprintf("%s/%d: output value %d is %v, Keras gives %v", f.Label, i, k, got[k], w))
 				return
 			}

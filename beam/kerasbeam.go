@@ -35,6 +35,13 @@ type Tensor struct {
 	Data  []float32
 }
 
+// Image is an encoded image file (PNG, JPEG, GIF, BMP, TIFF or WebP) for
+// an image input: decoded and converted as keras.utils.load_img and
+// img_to_array do, with the target size, color mode and data format the
+// input's shape implies (kerasrun.Model.ImageOptions: (batch, height,
+// width, 1|3|4 channels), or channels first).
+type Image []byte
+
 // Example is one element as the model sees it: one tensor per model input
 // in Keras's input order.
 type Example struct {
@@ -75,6 +82,7 @@ type Failure struct {
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*Tensor)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*Image)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*Example)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*PredictionResult)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*ModelMetadata)(nil)).Elem())
@@ -140,6 +148,7 @@ func WithModelUpdates(updates beam.PCollection) Option {
 //     too ([][]float32, [28][28]uint8): one sample of a single-input model
 //     whose per-sample shape is fixed, the values in row-major order
 //     (a []uint8 is pixel or token values, not an encoded image);
+//   - Image: an encoded image file for a single-input image model;
 //   - Tensor: one sample of a single-input model with an explicit shape
 //     (the way to feed an input with an unknown dimension);
 //   - Example: one Tensor per model input, in order or by Name;
@@ -148,8 +157,8 @@ func WithModelUpdates(updates beam.PCollection) Option {
 //     structs), or a pointer to one: the field tagged `keras:"input_name"`,
 //     else the field whose schema name (`beam:"name"` tag) or Go name is
 //     the input's (case-insensitive, ignoring underscores), holds each
-//     input: numbers as above, a number (an input of one value), or a
-//     Tensor.
+//     input: numbers as above, a number (an input of one value), an
+//     Image or a Tensor.
 //
 // A KV<K, V> col is keyed, as with Python's KeyedModelHandler: each V is
 // converted as above and the result is KV<K, PredictionResult>.
