@@ -1,7 +1,7 @@
 """Writes testdata/ops/: Functional models whose graphs hold operation nodes,
 predicted and trained one step by real Keras from every file format.
 
-  k3_ops   Keras 3: Dense layers around more than 60 different keras.ops functions
+  k3_ops   Keras 3: Dense layers around more than 150 different keras.ops functions
            (numpy, nn, math, core) and Python operators on symbolic tensors,
            GetItem with slices, None, integers and Ellipsis, and a NotEqual mask
            made from an int Input (Keras 3 only: tf-keras writes TFOpLambda).
@@ -95,6 +95,16 @@ def build_k3():
         ops.logical_not(ops.greater(t, 0.0)), ops.arctan2(s, p), ops.sparse_sigmoid(t),
         ops.cast(ops.isinf(t / ops.round(t)), "float32"), ops.cast(ops.isneginf(t / ops.round(t)), "float32"),
         ops.cast(ops.isposinf(t / ops.round(t)), "float32"), ops.cast(ops.isreal(t), "float32"),
+        ops.fliplr(t), ops.flipud(t), ops.nan_to_num(ops.log(t), nan=0.3),
+        ops.cast(ops.isclose(t, ops.round(t * 4.0) / 4.0, atol=0.05), "float32"), ops.diff(t, axis=2),
+        ops.diff(ops.concatenate([t, t[:, :2]], axis=1), n=2, axis=1),
+        t * ops.expand_dims(ops.diagonal(t, axis1=1, axis2=2), -1),
+        t * ops.expand_dims(ops.diagonal(t, offset=1, axis1=1, axis2=2), -1),
+        t * ops.reshape(ops.trace(t, axis1=1, axis2=2), (-1, 1, 1)),
+        t * ops.reshape(ops.trace(t, offset=-1, axis1=1, axis2=2), (-1, 1, 1)),
+        ops.sort(t), ops.sort(t, axis=1), ops.cast(ops.argsort(t), "float32") * 0.1,
+        t * ops.expand_dims(ops.average(t, axis=2), -1), t * ops.median(t, axis=-1, keepdims=True),
+        t * ops.median(t, axis=1, keepdims=True), t * ops.median(t, axis=(1, 2), keepdims=True),
     ]
     mask = ops.cast(ops.not_equal(tok, 0), "float32")                       # (N, 5)
     cnt = ops.sum(mask, axis=-1, keepdims=True)
