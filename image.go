@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"io"
 	"os"
+	"slices"
 
 	// The decoders load_img reads through PIL: PNG, JPEG and GIF from the
 	// standard library, BMP, TIFF and WebP from golang.org/x/image.
@@ -177,7 +178,7 @@ func LoadImages(paths []string, opts ImageOptions) (*Tensor, error) {
 		}
 		if batch == nil {
 			batch = &Tensor{Shape: append([]int{0}, t.Shape...), Data: make([]float32, 0, len(paths)*len(t.Data))}
-		} else if !equalInts(batch.Shape[1:], t.Shape) {
+		} else if !slices.Equal(batch.Shape[1:], t.Shape) {
 			return nil, fmt.Errorf("%s: the image converts to shape %s, %s to %s: images of one batch need one size (a target size resizes them)", p, runtime.FormatShape(t.Shape), paths[0], runtime.FormatShape(batch.Shape[1:]))
 		}
 		batch.Shape[0]++
@@ -187,18 +188,6 @@ func LoadImages(paths []string, opts ImageOptions) (*Tensor, error) {
 		return nil, fmt.Errorf("kerasrun: LoadImages: no files")
 	}
 	return batch, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // ImageToTensor converts a decoded image as Keras's img_to_array of

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -61,7 +62,7 @@ func TestLoadImageMatchesKeras(t *testing.T) {
 			continue
 		}
 		w := want[a.Array]
-		if !equalInts(got.Shape, w.Shape) {
+		if !slices.Equal(got.Shape, w.Shape) {
 			t.Errorf("%s: shape %v, Keras %v", a.Key, got.Shape, w.Shape)
 			continue
 		}
@@ -166,7 +167,7 @@ func FuzzDecodeImage(f *testing.F) {
 			}
 			return
 		}
-		if !equalInts(x.Shape, []int{3, 4, 4}) || len(x.Data) != 48 {
+		if !slices.Equal(x.Shape, []int{3, 4, 4}) || len(x.Data) != 48 {
 			t.Fatalf("shape %v, %d values", x.Shape, len(x.Data))
 		}
 	})

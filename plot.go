@@ -297,15 +297,7 @@ func (v *kerasView) outputDtype(ls *kerasjson.Layer) string {
 
 // computeDtype is a layer's compute dtype from its dtype policy.
 func computeDtype(cfg kerasjson.Config) string {
-	name := ""
-	switch d := cfg["dtype"].(type) {
-	case string:
-		name = d
-	case map[string]any:
-		if c, ok := d["config"].(map[string]any); ok {
-			name, _ = c["name"].(string)
-		}
-	}
+	name := dtypePolicyName(cfg)
 	switch name {
 	case "":
 		return "float32"

@@ -214,19 +214,26 @@ func variableBits(wv layers.Variable) int {
 	return dtypeBits(wv.Owner.Common().Config)
 }
 
+// dtypePolicyName is the name of a layer config's dtype policy: the
+// "dtype" string of Keras 2 and early Keras 3, or the name inside Keras
+// 3's DTypePolicy object; "" when there is none.
+func dtypePolicyName(cfg kerasjson.Config) string {
+	switch d := cfg["dtype"].(type) {
+	case string:
+		return d
+	case map[string]any:
+		if c, ok := d["config"].(map[string]any); ok {
+			name, _ := c["name"].(string)
+			return name
+		}
+	}
+	return ""
+}
+
 // dtypeBits is the width of the variables of a layer with this config:
 // its dtype policy's variable dtype (float32 for the mixed policies).
 func dtypeBits(cfg kerasjson.Config) int {
-	name := ""
-	switch d := cfg["dtype"].(type) {
-	case string:
-		name = d
-	case map[string]any:
-		if c, ok := d["config"].(map[string]any); ok {
-			name, _ = c["name"].(string)
-		}
-	}
-	switch name {
+	switch dtypePolicyName(cfg) {
 	case "float64", "int64", "uint64", "complex64":
 		return 64
 	case "float16", "bfloat16", "int16", "uint16":

@@ -98,15 +98,11 @@ func evaluate(args []string, stdout io.Writer) error {
 	if err := checkTargets(m, vs[nin:], shapes); err != nil {
 		return err
 	}
-	srcs := make([]kerasrun.InputSource, len(vs))
-	for i := range vs {
-		src, closeSrc, err := vs[i].source()
-		if err != nil {
-			return err
-		}
-		defer closeSrc()
-		srcs[i] = src
+	srcs, closeSrcs, err := sources(vs)
+	if err != nil {
+		return err
 	}
+	defer closeSrcs()
 	res, err := m.EvaluateSources(context.Background(), srcs[:nin], srcs[nin:], kerasrun.EvaluateOptions{BatchSize: *batch, Verbose: progressLevel(*verbose), Progress: progressOut})
 	if err != nil {
 		return err

@@ -66,6 +66,27 @@ func (v *value) tensor() (*kerasrun.Tensor, error) {
 }
 
 // source serves the array batch by batch; close it when done.
+// sources opens each value as an input source; the func closes them all.
+func sources(vs []value) ([]kerasrun.InputSource, func(), error) {
+	srcs := make([]kerasrun.InputSource, len(vs))
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	for i := range vs {
+		src, c, err := vs[i].source()
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closers = append(closers, c)
+		srcs[i] = src
+	}
+	return srcs, closeAll, nil
+}
+
 func (v *value) source() (kerasrun.InputSource, func(), error) {
 	if v.t != nil {
 		return kerasrun.TensorSource(v.t), func() {}, nil

@@ -121,15 +121,11 @@ func predict(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
-	srcs := make([]kerasrun.InputSource, len(vs))
-	for i := range vs {
-		src, closeSrc, err := vs[i].source()
-		if err != nil {
-			return err
-		}
-		defer closeSrc()
-		srcs[i] = src
+	srcs, closeSrcs, err := sources(vs)
+	if err != nil {
+		return err
 	}
+	defer closeSrcs()
 	ys, err := m.PredictSources(context.Background(), srcs, kerasrun.PredictOptions{
 		BatchSize: *batch, Verbose: progressLevel(*verbose), Progress: progressOut, OnBatch: onBatch,
 	})
