@@ -77,12 +77,25 @@ PENDING = {
                  "after one step 2.3e-4 (the step moves them by 3.0); float32 rounding in a deep network "
                  "amplified, not yet measured against float64",
 }
-for _name in ("ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtXLarge DenseNet121 DenseNet169 DenseNet201 "
+# Run against kerasrun in the session of 8ee7f17, outside make compat:
+# max |diff| from Keras of the predictions / of the predictions after one
+# step (Keras 3 files; tf-keras .h5), default tolerance exceeded.
+PENDING.update({
+    "Xception": "predictions 1.0e-6 / 1.6e-6, after one step 2.9e-5 / 5.1e-5 (2 of 24 values just beyond the "
+                "default tolerance); float32 rounding amplified by the step, not yet measured against float64",
+    "DenseNet121": "predictions 1.1e-4 / 7.8e-5, after one step 1.5e-4 / 1.2e-4, just beyond the default "
+                   "tolerance; not yet measured against float64",
+    "MobileNetV2": "predictions 3.2e-4 / 1.0e-4, after one step 1.2e-3 / 7.0e-4; not yet measured against float64",
+    "NASNetMobile": "predictions 6.4e-5 / 6.8e-5, after one step 0.032 / 7.9e-3; not yet measured against float64",
+    "ResNet50V2": "predictions 2.9e-4 / 1.1e-4, after one step 0.59 / 0.15; chaotic as ResNet50",
+    "InceptionV3": "predictions 1.2e-3 / 6.2e-4, after one step 2.3 / 0.90; chaotic as ResNet50",
+    "EfficientNetV2B0": "predictions 2.4e-3 / 1.6e-3, after one step 81 / 0.011; chaotic as EfficientNetB0",
+})
+for _name in ("ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtXLarge DenseNet169 DenseNet201 "
               "EfficientNetB1 EfficientNetB2 EfficientNetB3 EfficientNetB4 EfficientNetB5 EfficientNetB6 "
-              "EfficientNetB7 EfficientNetV2B0 EfficientNetV2B1 EfficientNetV2B2 EfficientNetV2B3 EfficientNetV2L "
-              "EfficientNetV2M EfficientNetV2S InceptionResNetV2 InceptionV3 MobileNetV2 MobileNetV3Large "
-              "NASNetLarge NASNetMobile ResNet101 ResNet101V2 ResNet152 ResNet152V2 ResNet50V2 VGG19 "
-              "Xception").split():
+              "EfficientNetB7 EfficientNetV2B1 EfficientNetV2B2 EfficientNetV2B3 EfficientNetV2L "
+              "EfficientNetV2M EfficientNetV2S InceptionResNetV2 "
+              "NASNetLarge ResNet101 ResNet101V2 ResNet152 ResNet152V2").split():
     PENDING[_name] = NOT_RUN
 
 
