@@ -311,7 +311,12 @@ func computeDtype(cfg kerasjson.Config) string {
 
 // pyShapes formats shapes as Python prints them: a tuple, "(None, 4)" or
 // "(None,)", or a list of tuples for several.
-func pyShapes(shapes [][]int) string {
+func pyShapes(shapes [][]int) string { return formatShapes(shapes, true) }
+
+// formatShapes formats shapes as "(None, 4)", several as a list
+// "[(None, 4), (None, 2)]", none as "?"; pyTuple writes a rank-1 shape
+// as the Python tuple "(None,)" rather than "(None)".
+func formatShapes(shapes [][]int, pyTuple bool) string {
 	if len(shapes) == 0 {
 		return "?"
 	}
@@ -326,7 +331,7 @@ func pyShapes(shapes [][]int) string {
 			}
 		}
 		parts[i] = "(" + strings.Join(dims, ", ")
-		if len(s) == 1 {
+		if pyTuple && len(s) == 1 {
 			parts[i] += ","
 		}
 		parts[i] += ")"

@@ -534,25 +534,9 @@ func (v *kerasView) shapeOf(ls *kerasjson.Layer, l layers.Layer) string {
 			shapes = append(shapes, rt.shape)
 		}
 	}
-	if shapes == nil {
-		return "?"
-	}
-	parts := make([]string, len(shapes))
-	for i, s := range shapes {
-		dims := make([]string, len(s))
-		for j, d := range s {
-			if d < 0 {
-				dims[j] = "None"
-			} else {
-				dims[j] = fmt.Sprint(d)
-			}
-		}
-		parts[i] = "(" + strings.Join(dims, ", ") + ")"
-	}
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
+	// format_layer_shape prints a rank-1 shape as "(None)", not as the
+	// Python tuple "(None,)" plot_model shows.
+	return formatShapes(shapes, false)
 }
 
 // pythonClassNames maps Keras 3's exported aliases to the class names

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -30,18 +29,7 @@ func TestMain(m *testing.M) {
 // runMain runs kerasrun in a child process: stdout, stderr, exit code.
 func runMain(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "KERASRUN_TEST_ARGS="+strings.Join(args, "\x1f"))
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return runMainStdin(t, "", args...)
 }
 
 // TestHelpExitsZero: -h, --help and `help CMD` print the command's usage
